@@ -1,0 +1,8 @@
+"""adain: build Stylized-ImageNet and texture-suppressed image datasets with batched AdaIN.
+
+Modules (dependencies point one way): ``functional`` (AdaIN math) <- ``model`` (networks, weights)
+<- ``engine`` (batched stylization); ``images`` (decode, preprocessing); ``assign`` (seeded paintings);
+``cache`` (painting statistics on disk); ``folder`` (``adain stylize``); ``cli``.
+"""
+
+__version__ = "0.1.0"

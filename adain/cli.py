@@ -1,0 +1,107 @@
+"""The ``adain`` command line."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import __version__
+from .images import DEFAULT_MAX_PIXELS
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_stylize(commands) -> None:
+    parser = commands.add_parser(
+        "stylize",
+        help="stylize a folder tree with random paintings (drop-in for stylize-datasets' stylize.py)",
+        description=(
+            "Apply AdaIN style transfer to every image under --content-dir, each with --num-styles "
+            "paintings drawn at random (seeded) from --style-dir. Flags, defaults, output tree and "
+            "names follow bethgelab/stylize-datasets: "
+            "<output-dir>/<sub-folders>/<content stem>-stylized-<painting stem><content suffix>; "
+            "unusable images are listed with their reason in <output-dir>/skipped_imgs.txt."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--content-dir", required=True, help="folder of content images (searched recursively)")
+    parser.add_argument("--style-dir", required=True, help="folder of style images / paintings (searched recursively)")
+    parser.add_argument("--output-dir", default="output", help="folder for the stylized images")
+    parser.add_argument("--num-styles", type=int, default=1, help="distinct paintings per content image (one output each)")
+    parser.add_argument("--alpha", type=float, default=1.0, help="degree of stylization, between 0 and 1")
+    parser.add_argument(
+        "--extensions", nargs="+", default=["png", "jpeg", "jpg"],
+        help="image file extensions to look for in both folders (case-insensitive: jpeg matches .JPEG)",
+    )
+    parser.add_argument("--content-size", type=int, default=0, help="resize the content's shorter side to this; 0 keeps the size")
+    parser.add_argument("--style-size", type=int, default=512, help="resize the painting's shorter side to this; 0 keeps the size")
+    parser.add_argument("--crop", type=int, default=0, help="center crop of this size after resizing the content; 0: none")
+    parser.add_argument("--vgg", default="models/vgg_normalised.pth", help="pytorch-AdaIN vgg_normalised.pth")
+    parser.add_argument("--decoder", default="models/decoder.pth", help="pytorch-AdaIN decoder.pth")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the painting draws: the same seed repeats a run")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
+                        help="compute precision; half precisions on CUDA only (see docs/benchmarks.md for drift)")
+    parser.add_argument("--batch-size", type=int, default=16, help="same-size images per forward pass")
+    parser.add_argument("--workers", type=int, default=2, help="decoding worker processes (0: decode in the main process)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="painting-statistics cache (default: $ADAIN_CACHE_DIR or ~/.cache/adain); 'none' disables it")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="reject images with more pixels than this")
+    parser.add_argument("--jpeg-quality", type=int, default=75, help="quality of JPEG outputs (PIL's default, as stylize-datasets)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(run=_run_stylize)
+
+
+def _run_stylize(args: argparse.Namespace) -> int:
+    from .cache import default_cache_dir
+    from .folder import stylize_folder
+
+    cache_dir = None if args.cache_dir == "none" else (args.cache_dir or default_cache_dir())
+    summary = stylize_folder(
+        content_dir=args.content_dir, style_dir=args.style_dir, output_dir=args.output_dir,
+        vgg=args.vgg, decoder=args.decoder, num_styles=args.num_styles, alpha=args.alpha,
+        extensions=args.extensions, content_size=args.content_size, style_size=args.style_size,
+        crop=args.crop, seed=args.seed, device=args.device, dtype=args.dtype,
+        batch_size=args.batch_size, workers=args.workers, cache_dir=cache_dir,
+        max_pixels=args.max_pixels, jpeg_quality=args.jpeg_quality, progress=not args.no_progress,
+    )
+    print(
+        f"{summary.written} images written to {args.output_dir} "
+        f"({summary.images_per_second:.1f} images/s), {len(summary.skipped)} skipped"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="adain",
+        description=(
+            "Build Stylized-ImageNet and texture-suppressed datasets with batched AdaIN "
+            "(Huang & Belongie 2017) using the pytorch-AdaIN release weights."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_stylize(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from .model import WeightsError
+
+    try:
+        return args.run(args)
+    except (WeightsError, FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"adain: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Reading images robustly and the preprocessing recipes of each preset.
+
+Everything returns ``uint8`` tensors ``(3, H, W)`` in RGB, so DataLoader workers ship compact
+tensors and the float conversion (``/255``, as ``ToTensor``) happens on the compute device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+import numpy as np
+import torch
+import torchvision.transforms.functional as TF
+from PIL import Image
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MIN_SIDE",
+    "ImageRejected",
+    "open_rgb",
+    "check_min_side",
+    "Preprocess",
+    "box_squash",
+    "resize_shorter",
+    "center_crop",
+    "square_thumbnail",
+    "to_uint8_tensor",
+]
+
+#: Default pixel guard: images with more pixels are rejected before decoding (PIL's own
+#: decompression-bomb warning threshold). Configurable everywhere (``max_pixels``).
+DEFAULT_MAX_PIXELS = 89_478_485
+
+#: The encoder needs at least 2x2 relu4_1 positions (ReflectionPad2d and the unbiased variance),
+#: i.e. at least 9 pixels per side after preprocessing.
+MIN_SIDE = 9
+
+
+class ImageRejected(Exception):
+    """An input that cannot become an image; ``str(error)`` is the recorded reason."""
+
+
+def open_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode ``path`` fully and convert it to RGB (grayscale, CMYK, RGBA, palette, 16-bit, ...).
+
+    The format is taken from the bytes, not the name (a PNG named ``.JPEG`` works).
+
+    Raises:
+        ImageRejected: empty, truncated or not an image, or more than ``max_pixels`` pixels.
+    """
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if max_pixels and width * height > max_pixels:
+                raise ImageRejected(
+                    f"too large: {width}x{height} = {width * height} pixels > max_pixels={max_pixels}"
+                )
+            if image.mode.startswith("I;16"):  # 16-bit grayscale: keep the top 8 bits
+                image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8))
+            return image.convert("RGB")
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError as error:
+        raise ImageRejected(f"too large: {error}") from None
+    except FileNotFoundError:
+        raise ImageRejected("file not found") from None
+    except Exception as error:  # UnidentifiedImageError, truncated data, broken plugins, ...
+        size = Path(path).stat().st_size if Path(path).exists() else -1
+        detail = "empty file" if size == 0 else f"{type(error).__name__}: {error}"
+        raise ImageRejected(f"undecodable: {detail}") from None
+
+
+def check_min_side(image: torch.Tensor | Image.Image, what: str = "image") -> None:
+    """Raise :class:`ImageRejected` if a side is below :data:`MIN_SIDE` pixels."""
+    width, height = (image.shape[-1], image.shape[-2]) if isinstance(image, torch.Tensor) else image.size
+    if min(width, height) < MIN_SIDE:
+        raise ImageRejected(
+            f"too small: {what} is {width}x{height} after preprocessing, the encoder needs "
+            f">= {MIN_SIDE} px per side"
+        )
+
+
+def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> ``uint8`` tensor ``(3, H, W)``."""
+    return TF.pil_to_tensor(image)
+
+
+def resize_shorter(image: Image.Image, size: int) -> Image.Image:
+    """Shorter side to ``size``, as ``torchvision.transforms.Resize(size)`` on PIL (bilinear, antialiased)."""
+    return TF.resize(image, size, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
+
+
+def center_crop(image: Image.Image, size: int) -> Image.Image:
+    """``torchvision.transforms.CenterCrop(size)``."""
+    return TF.center_crop(image, [size, size])
+
+
+def square_thumbnail(image: Image.Image, size: int) -> Image.Image:
+    """The largest centred square, then ``PIL.Image.thumbnail((size, size), LANCZOS)``.
+
+    The official Stylized-ImageNet painting recipe (thumbnail never enlarges).
+    """
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    square = image.crop((left, top, left + side, top + side))
+    square.thumbnail((size, size), Image.LANCZOS)
+    return square
+
+
+def box_squash(image: Image.Image, size: int) -> Image.Image:
+    """Whole image to ``size x size`` with a box filter (Downsampled-ImageNet convention)."""
+    return image.resize((size, size), Image.BOX)
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """A picklable PIL preprocessing recipe (safe to send to DataLoader workers).
+
+    Recipes:
+        ``"resize-crop"``: optional ``Resize(size)`` on the shorter side, then optional
+        ``CenterCrop(crop)`` (stylize-datasets; ``size=256, crop=224`` is Stylized-ImageNet's content).
+        ``"square-thumbnail"``: :func:`square_thumbnail` to ``size`` (Stylized-ImageNet's paintings).
+        ``"box"``: :func:`box_squash` to ``size x size``.
+
+    ``key`` names the recipe exactly, for caches and provenance.
+    """
+
+    recipe: str = "resize-crop"
+    size: int = 0
+    crop: int = 0
+
+    def __post_init__(self) -> None:
+        if self.recipe not in ("resize-crop", "square-thumbnail", "box"):
+            raise ValueError(f"unknown recipe {self.recipe!r}")
+        if self.size < 0 or self.crop < 0 or (self.recipe != "resize-crop" and self.size <= 0):
+            raise ValueError(f"invalid sizes for {self.recipe!r}: size={self.size}, crop={self.crop}")
+
+    @property
+    def key(self) -> str:
+        return f"{self.recipe}-{self.size}-{self.crop}"
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        if self.recipe == "square-thumbnail":
+            return square_thumbnail(image, self.size)
+        if self.recipe == "box":
+            return box_squash(image, self.size)
+        if self.size:
+            image = resize_shorter(image, self.size)
+        if self.crop:
+            image = center_crop(image, self.crop)
+        return image

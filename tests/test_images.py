@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from adain.engine import ImageDataset
+from adain.images import ImageRejected, Preprocess, open_rgb, square_thumbnail
+from tests.conftest import photo, write_odd_inputs
+
+
+def test_every_odd_input_is_converted_or_rejected_with_a_reason(tmp_path):
+    expected = write_odd_inputs(tmp_path, max_pixels=200 * 200)
+    names = sorted(expected)
+    dataset = ImageDataset([tmp_path / n for n in names], Preprocess(), max_pixels=200 * 200)
+    for index, name in enumerate(names):
+        _, image, reason = dataset[index]
+        if expected[name] is None:
+            assert reason is None, f"{name}: {reason}"
+            assert image.shape[0] == 3 and tuple(image.shape[1:]) == (40, 48), name
+        else:
+            assert image is None and expected[name] in reason, f"{name}: {reason}"
+
+
+def test_odd_modes_become_plausible_rgb(tmp_path):
+    write_odd_inputs(tmp_path)
+    reference = np.asarray(Image.open(tmp_path / "gray.JPEG").convert("RGB"), dtype=float)
+    gray16 = np.asarray(open_rgb(tmp_path / "gray16.png"), dtype=float)
+    assert np.abs(gray16 - np.asarray(photo("chelsea", size=(48, 40)).convert("RGB").convert("L").convert("RGB"))).max() <= 1
+    assert reference.std() > 10 and gray16.std() > 10
+    assert open_rgb(tmp_path / "rgba.png").mode == "RGB"
+
+
+def test_resize_crop_matches_torchvision_transforms(tmp_path):
+    import torchvision.transforms as T
+
+    image = photo("coffee")
+    ours = np.asarray(Preprocess("resize-crop", 256, 224)(image))
+    theirs = np.asarray(T.Compose([T.Resize(256), T.CenterCrop(224)])(image))
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_square_thumbnail_is_the_official_painting_recipe():
+    image = photo("coffee")  # 600 x 400
+    thumb = square_thumbnail(image, 224)
+    expected = image.crop((100, 0, 500, 400))
+    expected.thumbnail((224, 224), Image.LANCZOS)
+    assert thumb.size == (224, 224)
+    np.testing.assert_array_equal(np.asarray(thumb), np.asarray(expected))
+    small = square_thumbnail(photo("coffee", size=(150, 100)), 224)
+    assert small.size == (100, 100)  # thumbnail never enlarges
+
+
+def test_pixel_guard_applies_before_decoding(tmp_path):
+    Image.new("RGB", (100, 100)).save(tmp_path / "big.png")
+    with pytest.raises(ImageRejected, match="too large: 100x100 = 10000 pixels > max_pixels=9999"):
+        open_rgb(tmp_path / "big.png", max_pixels=9999)
+    assert open_rgb(tmp_path / "big.png", max_pixels=10000).size == (100, 100)
+
+
+def test_unknown_recipe_raises():
+    with pytest.raises(ValueError, match="unknown recipe"):
+        Preprocess("bicubic")
