@@ -27,6 +27,7 @@ __all__ = [
     "ImageDataset",
     "Stylized",
     "Rejected",
+    "Flushed",
     "Stylizer",
     "quantize",
 ]
@@ -121,6 +122,17 @@ class Rejected:
 
     index: int
     reason: str
+
+
+@dataclass
+class Flushed:
+    """Nothing is pending: every output of the first ``consumed`` items has been yielded.
+
+    The batching state is then empty, so restarting at item ``consumed`` reproduces exactly the
+    batches (and so the pixels) that an uninterrupted run forms from there: a safe checkpoint.
+    """
+
+    consumed: int
 
 
 class _Buckets:
@@ -262,7 +274,9 @@ class Stylizer:
         alpha: float = 1.0,
         workers: int = 0,
         finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    ) -> Iterator[Stylized | Rejected]:
+        drain_every: int = 0,
+        count_offset: int = 0,
+    ) -> Iterator[Stylized | Rejected | Flushed]:
         """Stylize every image of ``dataset`` with its paintings.
 
         Args:
@@ -273,10 +287,15 @@ class Stylizer:
             workers: decoding processes.
             finish: optional float ``(B, 3, H, W) -> (B, 3, h, w)`` step before quantization
                 (e.g. downsampling for the 64x64 preset).
+            drain_every: if > 0, run every pending batch after each ``drain_every``-th item,
+                counted as ``count_offset + items consumed`` (so a resumed run that starts at
+                ``count_offset`` drains at the same items as an uninterrupted one).
+            count_offset: see ``drain_every``.
 
         Yields:
             :class:`Stylized` per (image, painting), :class:`Rejected` per unusable image, in
-            completion order (batches group equal sizes).
+            completion order (batches group equal sizes), and :class:`Flushed` whenever nothing
+            is pending.
         """
         if len(paintings) != len(dataset):
             raise ValueError(f"{len(paintings)} painting lists for {len(dataset)} images")
@@ -295,10 +314,17 @@ class Stylizer:
         for index, image, reason in iterate_images(dataset, workers):
             if image is None:
                 yield Rejected(index, reason)
-                continue
-            for painting in paintings[index]:
-                batch = buckets.add(tuple(image.shape[-2:]), (index, painting, image))
-                if batch:
+            else:
+                for painting in paintings[index]:
+                    batch = buckets.add(tuple(image.shape[-2:]), (index, painting, image))
+                    if batch:
+                        yield from run(batch)
+            if drain_every and (count_offset + index + 1) % drain_every == 0:
+                for batch in buckets.drain():
                     yield from run(batch)
+            if buckets.pending == 0:
+                yield Flushed(index + 1)
         for batch in buckets.drain():
             yield from run(batch)
+        if len(dataset):
+            yield Flushed(len(dataset))

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from .assign import assign_paintings
 from .atomic import atomic_path
 from .cache import StatsCache
-from .engine import ImageDataset, Rejected, Stylizer
+from .engine import Flushed, ImageDataset, Rejected, Stylizer
 from .images import DEFAULT_MAX_PIXELS, Preprocess
 from .model import load_adain
 
@@ -147,6 +147,8 @@ def stylize_folder(
     ) as bar:
         pending: deque = deque()  # bounded: finished writes are collected as we go
         for result in stylizer.stylize_dataset(dataset, assignment, stats, alpha, workers):
+            if isinstance(result, Flushed):
+                continue
             if isinstance(result, Rejected):
                 skip(contents[result.index], result.reason)
                 bar.update(num_styles)

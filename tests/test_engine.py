@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from adain.cache import StatsCache
-from adain.engine import ImageDataset, Rejected, Stylized, Stylizer, quantize
+from adain.engine import Flushed, ImageDataset, Rejected, Stylized, Stylizer, quantize
 from adain.functional import adain_with_stats, calc_mean_std
 from adain.images import Preprocess
 from adain.model import load_adain
@@ -127,7 +127,8 @@ def test_unreadable_inputs_are_reported_not_raised(model, style_dir, tmp_path):
     )
     assert set(rejected) == {0} and "empty file" in rejected[0] and set(stats) == {1, 2, 3}
     results = list(stylizer.stylize_dataset(ImageDataset([tmp_path / "html.JPEG"], Preprocess()), [[1]], stats))
-    assert len(results) == 1 and isinstance(results[0], Rejected) and "undecodable" in results[0].reason
+    assert isinstance(results[0], Rejected) and "undecodable" in results[0].reason
+    assert all(isinstance(r, Flushed) for r in results[1:])
 
 
 def test_bad_device_and_dtype_are_clear(model):

@@ -1,0 +1,23 @@
+# Stylized-ImageNet and related datasets: index -> paintings -> manifest -> stylize -> validate -> pack.
+# Run: snakemake --cores N   (config.yaml documents every setting; see README.md)
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/weights.smk"
+include: "workflow/rules/index.smk"
+include: "workflow/rules/paintings.smk"
+include: "workflow/rules/manifest.smk"
+include: "workflow/rules/shards.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    input:
+        get_final_targets(),
+    default_target: True

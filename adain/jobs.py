@@ -1,0 +1,132 @@
+"""One function per workflow rule: what ``workflow/scripts/*.py`` call.
+
+Each takes plain paths and settings (no Snakemake objects) and writes its outputs atomically.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .images import Preprocess
+
+__all__ = [
+    "logged", "config_hash", "index_job", "prepare_paintings_job", "painting_stats_job",
+    "merge_painting_stats_job", "assign_styles_job", "stylize_shard_job", "validate_shard_job",
+    "pack_shard_job", "summarize_job", "download_weights_job",
+]
+
+
+@contextlib.contextmanager
+def logged(log_file: str | Path) -> Iterator[None]:
+    """Send stderr (progress bars, warnings, tracebacks) and logging of one job to ``log_file``."""
+    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "a", buffering=1, encoding="utf-8") as handle, contextlib.redirect_stderr(handle):
+        logging.basicConfig(stream=handle, level=logging.INFO, force=True,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            yield
+        except BaseException:
+            logging.getLogger("adain").exception("job failed")
+            raise
+
+
+def config_hash(config: dict) -> str:
+    """sha256 of the configuration (canonical JSON), stored on every shard."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def download_weights_job(url: str, target: str, kind: str) -> None:
+    from .weights import download_weights
+
+    sha = download_weights(url, target, kind)
+    logging.getLogger("adain").info("downloaded %s (sha256 %s)", target, sha)
+
+
+def index_job(content_dir, splits, extensions, val_labels, class_index, images_tsv, classes_tsv, notes_txt) -> None:
+    from .atomic import atomic_write_text
+    from .index import index_images, write_index
+
+    index = index_images(content_dir, splits, extensions, val_labels or None, class_index or None)
+    write_index(index, images_tsv, classes_tsv)
+    for note in index.notes:
+        logging.getLogger("adain").warning(note)
+    atomic_write_text(notes_txt, "".join(f"{n}\n" for n in index.notes))
+    logging.getLogger("adain").info(
+        "indexed %d images in %d classes: %s", len(index.records), len(index.classes),
+        {s: index.count(s) for s in splits},
+    )
+
+
+def prepare_paintings_job(style_dir, extensions, min_side, max_pixels, accepted_tsv, rejected_tsv) -> None:
+    from .paintings import prepare_paintings
+
+    accepted, rejected = prepare_paintings(style_dir, accepted_tsv, rejected_tsv, extensions, min_side, max_pixels)
+    logging.getLogger("adain").info("%d paintings accepted, %d rejected", accepted, rejected)
+
+
+def painting_stats_job(style_dir, accepted_tsv, chunk, chunk_size, vgg, decoder, preset, cache_dir, out_npz,
+                       device, batch_size, workers, max_pixels) -> None:
+    from .paintings import compute_stats, read_painting_list
+    from .presets import get_preset
+
+    names = read_painting_list(accepted_tsv)[chunk * chunk_size : (chunk + 1) * chunk_size]
+    compute_stats(style_dir, names, vgg, decoder, get_preset(**preset).painting, out_npz, cache_dir or None,
+                  device, batch_size, workers, max_pixels)
+
+
+def merge_painting_stats_job(chunks: Sequence[str], rejected_tsv, out_h5, preset) -> None:
+    from .paintings import merge_stats
+    from .presets import get_preset
+
+    usable = merge_stats(chunks, rejected_tsv, out_h5, {"painting_recipe": get_preset(**preset).painting.key})
+    logging.getLogger("adain").info("%d paintings usable", usable)
+
+
+def assign_styles_job(images_tsv, stats_h5, seed, shard_size, out_dir) -> None:
+    from .manifest import write_manifests
+    from .paintings import PaintingStats
+
+    counts = write_manifests(images_tsv, PaintingStats(stats_h5).names, seed, shard_size, out_dir)
+    logging.getLogger("adain").info("shards per split: %s", counts)
+
+
+def stylize_shard_job(manifest, stats_h5, content_dir, vgg, decoder, preset, out_h5, settings: dict, attrs: dict,
+                      threads: int = 1) -> None:
+    import torch
+
+    from .presets import get_preset
+    from .stylize_shard import stylize_shard
+
+    torch.set_num_threads(max(1, threads))
+    stylize_shard(manifest, stats_h5, content_dir, vgg, decoder, get_preset(**preset), out_h5, attrs=attrs, **settings)
+
+
+def validate_shard_job(shard_h5, manifest, report_json, preset, content_dir) -> None:
+    from .presets import get_preset
+    from .validate import validate_shard
+
+    report = validate_shard(shard_h5, manifest, report_json, get_preset(**preset).size, content_dir)
+    logging.getLogger("adain").info("%s: valid, %d images, %d rejected", shard_h5, report["images"], len(report["rejected"]))
+
+
+def pack_shard_job(staging_h5, report_json, out_h5, compression, chunk_images) -> None:
+    from .pack import pack_shard
+
+    pack_shard(staging_h5, report_json, out_h5, compression or None, chunk_images)
+
+
+def summarize_job(images_tsv, painting_rejects, reports, shards, notes_txt, summary_json, rejects_tsv, grid_png,
+                  content_dir, preset) -> None:
+    from .presets import get_preset
+    from .summary import summarize
+
+    recipe: Preprocess = get_preset(**preset).content
+    notes = Path(notes_txt).read_text().splitlines()
+    summary = summarize(images_tsv, painting_rejects, reports, shards, summary_json, rejects_tsv, grid_png,
+                        content_dir, recipe, notes)
+    logging.getLogger("adain").info("summary: %s", json.dumps(summary["splits"]))

@@ -1,0 +1,34 @@
+"""Packing a validated shard into its final HDF5 file (compression, provenance attributes)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .shards import read_shard, write_shard
+
+__all__ = ["pack_shard", "RUN_ONLY_ATTRS"]
+
+#: Attributes of a staging shard that describe one run, not the data: dropped when packing so
+#: that the same inputs give the same final file.
+RUN_ONLY_ATTRS = ("stylize_seconds", "stylized_this_run")
+
+
+def pack_shard(
+    staging_h5: str | Path,
+    report_json: str | Path,
+    out_h5: str | Path,
+    compression: str | None = None,
+    chunk_images: int = 1,
+) -> None:
+    """Rewrite the validated ``staging_h5`` as ``out_h5`` (atomically), marking it validated.
+
+    Raises:
+        ValueError: the validation report does not belong to this shard.
+    """
+    report = json.loads(Path(report_json).read_text())
+    data = read_shard(staging_h5)
+    if report["images"] != len(data) or report["manifest"] != len(data) + len(data.rejected_content):
+        raise ValueError(f"{report_json} does not describe {staging_h5}: validate the shard again")
+    data.attrs = {k: v for k, v in data.attrs.items() if k not in RUN_ONLY_ATTRS and k != "codec"}
+    data.attrs["validated"] = True
+    write_shard(out_h5, data, compression=compression, chunk_images=chunk_images)

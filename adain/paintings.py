@@ -1,0 +1,154 @@
+"""Paintings: the official preparation (readable, RGB, no side < 224) and their statistics.
+
+``prepare_paintings`` lists the style folder and checks each file's header; ``compute_stats``
+fully decodes a chunk of paintings and computes their relu4_1 statistics (cached); ``merge_stats``
+gathers the chunks into one ``stats.h5`` (``names``, ``stats (P, 2, 512)``) that stylize jobs read
+row by row.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import h5py
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from .atomic import atomic_path
+from .cache import StatsCache
+from .engine import Stylizer
+from .folder import list_images
+from .images import DEFAULT_MAX_PIXELS, Preprocess
+from .model import load_adain
+
+__all__ = ["prepare_paintings", "read_painting_list", "compute_stats", "merge_stats", "PaintingStats"]
+
+
+def _write_tsv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def prepare_paintings(
+    style_dir: str | Path,
+    accepted_tsv: str | Path,
+    rejected_tsv: str | Path,
+    extensions: Iterable[str] = ("jpeg", "jpg", "png"),
+    min_side: int = 224,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[int, int]:
+    """List usable paintings (sorted) from their headers; unreadable, too small or too large ones
+    are listed with the reason. Returns ``(accepted, rejected)`` counts.
+
+    Raises:
+        FileNotFoundError: the folder is missing or holds no image.
+    """
+    style_dir = Path(style_dir)
+    files = list_images(style_dir, extensions)
+    if not files:
+        raise FileNotFoundError(f"no paintings with extensions {list(extensions)} in style_dir {style_dir}")
+    accepted, rejected = [], []
+    for path in tqdm(files, desc="paintings", unit="file", mininterval=10):
+        name = path.relative_to(style_dir).as_posix()
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except Exception as error:
+            size = path.stat().st_size
+            rejected.append((name, "undecodable: empty file" if size == 0 else f"undecodable: {type(error).__name__}: {error}"))
+            continue
+        if min(width, height) < min_side:
+            rejected.append((name, f"too small: {width}x{height}, a side < {min_side}"))
+        elif width * height > max_pixels:
+            rejected.append((name, f"too large: {width}x{height} > max_pixels={max_pixels}"))
+        else:
+            accepted.append((name, width, height))
+    _write_tsv(accepted_tsv, ["painting", "width", "height"], accepted)
+    _write_tsv(rejected_tsv, ["painting", "reason"], rejected)
+    if not accepted:
+        raise FileNotFoundError(f"no usable painting in {style_dir}: all {len(rejected)} rejected (see {rejected_tsv})")
+    return len(accepted), len(rejected)
+
+
+def read_painting_list(accepted_tsv: str | Path) -> list[str]:
+    with open(accepted_tsv, newline="", encoding="utf-8") as handle:
+        return [row["painting"] for row in csv.DictReader(handle, delimiter="\t")]
+
+
+def compute_stats(
+    style_dir: str | Path,
+    names: Sequence[str],
+    vgg: str | Path,
+    decoder: str | Path,
+    recipe: Preprocess,
+    out_npz: str | Path,
+    cache_dir: str | Path | None,
+    device: str = "auto",
+    batch_size: int = 32,
+    workers: int = 2,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> None:
+    """Statistics of the paintings ``names`` (one chunk), written to ``out_npz`` atomically with
+    arrays ``names``, ``stats (n, 2, 512)``, ``rejected``, ``reasons``."""
+    style_dir = Path(style_dir)
+    model = load_adain(vgg, decoder)
+    stylizer = Stylizer(model, device=device, batch_size=batch_size)
+    cache = StatsCache(cache_dir, model.weights.vgg_sha256, recipe.key)
+    with tqdm(total=len(names), desc="painting statistics", unit="img", mininterval=5) as bar:
+        stats, rejected = stylizer.painting_stats(
+            [style_dir / n for n in names], recipe, cache, workers, max_pixels, bar.update
+        )
+    kept = sorted(stats)
+    with atomic_path(out_npz) as tmp, open(tmp, "wb") as handle:
+        np.savez(
+            handle,
+            names=np.array([names[i] for i in kept], dtype=str),
+            stats=np.stack([stats[i] for i in kept]) if kept else np.zeros((0, 2, 512), np.float32),
+            rejected=np.array([names[i] for i in sorted(rejected)], dtype=str),
+            reasons=np.array([rejected[i] for i in sorted(rejected)], dtype=str),
+        )
+
+
+class PaintingStats:
+    """Read access to a merged ``stats.h5``: painting names (sorted) and their statistics."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        with h5py.File(self.path, "r") as handle:
+            self.names = [n.decode("utf-8") for n in handle["names"][()]]
+            self.attrs = dict(handle.attrs)
+        self.position = {name: i for i, name in enumerate(self.names)}
+
+    def load(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        """name -> ``(2, 512)`` float32, reading only the rows asked for."""
+        wanted = sorted({self.position[n] for n in names})
+        with h5py.File(self.path, "r") as handle:
+            rows = handle["stats"][wanted] if wanted else np.zeros((0, 2, 512), np.float32)
+        return {self.names[i]: row for i, row in zip(wanted, rows)}
+
+
+def merge_stats(chunks: Sequence[str | Path], rejected_tsv: str | Path, out_h5: str | Path, attrs: dict) -> int:
+    """Merge chunk files into ``out_h5`` (names sorted) and list decode failures in
+    ``rejected_tsv``. Returns the number of usable paintings."""
+    names, stats, rejected = [], [], []
+    for chunk in chunks:
+        with np.load(chunk, allow_pickle=False) as data:
+            names += data["names"].tolist()
+            stats.append(data["stats"])
+            rejected += list(zip(data["rejected"].tolist(), data["reasons"].tolist()))
+    order = np.argsort(names, kind="stable")
+    table = np.concatenate(stats)[order] if names else np.zeros((0, 2, 512), np.float32)
+    _write_tsv(rejected_tsv, ["painting", "reason"], sorted(rejected))
+    if not names:
+        raise ValueError(f"no painting could be decoded (see {rejected_tsv})")
+    with atomic_path(out_h5) as tmp, h5py.File(tmp, "w") as handle:
+        handle.create_dataset("names", data=np.array([names[i] for i in order], dtype=object),
+                              dtype=h5py.string_dtype("utf-8"), track_times=False)
+        handle.create_dataset("stats", data=table.astype(np.float32), chunks=(1, 2, 512), track_times=False)
+        for key, value in attrs.items():
+            handle.attrs[key] = value
+    return len(names)

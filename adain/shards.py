@@ -1,0 +1,148 @@
+"""The HDF5 shard format (see docs/format.md): writing and reading one shard file.
+
+Datasets (N = images in the shard):
+
+``images``     uint8 ``(N, H, W, 3)`` for fixed-size presets; for ``full``, one variable-length
+               uint8 array per image holding its PNG (or JPEG) bytes, sizes in ``shapes (N, 3)``.
+``labels``     int64 ``(N,)`` (index of the WNID in the sorted class list).
+``content``    str ``(N,)`` the image's path relative to ``content_dir``.
+``style``      str ``(N,)`` the painting's file name (relative to ``style_dir``).
+``wnid``       str ``(N,)``; ``labels_clsloc`` int64 ``(N,)`` (map_clsloc index, -1 if unknown).
+``rejected_content``, ``rejected_reason``  str: manifest images that could not be used.
+
+Attributes: preset, method, seed, alpha, codec, split, shard, weight sha256s, package version,
+config hash, manifest count. No timestamps: the same inputs give the same bytes.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+from PIL import Image
+
+from .atomic import atomic_path
+
+__all__ = ["ShardData", "write_shard", "read_shard", "encode_image", "decode_image", "ShardError"]
+
+_STR = h5py.string_dtype("utf-8")
+_BYTES = h5py.vlen_dtype(np.uint8)
+
+
+class ShardError(Exception):
+    """A shard file is missing, unreadable or malformed (the message names the file)."""
+
+
+def encode_image(pixels: np.ndarray, codec: str, jpeg_quality: int = 95) -> np.ndarray:
+    """``uint8 (H, W, 3)`` -> encoded bytes as a uint8 array (``png`` lossless or ``jpeg``)."""
+    buffer = io.BytesIO()
+    if codec == "png":
+        Image.fromarray(pixels).save(buffer, format="PNG", compress_level=6)
+    elif codec == "jpeg":
+        Image.fromarray(pixels).save(buffer, format="JPEG", quality=jpeg_quality)
+    else:
+        raise ValueError(f"unknown codec {codec!r}; use png or jpeg")
+    return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+
+
+def decode_image(data: np.ndarray | bytes) -> np.ndarray:
+    """Encoded bytes -> ``uint8 (H, W, 3)``."""
+    with Image.open(io.BytesIO(bytes(data))) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@dataclass
+class ShardData:
+    """The contents of one shard, in manifest order.
+
+    ``images`` is a ``uint8 (N, H, W, 3)`` array (codec ``raw``) or a list of encoded uint8 arrays
+    (codec ``png``/``jpeg``, with ``shapes``).
+    """
+
+    images: Any
+    labels: np.ndarray
+    content: list[str]
+    style: list[str]
+    wnid: list[str]
+    labels_clsloc: np.ndarray
+    codec: str = "raw"
+    shapes: np.ndarray | None = None
+    rejected_content: list[str] = field(default_factory=list)
+    rejected_reason: list[str] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def pixels(self, i: int) -> np.ndarray:
+        """Image ``i`` as ``uint8 (H, W, 3)``."""
+        return self.images[i] if self.codec == "raw" else decode_image(self.images[i])
+
+
+def _attr(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def write_shard(path: str | Path, data: ShardData, compression: str | None = None, chunk_images: int = 1) -> None:
+    """Write ``data`` to ``path`` atomically (temporary name, then rename).
+
+    Args:
+        compression: HDF5 filter for ``images`` (``None``, ``"gzip"``, ``"lzf"``).
+        chunk_images: images per HDF5 chunk of a fixed-size ``images`` dataset.
+    """
+    n = len(data)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as handle:
+        if data.codec == "raw":
+            images = np.asarray(data.images, dtype=np.uint8).reshape((n, *np.shape(data.images)[1:]))
+            if n and (images.ndim != 4 or images.shape[-1] != 3):
+                raise ValueError(f"raw images must be (N, H, W, 3), got {images.shape}")
+            chunks = (max(1, min(chunk_images, n)), *images.shape[1:]) if n else None
+            handle.create_dataset("images", data=images, chunks=chunks, compression=compression, track_times=False)
+        else:
+            dataset = handle.create_dataset("images", shape=(n,), dtype=_BYTES, track_times=False)
+            for i, encoded in enumerate(data.images):
+                dataset[i] = encoded
+            handle.create_dataset("shapes", data=np.asarray(data.shapes, dtype=np.int64).reshape(n, 3), track_times=False)
+        handle.create_dataset("labels", data=np.asarray(data.labels, dtype=np.int64), track_times=False)
+        handle.create_dataset("labels_clsloc", data=np.asarray(data.labels_clsloc, dtype=np.int64), track_times=False)
+        for name in ("content", "style", "wnid", "rejected_content", "rejected_reason"):
+            handle.create_dataset(name, data=np.asarray(getattr(data, name), dtype=object), dtype=_STR, track_times=False)
+        handle.attrs["codec"] = data.codec
+        for key, value in sorted(data.attrs.items()):
+            handle.attrs[key] = _attr(value)
+
+
+def read_shard(path: str | Path) -> ShardData:
+    """Read a whole shard into memory (for validation, packing and tests).
+
+    Raises:
+        ShardError: missing, unreadable, or lacking a required dataset.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ShardError(f"{path}: shard file not found")
+    try:
+        with h5py.File(path, "r") as handle:
+            codec = str(handle.attrs.get("codec", "raw"))
+            images = handle["images"][()] if codec == "raw" else list(handle["images"][()])
+            strings = {
+                name: [s.decode("utf-8") if isinstance(s, bytes) else s for s in handle[name][()]]
+                for name in ("content", "style", "wnid", "rejected_content", "rejected_reason")
+            }
+            return ShardData(
+                images=images,
+                labels=handle["labels"][()],
+                labels_clsloc=handle["labels_clsloc"][()],
+                codec=codec,
+                shapes=handle["shapes"][()] if "shapes" in handle else None,
+                attrs=dict(handle.attrs),
+                **strings,
+            )
+    except ShardError:
+        raise
+    except (OSError, KeyError) as error:
+        raise ShardError(f"{path}: not a readable shard ({error})") from None

@@ -1,0 +1,76 @@
+# Workflow-side helpers: config validation, paths, input functions. No rules here.
+import os
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from adain.jobs import config_hash
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+# Job scripts import the adain package of this checkout, also inside a --sdm conda environment.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in [workflow.basedir, os.environ.get("PYTHONPATH", "")] if p
+)
+
+OUT = Path(config["output_dir"])
+PRESET = {"name": str(config["preset"]), "stylize_size_64": config["stylize_size_64"]}
+STYLIZE_GPUS = 0 if config["device"] == "cpu" else 1
+
+
+wildcard_constraints:
+    split="[^/]+",
+    shard="[0-9]{5}",
+    chunk="[0-9]{4}",
+
+
+def out(*parts):
+    """A path below output_dir."""
+    return str(OUT.joinpath(*parts))
+
+
+def get_cache_dir():
+    return config["cache_dir"] or out("cache")
+
+
+def get_stylize_settings():
+    """Settings of stylize_shard that decide the pixels (see adain.stylize_shard)."""
+    keys = ["alpha", "device", "dtype", "batch_size", "workers", "max_pixels", "jpeg_quality",
+            "checkpoint_images", "checkpoint_seconds"]
+    settings = {key: config[key] for key in keys}
+    settings["codec"] = config["full_codec"]
+    return settings
+
+
+def get_shard_attrs():
+    """Provenance attributes stored on every shard."""
+    return {"method": "adain", "seed": config["seed"], "config_hash": config_hash(config)}
+
+
+def get_painting_chunks(wildcards):
+    """The statistics chunk files, once prepare_paintings has listed the paintings."""
+    accepted = checkpoints.prepare_paintings.get().output.accepted
+    with open(accepted) as handle:
+        count = sum(1 for _ in handle) - 1
+    chunks = (count + config["paintings_per_job"] - 1) // config["paintings_per_job"]
+    return [out("paintings", "stats", f"{c:04d}.npz") for c in range(chunks)]
+
+
+def _shards():
+    from adain.manifest import read_shard_list
+
+    manifests = checkpoints.assign_styles.get().output.manifests
+    return read_shard_list(Path(manifests) / "shards.tsv")
+
+
+def get_packed_shards(wildcards):
+    return [out("shards", split, f"{split}-{shard}.h5") for split, shard, _ in _shards()]
+
+
+def get_shard_reports(wildcards):
+    return [out("validated", split, f"{shard}.json") for split, shard, _ in _shards()]
+
+
+def get_final_targets():
+    return [out("summary.json"), out("rejects.tsv"), out("report", "sample_grid.png")]

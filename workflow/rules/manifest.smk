@@ -1,0 +1,17 @@
+checkpoint assign_styles:
+    input:
+        images=out("index", "images.tsv"),
+        stats=out("paintings", "stats.h5"),
+    output:
+        manifests=directory(out("manifest")),
+    params:
+        seed=config["seed"],
+        shard_size=config["shard_size"],
+    log:
+        out("logs", "assign_styles.log"),
+    resources:
+        mem_mb=8000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/assign_styles.py"

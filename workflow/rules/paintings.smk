@@ -1,0 +1,63 @@
+checkpoint prepare_paintings:
+    output:
+        accepted=out("paintings", "accepted.tsv"),
+        rejected=out("paintings", "rejected_prepare.tsv"),
+    params:
+        style_dir=config["style_dir"],
+        extensions=config["extensions"],
+        min_side=config["min_painting_side"],
+        max_pixels=config["max_pixels"],
+    log:
+        out("logs", "prepare_paintings.log"),
+    resources:
+        mem_mb=2000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/prepare_paintings.py"
+
+
+rule compute_painting_stats:
+    input:
+        accepted=out("paintings", "accepted.tsv"),
+        vgg=config["vgg_weights"],
+        decoder=config["decoder_weights"],
+    output:
+        stats=out("paintings", "stats", "{chunk}.npz"),
+    params:
+        style_dir=config["style_dir"],
+        chunk_size=config["paintings_per_job"],
+        preset=PRESET,
+        cache_dir=get_cache_dir(),
+        device=config["device"],
+        batch_size=config["batch_size"],
+        workers=config["workers"],
+        max_pixels=config["max_pixels"],
+    log:
+        out("logs", "compute_painting_stats", "{chunk}.log"),
+    threads: 2
+    resources:
+        mem_mb=6000,
+        gpu=STYLIZE_GPUS,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/compute_painting_stats.py"
+
+
+rule merge_painting_stats:
+    input:
+        chunks=get_painting_chunks,
+    output:
+        stats=out("paintings", "stats.h5"),
+        rejected=out("paintings", "rejected_decode.tsv"),
+    params:
+        preset=PRESET,
+    log:
+        out("logs", "merge_painting_stats.log"),
+    resources:
+        mem_mb=4000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/merge_painting_stats.py"

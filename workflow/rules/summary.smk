@@ -1,0 +1,22 @@
+rule summarize:
+    input:
+        images=out("index", "images.tsv"),
+        notes=out("index", "notes.txt"),
+        painting_rejects=[out("paintings", "rejected_prepare.tsv"), out("paintings", "rejected_decode.tsv")],
+        reports=get_shard_reports,
+        shards=get_packed_shards,
+    output:
+        summary=report(out("summary.json"), caption="../report/summary.rst", category="Summary"),
+        rejects=out("rejects.tsv"),
+        grid=report(out("report", "sample_grid.png"), caption="../report/sample_grid.rst", category="Samples"),
+    params:
+        content_dir=config["content_dir"],
+        preset=PRESET,
+    log:
+        out("logs", "summarize.log"),
+    resources:
+        mem_mb=4000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/summarize.py"
