@@ -72,6 +72,40 @@ def _run_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_weights(commands) -> None:
+    parser = commands.add_parser(
+        "weights",
+        help="download the pytorch-AdaIN release weights (checked by shape), or write random stand-ins",
+        description=(
+            "download: fetch vgg_normalised.pth and decoder.pth of the pytorch-AdaIN v0.0.0 release into DIR, "
+            "refusing files whose tensors are not the expected networks. random: write random weights in the "
+            "exact release format (for trying the workflow offline; the images are NOT meaningful)."
+        ),
+    )
+    parser.add_argument("action", choices=["download", "random"])
+    parser.add_argument("dir", nargs="?", default="weights", help="target folder (default: weights)")
+    parser.set_defaults(run=_run_weights)
+
+
+def _run_weights(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .weights import RELEASE_FILES, RELEASE_URL, download_weights, write_random_weights
+
+    if args.action == "random":
+        for path in write_random_weights(args.dir):
+            print(f"wrote random stand-in weights {path}")
+        return 0
+    for name, kind in RELEASE_FILES.items():
+        target = Path(args.dir) / name
+        if target.exists():
+            print(f"{target} exists, kept")
+            continue
+        sha = download_weights(f"{RELEASE_URL}/{name}", target, kind)
+        print(f"downloaded {target} (sha256 {sha})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adain",
@@ -84,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_stylize(commands)
+    _add_weights(commands)
     return parser
 
 

@@ -35,9 +35,15 @@ def logged(log_file: str | Path) -> Iterator[None]:
             raise
 
 
+#: Config keys that change where or how fast a run works, never what it produces.
+NOT_HASHED = ("output_dir", "cache_dir", "workers", "checkpoint_images", "checkpoint_seconds", "paintings_per_job")
+
+
 def config_hash(config: dict) -> str:
-    """sha256 of the configuration (canonical JSON), stored on every shard."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    """sha256 of the configuration (canonical JSON, without :data:`NOT_HASHED` keys), stored on
+    every shard: two shards with the same hash were made the same way."""
+    kept = {k: v for k, v in config.items() if k not in NOT_HASHED}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def download_weights_job(url: str, target: str, kind: str) -> None:

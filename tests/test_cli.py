@@ -96,3 +96,13 @@ def test_console_script_help():
                  "--content-size", "--style-size", "--crop", "--vgg", "--decoder", "--seed", "--device",
                  "--batch-size", "--workers"]:
         assert flag in result.stdout
+
+
+def test_weights_command(tmp_path, capsys):
+    from adain.model import load_adain
+
+    assert main(["weights", "random", str(tmp_path)]) == 0
+    model = load_adain(tmp_path / "vgg_normalised.pth", tmp_path / "decoder.pth")
+    assert model.weights.vgg_sha256
+    assert main(["weights", "download", str(tmp_path)]) == 0  # both exist: kept, nothing fetched
+    assert capsys.readouterr().out.count("exists, kept") == 2

@@ -10,8 +10,9 @@ from adain.jobs import config_hash
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Job scripts import the adain package of this checkout, also inside a --sdm conda environment.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in [workflow.basedir, os.environ.get("PYTHONPATH", "")] if p
+# (Written, not required, so no envvars directive.)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in [workflow.basedir, os.environ.get("PYTHONPATH", "")] if p)
 )
 
 OUT = Path(config["output_dir"])

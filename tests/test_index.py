@@ -1,0 +1,60 @@
+import pytest
+
+from adain.index import index_images, read_index, write_index
+
+
+def _touch(root, *names):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+
+def test_tree_labels_follow_imagefolder_and_missing_splits_are_noted(tmp_path):
+    _touch(tmp_path, "train/n02/b.JPEG", "train/n02/a.jpeg", "train/n01/z.JPEG", "train/n01/notes.txt", "val/n03/c.png")
+    index = index_images(tmp_path, ["train", "val", "test"])
+    assert [(r.split, r.content, r.wnid, r.label) for r in index.records] == [
+        ("train", "train/n01/z.JPEG", "n01", 0),
+        ("train", "train/n02/a.jpeg", "n02", 1),
+        ("train", "train/n02/b.JPEG", "n02", 1),
+        ("val", "val/n03/c.png", "n03", 2),
+    ]
+    assert index.notes == [f"split 'test' skipped: {tmp_path / 'test'} does not exist"]
+    write_index(index, tmp_path / "images.tsv", tmp_path / "classes.tsv")
+    assert read_index(tmp_path / "images.tsv") == index.records
+    assert (tmp_path / "classes.tsv").read_text().splitlines()[1:] == ["0\tn01\t1", "1\tn02\t2", "2\tn03\t1"]
+
+
+def test_flat_val_with_kaggle_solution_csv_and_clsloc(tmp_path):
+    _touch(tmp_path, "train/n01/a.JPEG", "train/n02/b.JPEG", "val/ILSVRC2012_val_00000001.JPEG", "val/ILSVRC2012_val_00000002.JPEG")
+    (tmp_path / "LOC_val_solution.csv").write_text(
+        "ImageId,PredictionString\nILSVRC2012_val_00000002,n01 1 2 3 4 n01 5 6 7 8\nILSVRC2012_val_00000001,n02 1 2 3 4\n"
+    )
+    (tmp_path / "map_clsloc.txt").write_text("n02 1 second\nn01 2 first\n")
+    index = index_images(tmp_path, ["train", "val"], val_labels=tmp_path / "LOC_val_solution.csv",
+                         class_index=tmp_path / "map_clsloc.txt")
+    val = [(r.content, r.wnid, r.label, r.clsloc) for r in index.records if r.split == "val"]
+    assert val == [("val/ILSVRC2012_val_00000001.JPEG", "n02", 1, 1), ("val/ILSVRC2012_val_00000002.JPEG", "n01", 0, 2)]
+
+
+def test_flat_val_with_devkit_ground_truth(tmp_path):
+    _touch(tmp_path, "val/ILSVRC2012_val_00000001.JPEG", "val/ILSVRC2012_val_00000002.JPEG")
+    (tmp_path / "ground_truth.txt").write_text("2\n1\n")
+    (tmp_path / "map.txt").write_text("n10 1 a\nn20 2 b\n")
+    index = index_images(tmp_path, ["val"], val_labels=tmp_path / "ground_truth.txt", class_index=tmp_path / "map.txt")
+    assert [r.wnid for r in index.records] == ["n20", "n10"]
+    with pytest.raises(ValueError, match="class_index"):
+        index_images(tmp_path, ["val"], val_labels=tmp_path / "ground_truth.txt")
+
+
+def test_flat_split_without_labels_and_empty_tree_are_clear(tmp_path):
+    _touch(tmp_path, "val/x.JPEG")
+    with pytest.raises(ValueError, match="set val_labels"):
+        index_images(tmp_path, ["val"])
+    (tmp_path / "labels.txt").write_text("y.JPEG n01\n")
+    with pytest.raises(ValueError, match="no label for 1 image"):
+        index_images(tmp_path, ["val"], val_labels=tmp_path / "labels.txt")
+    with pytest.raises(FileNotFoundError, match="no images"):
+        index_images(tmp_path, ["train"])
+    with pytest.raises(FileNotFoundError, match="content_dir not found"):
+        index_images(tmp_path / "nope", ["train"])
