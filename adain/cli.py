@@ -106,6 +106,53 @@ def _run_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_inspect(commands) -> None:
+    parser = commands.add_parser("inspect", help="counts, classes, rejects and provenance of shards")
+    parser.add_argument("path", help="a shard file, a folder of shards, or a workflow output folder")
+    parser.add_argument("--grid", default=None, help="also write a sample grid PNG (content beside stylized)")
+    parser.add_argument("--content-dir", default=None, help="content root for the grid (default: from the shards' run)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(run=_run_inspect)
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from .data import find_shards
+    from .inspect import format_report, inspect_shards
+
+    report = inspect_shards(args.path)
+    print(json.dumps(report, indent=1, default=str) if args.json else format_report(report))
+    if args.grid:
+        from .images import Preprocess
+        from .summary import sample_grid
+
+        from .presets import PRESETS, get_preset
+
+        preset = report["provenance"].get("preset")
+        recipe = get_preset(preset).content if preset in PRESETS else None
+        n = sample_grid(find_shards(args.path)[:4], args.grid, args.content_dir, recipe or Preprocess())
+        print(f"wrote {n} samples to {args.grid}")
+    return 0
+
+
+def _add_export(commands) -> None:
+    parser = commands.add_parser("export", help="shards back to an ImageFolder tree of image files")
+    parser.add_argument("path", help="a workflow output folder, a folder of shards or one shard")
+    parser.add_argument("dest", help="target folder: <dest>/<split>/<wnid>/<name>.<format>")
+    parser.add_argument("--format", default="png", choices=["png", "jpeg"])
+    parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
+    parser.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .inspect import export_shards
+
+    count = export_shards(args.path, args.dest, args.format, args.quality)
+    print(f"wrote {count} images to {args.dest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adain",
@@ -119,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_stylize(commands)
     _add_weights(commands)
+    _add_inspect(commands)
+    _add_export(commands)
     return parser
 
 
@@ -133,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.run(args)
-    except (WeightsError, FileNotFoundError, ValueError, RuntimeError) as error:
+    except (WeightsError, OSError, ValueError, RuntimeError) as error:
         print(f"adain: error: {error}", file=sys.stderr)
         return 2
 

@@ -92,7 +92,8 @@ def write_shard(path: str | Path, data: ShardData, compression: str | None = Non
 
     Args:
         compression: HDF5 filter for ``images`` (``None``, ``"gzip"``, ``"lzf"``).
-        chunk_images: images per HDF5 chunk of a fixed-size ``images`` dataset.
+        chunk_images: images per HDF5 chunk of a compressed fixed-size ``images`` dataset
+            (uncompressed ones are contiguous).
     """
     n = len(data)
     with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as handle:
@@ -100,7 +101,8 @@ def write_shard(path: str | Path, data: ShardData, compression: str | None = Non
             images = np.asarray(data.images, dtype=np.uint8).reshape((n, *np.shape(data.images)[1:]))
             if n and (images.ndim != 4 or images.shape[-1] != 3):
                 raise ValueError(f"raw images must be (N, H, W, 3), got {images.shape}")
-            chunks = (max(1, min(chunk_images, n)), *images.shape[1:]) if n else None
+            # uncompressed: contiguous, so readers can memory-map it (see adain.data)
+            chunks = (max(1, min(chunk_images, n)), *images.shape[1:]) if n and compression else None
             handle.create_dataset("images", data=images, chunks=chunks, compression=compression, track_times=False)
         else:
             dataset = handle.create_dataset("images", shape=(n,), dtype=_BYTES, track_times=False)

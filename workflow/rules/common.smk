@@ -44,9 +44,10 @@ def get_stylize_settings():
     return settings
 
 
-def get_shard_attrs():
+def get_shard_attrs(wildcards):
     """Provenance attributes stored on every shard."""
-    return {"method": "adain", "seed": config["seed"], "config_hash": config_hash(config)}
+    return {"method": "adain", "seed": config["seed"], "config_hash": config_hash(config),
+            "split": wildcards.split, "shard": int(wildcards.shard)}
 
 
 def get_painting_chunks(wildcards):

@@ -10,7 +10,7 @@ rule stylize_shard:
         content_dir=config["content_dir"],
         preset=PRESET,
         settings=get_stylize_settings(),
-        attrs=get_shard_attrs(),
+        attrs=get_shard_attrs,
     log:
         out("logs", "stylize_shard", "{split}", "{shard}.log"),
     threads: 2

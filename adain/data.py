@@ -1,0 +1,337 @@
+"""Reading shards for training and evaluation: map-style and streaming datasets.
+
+Needs neither the model nor the engine: a training job imports ``adain.data`` and h5py only.
+
+Files are opened lazily inside each process (DataLoader worker) on first use and never carried
+across a fork: a dataset created and used in the parent re-opens its files in a forked child.
+"""
+from __future__ import annotations
+
+import bisect
+import io
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import h5py
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+__all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info"]
+
+
+def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | None = None) -> list[Path]:
+    """Shard files: an output folder (its ``shards/``), a folder of shards, one file, or a list.
+
+    Hidden temporary files (``.name.tmp-...``) are never included. ``split`` keeps the shards
+    whose file name starts with ``<split>-``.
+
+    Raises:
+        FileNotFoundError: nothing found, naming the path.
+    """
+    if isinstance(root_or_paths, (str, Path)):
+        root = Path(root_or_paths)
+        if root.is_file():
+            paths = [root]
+        elif root.is_dir():
+            base = root / "shards" if (root / "shards").is_dir() else root
+            paths = sorted(p for p in base.rglob("*.h5") if not p.name.startswith("."))
+        else:
+            raise FileNotFoundError(f"no shard file or folder at {root}")
+    else:
+        paths = [Path(p) for p in root_or_paths]
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"shard file not found: {missing[0]}")
+    if split is not None:
+        paths = [p for p in paths if p.name.startswith(f"{split}-")]
+    if not paths:
+        raise FileNotFoundError(f"no shards{f' of split {split!r}' if split else ''} in {root_or_paths}")
+    return paths
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """What the reader needs to know about a shard before reading it."""
+
+    path: Path
+    count: int
+    codec: str
+    attrs: dict
+
+
+def read_shard_info(path: Path) -> ShardInfo:
+    """Count and codec of a shard. Raises ``OSError`` naming the file if it is missing or damaged."""
+    try:
+        with h5py.File(path, "r") as handle:
+            count = len(handle["labels"])
+            if len(handle["images"]) != count:
+                raise OSError(f"{len(handle['images'])} images for {count} labels")
+            return ShardInfo(path, count, str(handle.attrs.get("codec", "raw")), dict(handle.attrs))
+    except (OSError, KeyError) as error:
+        raise OSError(f"damaged or unreadable shard {path}: {error}") from None
+
+
+def _decode(data: np.ndarray) -> np.ndarray:
+    with Image.open(io.BytesIO(data.tobytes())) as image:
+        return np.array(image.convert("RGB"))
+
+
+def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """``uint8 (H, W, 3)`` -> contiguous ``uint8 (3, H, W)`` (so batching is one memcpy)."""
+    return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
+
+
+def _memory_map(path: Path, dataset: h5py.Dataset) -> np.ndarray | None:
+    """A read-only memory map of a contiguous, uncompressed uint8 dataset (else ``None``).
+
+    HDF5 stores such a dataset as one block of raw bytes at a fixed file offset, so numpy can
+    gather rows from it directly (the fastest random access there is).
+    """
+    offset = dataset.id.get_offset()
+    if dataset.chunks is not None or offset is None or dataset.dtype != np.uint8 or dataset.size == 0:
+        return None
+    return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=dataset.shape)
+
+
+class _Files:
+    """This process's open h5py handles, labels and memory maps; re-opened after a fork."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.handles: dict[Path, h5py.File] = {}
+        self.labels: dict[Path, np.ndarray] = {}
+        self.maps: dict[Path, np.ndarray | None] = {}
+
+    def get(self, path: Path) -> h5py.File:
+        if self.pid != os.getpid():  # forked: never use the parent's handles
+            self.pid, self.handles, self.labels, self.maps = os.getpid(), {}, {}, {}
+        handle = self.handles.get(path)
+        if handle is None:
+            try:
+                handle = self.handles[path] = h5py.File(path, "r")
+                self.labels[path] = handle["labels"][()]
+                self.maps[path] = _memory_map(path, handle["images"])
+            except (OSError, KeyError) as error:
+                raise OSError(f"cannot open shard {path}: {error}") from None
+        return handle
+
+    def close(self) -> None:
+        if self.pid == os.getpid():
+            for handle in self.handles.values():
+                handle.close()
+        self.handles, self.labels, self.maps = {}, {}, {}
+
+
+def _sample(
+    handle: h5py.File, codec: str, rows: Sequence[int], path: Path, mapped: np.ndarray | None = None
+) -> list[np.ndarray] | np.ndarray:
+    """Images (``uint8 (H, W, 3)`` each) of ``rows`` (sorted) of one open shard.
+
+    From the memory map when there is one (one gather); else one read per row: h5py's
+    simple-index fast path is ~100x faster than a fancy-index (point selection) read of the same
+    rows (see docs/benchmarks.md).
+    """
+    if mapped is not None:
+        return mapped[list(rows)]
+    try:
+        dataset = handle["images"]
+        images = [dataset[row] for row in rows]
+    except (OSError, KeyError, ValueError) as error:
+        raise OSError(f"cannot read rows of shard {path}: {error}") from None
+    if codec != "raw":
+        try:
+            images = [_decode(data) for data in images]
+        except Exception as error:  # noqa: BLE001
+            raise OSError(f"undecodable image in shard {path}: {error}") from None
+    return images
+
+
+class ShardDataset(Dataset):
+    """Map-style dataset over every image of a set of shards.
+
+    Args:
+        root_or_paths: an output folder, a folder of shards, one shard, or a list of shard files.
+        transform: applied to the ``uint8 (3, H, W)`` tensor (torchvision v2 transforms work).
+        split: keep only the shards of this split (``train``, ``val``).
+        metadata: also return ``{"content", "style", "wnid"}`` per sample.
+
+    Items are ``(image, label)`` (or ``(image, label, metadata)``), ``label`` an ``int``.
+    ``DataLoader`` fetches whole batches through :meth:`__getitems__`: one read per shard.
+
+    Example:
+        >>> loader = DataLoader(ShardDataset("results/demo", split="train"), batch_size=256,
+        ...                     shuffle=True, num_workers=2)          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        root_or_paths: str | Path | Sequence[str | Path],
+        transform: Callable[[torch.Tensor], Any] | None = None,
+        split: str | None = None,
+        metadata: bool = False,
+    ) -> None:
+        self.infos = [read_shard_info(p) for p in find_shards(root_or_paths, split)]
+        self.offsets = np.cumsum([0] + [info.count for info in self.infos]).tolist()
+        self.transform = transform
+        self.metadata = metadata
+        self._files = _Files()
+
+    def __len__(self) -> int:
+        return self.offsets[-1]
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """Global index -> (shard number, row)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} images")
+        shard = bisect.bisect_right(self.offsets, index) - 1
+        return shard, index - self.offsets[shard]
+
+    def _meta(self, handle: h5py.File, row: int) -> dict[str, str]:
+        return {name: handle[name][row].decode("utf-8") for name in ("content", "style", "wnid")}
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        by_shard: dict[int, list[tuple[int, int]]] = {}
+        for position, index in enumerate(indices):
+            shard, row = self.locate(int(index))
+            by_shard.setdefault(shard, []).append((row, position))
+        out: list = [None] * len(indices)
+        for shard, pairs in by_shard.items():
+            info = self.infos[shard]
+            handle = self._files.get(info.path)
+            labels = self._files.labels[info.path]
+            unique = sorted({row for row, _ in pairs})
+            images = _sample(handle, info.codec, unique, info.path, self._files.maps[info.path])
+            if isinstance(images, np.ndarray):  # one (n, H, W, 3) block -> contiguous (n, 3, H, W)
+                images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+            else:
+                images = [_to_tensor(pixels) for pixels in images]
+            at = {row: i for i, row in enumerate(unique)}
+            for row, position in pairs:
+                image = images[at[row]]
+                if self.transform is not None:
+                    image = self.transform(image)
+                item = (image, int(labels[row]))
+                out[position] = item + (self._meta(handle, row),) if self.metadata else item
+        return out
+
+    def __getitem__(self, index: int):
+        return self.__getitems__([index])[0]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_files"] = _Files()  # never pickle open handles (spawned workers)
+        return state
+
+    def __del__(self) -> None:
+        files = self.__dict__.get("_files")
+        if files is not None:
+            files.close()
+
+
+def _slot() -> tuple[int, int]:
+    """(this worker's number, number of workers) of the current DataLoader process."""
+    info = get_worker_info()
+    return (0, 1) if info is None else (info.id, info.num_workers)
+
+
+def _rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
+    if rank is not None and world_size is not None:
+        return rank, world_size
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(
+            "WORLD_SIZE > 1 but torch.distributed is not initialized and no rank/world_size was given: "
+            "every rank would read every sample (duplicates). Pass rank= and world_size=."
+        )
+    return 0, 1
+
+
+class ShardStream(IterableDataset):
+    """Streaming dataset: shards in a seeded shuffled order, samples through a shuffle buffer.
+
+    Shards are dealt round-robin to ``world_size x num_workers`` slots, so every sample is read
+    exactly once per epoch across all ranks and workers. Call :meth:`set_epoch` each epoch.
+
+    Args:
+        root_or_paths, transform, split, metadata: as :class:`ShardDataset`.
+        shuffle_buffer: samples held for shuffling (0: shard order, rows in order).
+        seed: seed of the shard order and the buffer.
+        rank, world_size: this process's place in distributed training (default: from
+            ``torch.distributed`` when initialized, else a single process).
+
+    Raises:
+        ValueError: fewer shards than slots (a worker would get no data and ranks would differ),
+            or a distributed run that would duplicate samples.
+    """
+
+    def __init__(
+        self,
+        root_or_paths: str | Path | Sequence[str | Path],
+        transform: Callable[[torch.Tensor], Any] | None = None,
+        split: str | None = None,
+        metadata: bool = False,
+        shuffle_buffer: int = 1000,
+        seed: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+    ) -> None:
+        self.infos = [read_shard_info(p) for p in find_shards(root_or_paths, split)]
+        self.transform = transform
+        self.metadata = metadata
+        self.shuffle_buffer = shuffle_buffer
+        self.seed = seed
+        self.rank, self.world_size = _rank(rank, world_size)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        """Samples of all ranks together."""
+        return sum(info.count for info in self.infos)
+
+    def my_shards(self, worker: int, workers: int) -> list[ShardInfo]:
+        """The shards this (rank, worker) reads in this epoch."""
+        slots = self.world_size * workers
+        if len(self.infos) < slots:
+            raise ValueError(
+                f"{len(self.infos)} shards for {self.world_size} rank(s) x {workers} worker(s): some would read "
+                "nothing; use fewer workers or smaller shards"
+            )
+        order = list(range(len(self.infos)))
+        random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
+        slot = self.rank * workers + worker
+        return [self.infos[i] for i in order[slot::slots]]
+
+    def __iter__(self) -> Iterator:
+        worker, workers = _slot()
+        rng = random.Random(f"{self.seed}-{self.epoch}-{self.rank}-{worker}")
+        buffer: list = []
+        for info in self.my_shards(worker, workers):
+            with h5py.File(info.path, "r") as handle:
+                labels = handle["labels"][()]
+                for start in range(0, info.count, 256):
+                    rows = list(range(start, min(start + 256, info.count)))
+                    images = _sample(handle, info.codec, rows, info.path)
+                    for row, pixels in zip(rows, images):
+                        label = labels[row]
+                        image = _to_tensor(pixels)
+                        if self.transform is not None:
+                            image = self.transform(image)
+                        item = (image, int(label))
+                        if self.metadata:
+                            item += ({n: handle[n][row].decode("utf-8") for n in ("content", "style", "wnid")},)
+                        if self.shuffle_buffer <= 0:
+                            yield item
+                            continue
+                        buffer.append(item)
+                        if len(buffer) >= self.shuffle_buffer:
+                            yield buffer.pop(rng.randrange(len(buffer)))
+        rng.shuffle(buffer)
+        yield from buffer

@@ -1,0 +1,80 @@
+"""``adain inspect`` and ``adain export``: look into shards, or turn them back into image files."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import h5py
+from PIL import Image
+from tqdm import tqdm
+
+from .atomic import atomic_path
+from .data import find_shards, read_shard_info
+from .shards import read_shard
+
+__all__ = ["inspect_shards", "export_shards"]
+
+_PROVENANCE = ("preset", "method", "seed", "alpha", "dtype", "codec", "vgg_sha256", "decoder_sha256",
+               "package_version", "config_hash", "validated")
+
+
+def inspect_shards(path: str | Path) -> dict:
+    """Counts per split and class, rejects, and provenance of a shard or an output folder."""
+    report: dict = {"shards": 0, "images": 0, "splits": {}, "classes": Counter(), "rejected": {}, "provenance": {}}
+    for shard in find_shards(path):
+        info = read_shard_info(shard)
+        with h5py.File(shard, "r") as handle:
+            split = str(info.attrs.get("split", shard.parent.name))
+            report["shards"] += 1
+            report["images"] += info.count
+            report["splits"][split] = report["splits"].get(split, 0) + info.count
+            report["classes"].update(w.decode() for w in handle["wnid"][()])
+            for content, reason in zip(handle["rejected_content"][()], handle["rejected_reason"][()]):
+                report["rejected"][content.decode()] = reason.decode()
+            for key in _PROVENANCE:
+                if key in info.attrs:
+                    value = info.attrs[key]
+                    value = value.item() if hasattr(value, "item") else value
+                    report["provenance"].setdefault(key, set()).add(value)
+    report["classes"] = dict(sorted(report["classes"].items()))
+    report["provenance"] = {k: sorted(v, key=str) if len(v) > 1 else next(iter(v)) for k, v in report["provenance"].items()}
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['shards']} shard(s), {report['images']} images, {len(report['classes'])} classes, "
+             f"{len(report['rejected'])} rejected"]
+    lines += [f"  split {split}: {n} images" for split, n in sorted(report["splits"].items())]
+    lines += [f"  provenance: {json.dumps(report['provenance'], default=str)}"]
+    lines += [f"  rejected {content}: {reason}" for content, reason in list(report["rejected"].items())[:20]]
+    return "\n".join(lines)
+
+
+def export_shards(path: str | Path, dest: str | Path, image_format: str = "png", quality: int = 95, workers: int = 4) -> int:
+    """Write every image as ``<dest>/<split>/<wnid>/<content stem>.<png|jpeg>`` (an ImageFolder tree).
+
+    Returns the number of files written.
+    """
+    if image_format not in ("png", "jpeg"):
+        raise ValueError(f"--format must be png or jpeg, got {image_format!r}")
+    dest = Path(dest)
+    shards = find_shards(path)
+    total = sum(read_shard_info(s).count for s in shards)
+    written = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=total, unit="img", desc="export") as bar:
+        for shard in shards:
+            data = read_shard(shard)
+            split = str(data.attrs.get("split", shard.parent.name))
+
+            def save(i: int) -> None:
+                target = dest / split / data.wnid[i] / f"{Path(data.content[i]).stem}.{image_format}"
+                options = {"quality": quality} if image_format == "jpeg" else {}
+                with atomic_path(target) as tmp:
+                    Image.fromarray(data.pixels(i)).save(tmp, format=image_format.upper(), **options)
+
+            for _ in pool.map(save, range(len(data))):
+                written += 1
+                bar.update(1)
+    return written
