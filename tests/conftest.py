@@ -76,12 +76,14 @@ def as_array(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def write_odd_inputs(folder: Path, max_pixels: int = 200 * 200) -> dict[str, str | None]:
+def write_odd_inputs(
+    folder: Path, base_size: tuple[int, int] = (48, 40), huge: tuple[int, int] = (300, 300)
+) -> dict[str, str | None]:
     """The kinds of files real ImageNet and Painter-by-Numbers hold. Returns file name -> ``None``
     for good-but-odd files that must be converted and used at full size, or a substring of the
-    rejection reason for broken ones (with ``max_pixels`` as the pixel guard)."""
+    rejection reason for broken ones (``huge`` must exceed the pixel guard used)."""
     folder.mkdir(parents=True, exist_ok=True)
-    base = photo("chelsea", size=(48, 40))
+    base = photo("chelsea", size=base_size)
     expected: dict[str, str | None] = {}
 
     def save(name, image, reason=None, **options):
@@ -96,7 +98,7 @@ def write_odd_inputs(folder: Path, max_pixels: int = 200 * 200) -> dict[str, str
     save("gray16.png", Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257)), format="PNG")
     save("one_pixel.png", Image.new("RGB", (1, 1), (200, 10, 10)), "too small", format="PNG")
     save("sliver.JPEG", photo("astronaut", size=(3000, 7)), "too small", format="JPEG")
-    save("huge.png", Image.new("RGB", (300, 300), (0, 0, 0)), "too large", format="PNG")
+    save("huge.png", Image.new("RGB", huge, (0, 0, 0)), "too large", format="PNG")
     good = folder / "truncated.JPEG"
     base.save(good, format="JPEG")
     good.write_bytes(good.read_bytes()[:400])

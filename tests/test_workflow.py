@@ -1,8 +1,12 @@
 """End-to-end runs of the Snakemake workflow on a copy of the demo tree (random weights, CPU)."""
 import json
+import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -54,8 +58,12 @@ def read_datasets(path: Path) -> dict:
 def sin_run(demo, tmp_path_factory):
     root, config = demo
     work = tmp_path_factory.mktemp("sin")
-    run_workflow(work, **config, output_dir=work / "out", preset="sin", shard_size=8)
+    run_workflow(work, **config, output_dir=work / "out", preset="sin", shard_size=8, **SIN_SETTINGS)
     return work / "out", config
+
+
+#: Small batches and checkpoints so that a killed stylize job has checkpoints to resume from.
+SIN_SETTINGS = {"batch_size": 4, "checkpoint_images": 4}
 
 
 def test_sin_counts_labels_rejects_and_format(sin_run):
@@ -93,22 +101,24 @@ def test_sin_equals_the_engine_applied_by_hand(sin_run, weights):
     out, config = sin_run
     data = read_datasets(out / "shards" / "val" / "val-00000.h5")
     model = load_adain(*weights)
-    stylizer = Stylizer(model, device="cpu", batch_size=16)
+    stylizer = Stylizer(model, device="cpu", batch_size=SIN_SETTINGS["batch_size"])
     paintings = [l.split("\t")[0] for l in (out / "paintings" / "accepted.tsv").read_text().splitlines()[1:]]
     style_dir = Path(config["style_dir"])
-    # painting statistics as the workflow forms them: all (224x224) paintings in one batch
+    # painting statistics as the workflow forms them: the (224x224) paintings in batches of 4
     thumbs = torch.stack([to_uint8_tensor(square_thumbnail(open_rgb(style_dir / p), 224)) for p in paintings])
-    stats = dict(zip(paintings, stylizer.encode_stats(thumbs)))
+    stats = dict(zip(paintings, torch.cat([stylizer.encode_stats(b) for b in thumbs.split(4)])))
     recipe = Preprocess("resize-crop", 256, 224)
     contents = torch.stack([to_uint8_tensor(recipe(open_rgb(Path(config["content_dir"]) / c.decode()))) for c in data["content"]])
     style = torch.stack([stats[s.decode()] for s in data["style"]])
-    expected = stylizer.stylize(contents, style).permute(0, 2, 3, 1).numpy()
+    expected = torch.cat([stylizer.stylize(c, s) for c, s in zip(contents.split(4), style.split(4))])
+    expected = expected.permute(0, 2, 3, 1).numpy()
     np.testing.assert_array_equal(data["images"], expected)
 
 
 def test_same_config_and_seed_give_identical_shards(sin_run, demo, tmp_path):
     out, config = sin_run
-    run_workflow(tmp_path, **{**config, "workers": 0}, output_dir=tmp_path / "again", preset="sin", shard_size=8)
+    run_workflow(tmp_path, **{**config, "workers": 0}, output_dir=tmp_path / "again", preset="sin", shard_size=8,
+                 **SIN_SETTINGS)
     for shard in sorted((out / "shards").rglob("*.h5")):
         first, second = read_datasets(shard), read_datasets(tmp_path / "again" / shard.relative_to(out))
         for name in ("images", "labels", "content", "style"):
@@ -156,3 +166,125 @@ def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
 def test_lint():
     result = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _start(workdir: Path, config: dict, output=subprocess.DEVNULL) -> subprocess.Popen:
+    overrides = [f"{key}={value}" for key, value in config.items()]
+    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
+               "--directory", str(workdir), "--cores", "2", "--config", *overrides]
+    return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _wait_for(condition, process, timeout=120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _locked_since(workdir: Path, since: float) -> bool:
+    """Whether Snakemake lock files written after ``since`` exist in ``workdir``."""
+    for path in (workdir / ".snakemake" / "locks").glob("*.lock"):
+        try:
+            if path.stat().st_mtime >= since:
+                return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, tmp_path):
+    """Kill the whole process group repeatedly (once surely inside a stylize job, after its first
+    checkpoint); the same command then completes, and the shards equal an uninterrupted run's."""
+    out, config = sin_run
+    run_config = {**config, "output_dir": tmp_path / "out", "preset": "sin", "shard_size": 8, **SIN_SETTINGS}
+    rng = random.Random(1234)
+    parts = lambda: any((tmp_path / "out" / "stylized").glob("*/*.h5.parts/*.npz"))  # noqa: E731
+    kills = 0
+    process = _start(tmp_path, run_config)
+    if _wait_for(parts, process):  # mid-shard, right after a checkpoint
+        _kill(process)
+        kills += 1
+        # a second run may start while nothing runs: the killed run's locks are stale
+        started = time.time()
+        concurrent_a = _start(tmp_path, run_config)
+        assert _wait_for(lambda: _locked_since(tmp_path, started), concurrent_a)
+        concurrent_b = _start(tmp_path, run_config, output=subprocess.PIPE)  # ... but never beside a live run
+        output, _ = concurrent_b.communicate(timeout=120)
+        assert concurrent_b.returncode != 0 and "LockException" in output, output[-2000:]
+        _kill(concurrent_a)
+        kills += 1
+    for _ in range(4):
+        process = _start(tmp_path, run_config)
+        time.sleep(rng.uniform(2.0, 12.0))
+        if process.poll() is None:
+            _kill(process)
+            kills += 1
+    assert kills >= 5
+    run_workflow(tmp_path, **run_config)  # the same command, no --unlock, no --rerun-incomplete
+    logs = "".join(p.read_text() for p in (tmp_path / "out" / "logs" / "stylize_shard").rglob("*.log"))
+    assert "resuming" in logs
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["splits"] == json.loads((out / "summary.json").read_text())["splits"]
+    for shard in sorted((out / "shards").rglob("*.h5")):
+        first, second = read_datasets(shard), read_datasets(tmp_path / "out" / shard.relative_to(out))
+        for name in ("images", "labels", "content", "style"):
+            np.testing.assert_array_equal(first[name], second[name])
+    assert not list((tmp_path / "out").rglob(".*.tmp-*")) and not list((tmp_path / "out").rglob("*.parts"))
+
+
+def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
+    from tests.conftest import write_odd_inputs
+
+    root, config = demo
+    content = tmp_path / "imagenet"
+    shutil.copytree(REPO / "demo" / "imagenet" / "val", content / "val")
+    odd_content = write_odd_inputs(content / "val" / "n09999999", base_size=(48, 40), huge=(400, 400))
+    paintings = tmp_path / "paintings"
+    shutil.copytree(REPO / "demo" / "paintings", paintings)
+    odd_paintings = write_odd_inputs(paintings / "odd", base_size=(256, 240), huge=(400, 400))
+    run_workflow(tmp_path, **{**config, "content_dir": content, "style_dir": paintings}, output_dir=tmp_path / "out",
+                 splits="[val]", max_pixels=100_000, shard_size=8)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["splits"]["val"]
+    # sin resizes the shorter side to 256, so a 1x1 image and a 3000x7 sliver become usable
+    broken = {n for n, reason in odd_content.items() if reason and "too small" not in reason}
+    assert summary["indexed"] == 6 + len(odd_content) == summary["packed"] + summary["rejected"]
+    assert summary["rejected"] == len(broken)
+    rejects = (tmp_path / "out" / "rejects.tsv").read_text()
+    reasons = {line.split("\t")[2]: line.split("\t")[3] for line in rejects.splitlines()[1:]}
+    for name in broken:
+        assert odd_content[name] in reasons[f"val/n09999999/{name}"]
+    packed = {c.decode() for s in (tmp_path / "out" / "shards").rglob("*.h5") for c in read_datasets(s)["content"]}
+    for name, reason in odd_content.items():
+        assert (f"val/n09999999/{name}" in packed) == (name not in broken)
+    for name, reason in odd_paintings.items():
+        if reason:  # broken, too small (< 224) or over the pixel guard: listed, never used
+            assert f"odd/{name}" in reasons
+        else:  # CMYK, grayscale, PNG named .JPEG, RGBA, palette, 16-bit: converted and usable
+            assert f"odd/{name}" in (tmp_path / "out" / "paintings" / "accepted.tsv").read_text()
+            assert f"odd/{name}" not in reasons
+
+
+def test_clear_errors_before_any_work(demo, tmp_path, weights):
+    root, config = demo
+    empty = tmp_path / "empty"
+    (empty / "train").mkdir(parents=True)
+    (tmp_path / "a_file").write_text("x")
+    cases = {
+        "swapped": ({"vgg_weights": weights[1]}, "vgg_weights: " + str(weights[1])),
+        "empty content": ({"content_dir": empty}, f"content_dir {empty} holds no images"),
+        "empty paintings": ({"style_dir": empty}, f"style_dir {empty} holds no images"),
+        "unwritable output": ({"output_dir": tmp_path / "a_file" / "out"}, "cannot be written"),
+    }
+    for name, (change, message) in cases.items():
+        settings = {**config, "output_dir": tmp_path / "out", **change}
+        result = run_workflow(tmp_path, **settings, check=False)
+        assert result.returncode != 0 and message in result.stdout + result.stderr, name
+        assert not (tmp_path / "out").exists(), name

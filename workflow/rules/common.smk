@@ -5,6 +5,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from adain.jobs import config_hash
+from adain.preflight import check_run, claim_workdir
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -14,6 +15,12 @@ validate(config, schema="../schemas/config.schema.yaml")
 os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in [workflow.basedir, os.environ.get("PYTHONPATH", "")] if p)
 )
+
+if workflow.is_main_process:
+    # Fail in seconds on wrong inputs, weights or output folder; and take over this folder,
+    # clearing Snakemake locks left by a killed run (never those of a live one).
+    check_run(config)
+    RUN_LOCK = claim_workdir()
 
 OUT = Path(config["output_dir"])
 PRESET = {"name": str(config["preset"]), "stylize_size_64": config["stylize_size_64"]}
