@@ -77,12 +77,14 @@ def prepare_paintings_job(style_dir, extensions, min_side, max_pixels, accepted_
 
 def painting_stats_job(style_dir, accepted_tsv, chunk, chunk_size, vgg, decoder, preset, cache_dir, out_npz,
                        device, batch_size, workers, max_pixels) -> None:
+    from .gpus import gpu_slot
     from .paintings import compute_stats, read_painting_list
     from .presets import get_preset
 
     names = read_painting_list(accepted_tsv)[chunk * chunk_size : (chunk + 1) * chunk_size]
-    compute_stats(style_dir, names, vgg, decoder, get_preset(**preset).painting, out_npz, cache_dir or None,
-                  device, batch_size, workers, max_pixels)
+    with gpu_slot(device) as device:
+        compute_stats(style_dir, names, vgg, decoder, get_preset(**preset).painting, out_npz, cache_dir or None,
+                      device, batch_size, workers, max_pixels)
 
 
 def merge_painting_stats_job(chunks: Sequence[str], rejected_tsv, out_h5, preset) -> None:
@@ -105,11 +107,14 @@ def stylize_shard_job(manifest, stats_h5, content_dir, vgg, decoder, preset, out
                       threads: int = 1) -> None:
     import torch
 
+    from .gpus import gpu_slot
     from .presets import get_preset
     from .stylize_shard import stylize_shard
 
     torch.set_num_threads(max(1, threads))
-    stylize_shard(manifest, stats_h5, content_dir, vgg, decoder, get_preset(**preset), out_h5, attrs=attrs, **settings)
+    with gpu_slot(settings["device"]) as device:
+        stylize_shard(manifest, stats_h5, content_dir, vgg, decoder, get_preset(**preset), out_h5, attrs=attrs,
+                      **{**settings, "device": device})
 
 
 def validate_shard_job(shard_h5, manifest, report_json, preset, content_dir) -> None:
