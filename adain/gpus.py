@@ -10,7 +10,6 @@ it exits, so a slot is never lost. Where a scheduler already bound the job to de
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import shutil
@@ -19,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import IO, Iterator
+
+from .locking import try_lock
 
 __all__ = ["visible_gpus", "claim_gpu", "gpu_slot", "default_lock_dir"]
 
@@ -61,11 +62,8 @@ def claim_gpu(devices: list[str], lock_dir: str | Path | None = None, wait: floa
     start, announced = time.monotonic(), False
     while True:
         for device in devices:
-            handle = open(folder / f"gpu-{device}.lock", "a+")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
+            handle = try_lock(folder / f"gpu-{device}.lock")
+            if handle is None:
                 continue
             handle.seek(0)
             handle.truncate()

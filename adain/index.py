@@ -12,11 +12,14 @@ import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from .atomic import atomic_path
 
-__all__ = ["ImageRecord", "Index", "index_images", "read_val_labels", "read_class_map", "write_index", "read_index"]
+__all__ = [
+    "ImageRecord", "Index", "iter_images", "index_images", "read_val_labels", "read_class_map", "write_index",
+    "iter_index", "read_index",
+]
 
 INDEX_COLUMNS = ["split", "content", "wnid", "label", "clsloc"]
 
@@ -90,17 +93,34 @@ def read_val_labels(path: str | Path, files: Sequence[str], class_map: dict[str,
     return {name: by_stem[Path(name).stem] for name in files}
 
 
-def index_images(
+def _split_entries(split_dir: Path, suffixes: set[str]) -> tuple[list[str], list[str]]:
+    """(class folder names, flat image names) of one split folder, sorted."""
+    folders, flat = [], []
+    for entry in os.scandir(split_dir):
+        if entry.is_dir():
+            folders.append(entry.name)
+        elif entry.is_file() and _matches(entry.name, suffixes):
+            flat.append(entry.name)
+    return sorted(folders), sorted(flat)
+
+
+def iter_images(
     content_dir: str | Path,
     splits: Iterable[str],
     extensions: Iterable[str] = ("jpeg", "jpg", "png"),
     val_labels: str | Path | None = None,
     class_index: str | Path | None = None,
-) -> Index:
-    """Index every image of the requested splits (missing splits are skipped with a note).
+    notes: list[str] | None = None,
+) -> tuple[list[str], Iterator[ImageRecord]]:
+    """The sorted class list and a stream of every image of the requested splits.
+
+    Only one class folder is listed in memory at a time, so memory stays flat in the dataset
+    size. Labels follow torchvision's ``ImageFolder``: classes are the class folders (of all
+    requested splits) plus the WNIDs of flat splits, sorted. Missing splits are skipped and
+    described in ``notes``.
 
     Raises:
-        FileNotFoundError: ``content_dir`` is missing or no image is found at all.
+        FileNotFoundError: ``content_dir`` is missing.
         ValueError: a flat split without ``val_labels``.
     """
     root = Path(content_dir)
@@ -108,55 +128,106 @@ def index_images(
         raise FileNotFoundError(f"content_dir not found: {root}")
     suffixes = {"." + e.lower().lstrip(".") for e in extensions}
     class_map = read_class_map(class_index) if class_index else None
-    found: list[tuple[str, str, str]] = []  # split, relative path, wnid
-    notes = []
+    layout: dict[str, tuple[list[str], dict[str, str]]] = {}
     for split in splits:
         split_dir = root / split
         if not split_dir.is_dir():
-            notes.append(f"split {split!r} skipped: {split_dir} does not exist")
+            if notes is not None:
+                notes.append(f"split {split!r} skipped: {split_dir} does not exist")
             continue
-        entries = sorted(os.scandir(split_dir), key=lambda e: e.name)
-        class_dirs = [e for e in entries if e.is_dir()]
-        flat = [e.name for e in entries if e.is_file() and _matches(e.name, suffixes)]
-        for class_dir in class_dirs:
-            names = sorted(e.name for e in os.scandir(class_dir.path) if e.is_file() and _matches(e.name, suffixes))
-            found += [(split, f"{split}/{class_dir.name}/{name}", class_dir.name) for name in names]
+        folders, flat = _split_entries(split_dir, suffixes)
+        flat_wnids: dict[str, str] = {}
         if flat:
             if val_labels is None:
                 raise ValueError(
                     f"{split_dir} holds {len(flat)} images without class folders: set val_labels to "
                     "LOC_val_solution.csv or the devkit ground truth"
                 )
-            wnids = read_val_labels(val_labels, flat, class_map)
-            found += [(split, f"{split}/{name}", wnids[name]) for name in flat]
-    if not found:
-        raise FileNotFoundError(f"no images with extensions {sorted(suffixes)} under {root} for splits {list(splits)}")
-    classes = sorted({wnid for _, _, wnid in found})
+            flat_wnids = read_val_labels(val_labels, flat, class_map)
+        layout[split] = (folders, flat_wnids)
+    classes = sorted({w for folders, flat in layout.values() for w in [*folders, *flat.values()]})
     label_of = {wnid: i for i, wnid in enumerate(classes)}
-    records = [
-        ImageRecord(split, rel, wnid, label_of[wnid], class_map.get(wnid, -1) if class_map else -1)
-        for split, rel, wnid in found
-    ]
+
+    def record(split: str, rel: str, wnid: str) -> ImageRecord:
+        return ImageRecord(split, rel, wnid, label_of[wnid], class_map.get(wnid, -1) if class_map else -1)
+
+    def stream() -> Iterator[ImageRecord]:
+        for split, (folders, flat_wnids) in layout.items():
+            for folder in folders:
+                names = sorted(e.name for e in os.scandir(root / split / folder) if e.is_file() and _matches(e.name, suffixes))
+                for name in names:
+                    yield record(split, f"{split}/{folder}/{name}", folder)
+            for name, wnid in flat_wnids.items():
+                yield record(split, f"{split}/{name}", wnid)
+
+    return classes, stream()
+
+
+def index_images(
+    content_dir: str | Path,
+    splits: Iterable[str],
+    extensions: Iterable[str] = ("jpeg", "jpg", "png"),
+    val_labels: str | Path | None = None,
+    class_index: str | Path | None = None,
+) -> Index:
+    """Every image of the requested splits, in memory (see :func:`iter_images` to stream).
+
+    Raises:
+        FileNotFoundError: ``content_dir`` is missing or no image is found at all.
+        ValueError: a flat split without ``val_labels``.
+    """
+    notes: list[str] = []
+    classes, records = iter_images(content_dir, splits, extensions, val_labels, class_index, notes)
+    records = list(records)
+    if not records:
+        raise FileNotFoundError(f"no images with extensions {list(extensions)} under {content_dir} for splits {list(splits)}")
     return Index(records, classes, notes)
 
 
-def write_index(index: Index, images_tsv: str | Path, classes_tsv: str | Path) -> None:
-    """Write the index (``images.tsv``) and the class list (``classes.tsv``), atomically."""
+def write_index(
+    content_dir: str | Path,
+    splits: Iterable[str],
+    images_tsv: str | Path,
+    classes_tsv: str | Path,
+    extensions: Iterable[str] = ("jpeg", "jpg", "png"),
+    val_labels: str | Path | None = None,
+    class_index: str | Path | None = None,
+) -> tuple[dict[str, int], list[str]]:
+    """Stream the index to ``images.tsv`` and the class list to ``classes.tsv`` (atomically).
+
+    Returns:
+        ``(images per split, notes)``.
+
+    Raises:
+        FileNotFoundError: no image found at all.
+    """
+    notes: list[str] = []
+    classes, records = iter_images(content_dir, splits, extensions, val_labels, class_index, notes)
+    per_split: dict[str, int] = {}
+    per_class: dict[str, int] = {}
     with atomic_path(images_tsv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(INDEX_COLUMNS)
-        writer.writerows((r.split, r.content, r.wnid, r.label, r.clsloc) for r in index.records)
+        for r in records:
+            writer.writerow((r.split, r.content, r.wnid, r.label, r.clsloc))
+            per_split[r.split] = per_split.get(r.split, 0) + 1
+            per_class[r.wnid] = per_class.get(r.wnid, 0) + 1
+        if not per_split:
+            raise FileNotFoundError(f"no images with extensions {list(extensions)} under {content_dir} for splits {list(splits)}")
     with atomic_path(classes_tsv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["label", "wnid", "images"])
-        counts: dict[str, int] = {}
-        for record in index.records:
-            counts[record.wnid] = counts.get(record.wnid, 0) + 1
-        writer.writerows((i, wnid, counts[wnid]) for i, wnid in enumerate(index.classes))
+        writer.writerows((i, wnid, per_class.get(wnid, 0)) for i, wnid in enumerate(classes))
+    return per_split, notes
+
+
+def iter_index(images_tsv: str | Path) -> Iterator[ImageRecord]:
+    """Stream the records of an ``images.tsv`` written by :func:`write_index`."""
+    with open(images_tsv, newline="", encoding="utf-8") as handle:
+        for r in csv.DictReader(handle, delimiter="\t"):
+            yield ImageRecord(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"]))
 
 
 def read_index(images_tsv: str | Path) -> list[ImageRecord]:
-    """Records of an ``images.tsv`` written by :func:`write_index`."""
-    with open(images_tsv, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        return [ImageRecord(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"])) for r in reader]
+    """All records of an ``images.tsv`` (small indexes and tests; stream with :func:`iter_index`)."""
+    return list(iter_index(images_tsv))

@@ -55,17 +55,14 @@ def download_weights_job(url: str, target: str, kind: str) -> None:
 
 def index_job(content_dir, splits, extensions, val_labels, class_index, images_tsv, classes_tsv, notes_txt) -> None:
     from .atomic import atomic_write_text
-    from .index import index_images, write_index
+    from .index import write_index
 
-    index = index_images(content_dir, splits, extensions, val_labels or None, class_index or None)
-    write_index(index, images_tsv, classes_tsv)
-    for note in index.notes:
+    per_split, notes = write_index(content_dir, splits, images_tsv, classes_tsv, extensions, val_labels or None,
+                                   class_index or None)
+    for note in notes:
         logging.getLogger("adain").warning(note)
-    atomic_write_text(notes_txt, "".join(f"{n}\n" for n in index.notes))
-    logging.getLogger("adain").info(
-        "indexed %d images in %d classes: %s", len(index.records), len(index.classes),
-        {s: index.count(s) for s in splits},
-    )
+    atomic_write_text(notes_txt, "".join(f"{n}\n" for n in notes))
+    logging.getLogger("adain").info("indexed %d images: %s", sum(per_split.values()), per_split)
 
 
 def prepare_paintings_job(style_dir, extensions, min_side, max_pixels, accepted_tsv, rejected_tsv) -> None:

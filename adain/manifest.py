@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .assign import assign_paintings
-from .index import ImageRecord, read_index
+from .assign import draw_paintings
+from .index import iter_index
 
 __all__ = ["MANIFEST_COLUMNS", "ManifestRow", "write_manifests", "read_manifest", "read_shard_list", "shard_name"]
 
@@ -45,8 +45,10 @@ def write_manifests(
 ) -> dict[str, int]:
     """Assign one painting per image and write the shard manifests into ``out_dir``.
 
+    The index is streamed: memory stays flat in the number of images.
+
     Args:
-        images_tsv: the index (:func:`adain.index.write_index`).
+        images_tsv: the index (:func:`adain.index.write_index`), rows grouped by split.
         paintings: usable painting names, sorted; the draw is a number into this list.
         seed: the run's seed (see :mod:`adain.assign`).
         shard_size: images per shard.
@@ -58,35 +60,43 @@ def write_manifests(
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     if not paintings:
         raise ValueError("no usable paintings")
-    records: list[ImageRecord] = read_index(images_tsv)
-    draws = assign_paintings(seed, [r.content for r in records], len(paintings))
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    by_split: dict[str, list[tuple[ImageRecord, str]]] = {}
-    for record, (draw,) in zip(records, draws):
-        by_split.setdefault(record.split, []).append((record, paintings[draw]))
     counts: dict[str, int] = {}
+    listing: list[tuple[str, str, int]] = []
+    handle, writer, current, filled = None, None, None, 0
     try:
-        listing = []
-        for split, rows in by_split.items():
-            (tmp / split).mkdir(parents=True)
-            shards = (len(rows) + shard_size - 1) // shard_size
-            counts[split] = shards
-            for shard in range(shards):
-                part = rows[shard * shard_size : (shard + 1) * shard_size]
-                with open(tmp / split / f"{shard_name(shard)}.tsv", "w", newline="", encoding="utf-8") as handle:
-                    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-                    writer.writerow(MANIFEST_COLUMNS)
-                    writer.writerows((r.split, r.content, r.wnid, r.label, r.clsloc, p) for r, p in part)
-                listing.append((split, shard_name(shard), len(part)))
-        with open(tmp / "shards.tsv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-            writer.writerow(["split", "shard", "images"])
-            writer.writerows(listing)
+        for record in iter_index(images_tsv):
+            if record.split != current or filled == shard_size:
+                if handle is not None:
+                    handle.close()
+                    listing.append((current, shard_name(counts[current] - 1), filled))
+                if record.split != current and record.split in counts:
+                    raise ValueError(f"{images_tsv}: rows of split {record.split!r} are not contiguous")
+                current, filled = record.split, 0
+                counts[current] = counts.get(current, 0) + 1
+                path = tmp / current / f"{shard_name(counts[current] - 1)}.tsv"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(path, "w", newline="", encoding="utf-8")
+                writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+                writer.writerow(MANIFEST_COLUMNS)
+            (draw,) = draw_paintings(seed, record.content, len(paintings))
+            writer.writerow((record.split, record.content, record.wnid, record.label, record.clsloc, paintings[draw]))
+            filled += 1
+        if handle is None:
+            raise ValueError(f"{images_tsv} lists no images")
+        handle.close()
+        listing.append((current, shard_name(counts[current] - 1), filled))
+        with open(tmp / "shards.tsv", "w", newline="", encoding="utf-8") as listing_file:
+            listing_writer = csv.writer(listing_file, delimiter="\t", lineterminator="\n")
+            listing_writer.writerow(["split", "shard", "images"])
+            listing_writer.writerows(listing)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
     finally:
+        if handle is not None and not handle.closed:
+            handle.close()
         if tmp.exists():
             shutil.rmtree(tmp)
     return counts

@@ -2,13 +2,13 @@
 with every problem listed, instead of hours later in the middle of a run."""
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
 from pathlib import Path
 from typing import IO
 
+from .locking import try_lock
 from .model import WeightsError, load_state_dict_file
 
 __all__ = ["PreflightError", "check_run", "claim_workdir"]
@@ -86,12 +86,8 @@ def claim_workdir(snakemake_dir: str | Path = ".snakemake") -> IO | None:
         run holds it.
     """
     folder = Path(snakemake_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / "adain-run.lock", "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
+    handle = try_lock(folder / "adain-run.lock")
+    if handle is None:
         return None
     stale = folder / "locks"
     if stale.is_dir() and any(stale.iterdir()):

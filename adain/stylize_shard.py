@@ -20,11 +20,12 @@ from . import __version__
 from .checkpoint import PartStore
 from .engine import Flushed, ImageDataset, Rejected, Stylizer
 from .images import DEFAULT_MAX_PIXELS
+from .locking import held_lock
 from .manifest import read_manifest
 from .model import load_adain
 from .paintings import PaintingStats
 from .presets import Preset
-from .shards import ShardData, encode_image, write_shard
+from .shards import ShardData, encode_image, read_shard, write_shard
 
 __all__ = ["stylize_shard"]
 
@@ -85,6 +86,20 @@ def stylize_shard(
         Counts and timing of this run.
     """
     manifest_tsv, out_h5, content_dir = Path(manifest_tsv), Path(out_h5), Path(content_dir)
+    # One writer per shard at a time: a duplicate job (e.g. resubmitted by a restarted cluster
+    # controller while the first still runs) waits here, then finds the shard written.
+    with held_lock(out_h5.with_name(out_h5.name + ".lock")):
+        if out_h5.exists():
+            log.info("%s was written meanwhile by another job; nothing to do", out_h5)
+            return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0}
+        return _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
+                              batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images,
+                              checkpoint_seconds, attrs)
+
+
+def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
+                   batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images, checkpoint_seconds,
+                   attrs) -> dict:
     rows = read_manifest(manifest_tsv)
     model = load_adain(vgg, decoder)
     stylizer = Stylizer(model, device=device, dtype=dtype, batch_size=batch_size)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from .atomic import atomic_path, atomic_write_text
 from .images import Preprocess, open_rgb
-from .index import read_index
+from .index import iter_index
 from .shards import read_shard
 
 __all__ = ["summarize", "sample_grid"]
@@ -74,9 +74,11 @@ def summarize(
     Raises:
         RuntimeError: the counts do not add up (indexed != packed + rejected).
     """
-    records = read_index(images_tsv)
-    indexed = Counter(r.split for r in records)
-    wnid_of_label = {r.label: r.wnid for r in records}
+    indexed: Counter = Counter()
+    wnid_of_label: dict[int, str] = {}
+    for record in iter_index(images_tsv):  # streamed: memory flat in the number of images
+        indexed[record.split] += 1
+        wnid_of_label[record.label] = record.wnid
     packed: Counter = Counter()
     per_class: dict[str, Counter] = {}
     rejects = []

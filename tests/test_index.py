@@ -20,8 +20,9 @@ def test_tree_labels_follow_imagefolder_and_missing_splits_are_noted(tmp_path):
         ("val", "val/n03/c.png", "n03", 2),
     ]
     assert index.notes == [f"split 'test' skipped: {tmp_path / 'test'} does not exist"]
-    write_index(index, tmp_path / "images.tsv", tmp_path / "classes.tsv")
+    per_split, notes = write_index(tmp_path, ["train", "val", "test"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
     assert read_index(tmp_path / "images.tsv") == index.records
+    assert per_split == {"train": 3, "val": 1} and notes == index.notes
     assert (tmp_path / "classes.tsv").read_text().splitlines()[1:] == ["0\tn01\t1", "1\tn02\t2", "2\tn03\t1"]
 
 
@@ -58,3 +59,19 @@ def test_flat_split_without_labels_and_empty_tree_are_clear(tmp_path):
         index_images(tmp_path, ["train"])
     with pytest.raises(FileNotFoundError, match="content_dir not found"):
         index_images(tmp_path / "nope", ["train"])
+
+
+def test_manifests_stream_into_shards_with_seeded_paintings(tmp_path):
+    from adain.assign import draw_paintings
+    from adain.manifest import read_manifest, read_shard_list, write_manifests
+
+    _touch(tmp_path, *[f"train/n0{c}/{i}.JPEG" for c in range(3) for i in range(4)], "val/n01/v.JPEG")
+    write_index(tmp_path, ["train", "val"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
+    counts = write_manifests(tmp_path / "images.tsv", ["a.jpg", "b.jpg", "c.jpg"], 5, 5, tmp_path / "manifest")
+    assert counts == {"train": 3, "val": 1}
+    assert read_shard_list(tmp_path / "manifest" / "shards.tsv") == [
+        ("train", "00000", 5), ("train", "00001", 5), ("train", "00002", 2), ("val", "00000", 1)]
+    rows = [r for shard in ("00000", "00001", "00002") for r in read_manifest(tmp_path / "manifest" / "train" / f"{shard}.tsv")]
+    assert [r.content for r in rows] == sorted(r.content for r in rows)
+    assert all(r.style == ["a.jpg", "b.jpg", "c.jpg"][draw_paintings(5, r.content, 3)[0]] for r in rows)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".manifest")]

@@ -19,39 +19,12 @@ from adain.engine import Stylizer
 from adain.images import Preprocess, open_rgb, square_thumbnail, to_uint8_tensor
 from adain.model import load_adain
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def run_workflow(workdir: Path, *extra: str, check: bool = True, **config) -> subprocess.CompletedProcess:
-    """``snakemake --cores 2`` in ``workdir`` with the repository's Snakefile and config overrides."""
-    overrides = [f"{key}={value}" for key, value in config.items()]
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
-               "--directory", str(workdir), "--cores", "2", *extra, "--config", *overrides]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
-    return result
+from tests.workflow_utils import REPO, SNAKEMAKE, copy_demo, read_datasets, run_workflow
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, weights):
-    """A copy of the demo tree with a broken and a CMYK content image, and the run's base config."""
-    root = tmp_path_factory.mktemp("demo")
-    shutil.copytree(REPO / "demo" / "imagenet", root / "imagenet")
-    shutil.copytree(REPO / "demo" / "paintings", root / "paintings")
-    cat = root / "imagenet" / "train" / "n02123045"
-    (cat / "n02123045_broken.JPEG").write_bytes((cat / "n02123045_train_0.JPEG").read_bytes()[:300])
-    Image.open(cat / "n02123045_train_1.JPEG").convert("CMYK").save(cat / "n02123045_cmyk.JPEG")
-    vgg, decoder = weights
-    config = dict(content_dir=root / "imagenet", style_dir=root / "paintings", vgg_weights=vgg,
-                  decoder_weights=decoder, device="cpu", workers=1)
-    return root, config
-
-
-def read_datasets(path: Path) -> dict:
-    with h5py.File(path, "r") as handle:
-        return {name: handle[name][()] for name in handle}
+    return copy_demo(tmp_path_factory.mktemp("demo"), weights)
 
 
 @pytest.fixture(scope="module")

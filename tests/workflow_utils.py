@@ -1,0 +1,40 @@
+"""Helpers of the end-to-end workflow tests: running Snakemake on a copy of the demo tree."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_workflow(workdir: Path, *extra: str, check: bool = True, **config) -> subprocess.CompletedProcess:
+    """``snakemake --cores 2`` in ``workdir`` with the repository's Snakefile and config overrides."""
+    overrides = [f"{key}={value}" for key, value in config.items()]
+    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
+               "--directory", str(workdir), "--cores", "2", *extra, "--config", *overrides]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def copy_demo(root: Path, weights) -> tuple[Path, dict]:
+    """A copy of the demo tree with a broken and a CMYK content image, and the run's base config."""
+    shutil.copytree(REPO / "demo" / "imagenet", root / "imagenet")
+    shutil.copytree(REPO / "demo" / "paintings", root / "paintings")
+    cat = root / "imagenet" / "train" / "n02123045"
+    (cat / "n02123045_broken.JPEG").write_bytes((cat / "n02123045_train_0.JPEG").read_bytes()[:300])
+    Image.open(cat / "n02123045_train_1.JPEG").convert("CMYK").save(cat / "n02123045_cmyk.JPEG")
+    vgg, decoder = weights
+    config = dict(content_dir=root / "imagenet", style_dir=root / "paintings", vgg_weights=vgg,
+                  decoder_weights=decoder, device="cpu", workers=1)
+    return root, config
+
+
+def read_datasets(path: Path) -> dict:
+    with h5py.File(path, "r") as handle:
+        return {name: handle[name][()] for name in handle}
