@@ -12,7 +12,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -23,23 +23,12 @@ from .atomic import atomic_path
 from .cache import StatsCache
 from .engine import Flushed, ImageDataset, Rejected, Stylizer
 from .images import DEFAULT_MAX_PIXELS, Preprocess
+from .index import list_images
 from .model import load_adain
 
-__all__ = ["list_images", "stylize_folder", "FolderSummary", "save_image_file"]
+__all__ = ["stylize_folder", "FolderSummary", "save_image_file"]
 
 log = logging.getLogger(__name__)
-
-
-def list_images(root: str | Path, extensions: Iterable[str]) -> list[Path]:
-    """Files under ``root`` (recursively) whose suffix is one of ``extensions``, case-insensitively
-    (``JPEG`` matches ImageNet's ``.JPEG``), sorted by path."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"folder not found: {root}")
-    wanted = {"." + ext.lower().lstrip(".") for ext in extensions}
-    if not wanted:
-        raise ValueError("no file extensions given")
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in wanted and p.is_file())
 
 
 def save_image_file(pixels: np.ndarray, target: Path, jpeg_quality: int = 75) -> None:

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 from .atomic import atomic_path
 
 __all__ = [
-    "ImageRecord", "Index", "iter_images", "index_images", "read_val_labels", "read_class_map", "write_index",
+    "list_images", "ImageRecord", "Index", "iter_images", "index_images", "read_val_labels", "read_class_map", "write_index",
     "iter_index", "read_index",
 ]
 
@@ -47,6 +47,18 @@ class Index:
 
 def _matches(name: str, suffixes: set[str]) -> bool:
     return os.path.splitext(name)[1].lower() in suffixes
+
+
+def list_images(root: str | Path, extensions: Iterable[str]) -> list[Path]:
+    """Files under ``root`` (recursively) whose suffix is one of ``extensions``, case-insensitively
+    (``JPEG`` matches ImageNet's ``.JPEG``), sorted by path."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"folder not found: {root}")
+    wanted = {"." + ext.lower().lstrip(".") for ext in extensions}
+    if not wanted:
+        raise ValueError("no file extensions given")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in wanted and p.is_file())
 
 
 def read_class_map(path: str | Path) -> dict[str, int]:

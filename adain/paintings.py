@@ -18,10 +18,8 @@ from tqdm import tqdm
 
 from .atomic import atomic_path
 from .cache import StatsCache
-from .engine import Stylizer
-from .folder import list_images
 from .images import DEFAULT_MAX_PIXELS, Preprocess
-from .model import load_adain
+from .index import list_images
 
 __all__ = ["prepare_paintings", "read_painting_list", "compute_stats", "merge_stats", "PaintingStats"]
 
@@ -94,6 +92,9 @@ def compute_stats(
 ) -> None:
     """Statistics of the paintings ``names`` (one chunk), written to ``out_npz`` atomically with
     arrays ``names``, ``stats (n, 2, 512)``, ``rejected``, ``reasons``."""
+    from .engine import Stylizer  # the model only where it is used: readers of stats.h5 need no torch
+    from .model import load_adain
+
     style_dir = Path(style_dir)
     model = load_adain(vgg, decoder)
     stylizer = Stylizer(model, device=device, batch_size=batch_size)

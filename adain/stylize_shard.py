@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from . import __version__
@@ -109,6 +110,8 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
         "device": stylizer.device.type, "codec": codec if encoded else "raw", "jpeg_quality": jpeg_quality,
         "vgg_sha256": model.weights.vgg_sha256, "decoder_sha256": model.weights.decoder_sha256,
         "max_pixels": max_pixels,
+        # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
+        "cpu_threads": torch.get_num_threads() if stylizer.device.type == "cpu" else 0,
     }
     store = PartStore(out_h5.with_name(out_h5.name + ".parts"), _fingerprint(manifest_tsv, settings))
     parts = store.load()

@@ -44,8 +44,10 @@ def make_tree(root: Path, scale: float) -> Path:
 
 def measured(code: str) -> tuple[float, float, str]:
     """Run ``code`` in a fresh Python; return (seconds, peak RSS in MiB, its stdout)."""
-    wrapper = f"import resource, time\nstart = time.perf_counter()\n{code}\n" \
-              "print('@@', time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    # VmHWM of the new process image (ru_maxrss would include the parent's peak from before exec)
+    wrapper = f"import time\nstart = time.perf_counter()\n{code}\n" \
+              "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n" \
+              "print('@@', time.perf_counter() - start, int(peak) / 1024)"
     out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True, cwd=REPO).stdout
     line = [l for l in out.splitlines() if l.startswith("@@")][-1].split()
     return float(line[1]), float(line[2]), out
@@ -88,15 +90,16 @@ def plan(root: Path, scale: float, shard_size: int) -> None:
         f"0, {shard_size}, {str(out / 'manifest')!r})")
     shards = len((out / "manifest" / "shards.tsv").read_text().splitlines()) - 1
     print(f"  assign_styles: {seconds:5.1f} s, peak memory {rss:6.0f} MiB, {shards} shards")
-    command = [sys.executable, "-m", "snakemake", "-n", "-q", "-s", str(REPO / "Snakefile"), "--configfile",
+    command = [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile",
                str(REPO / "config.yaml"), "--directory", str(root), "--cores", "16", "--config",
                f"content_dir={content}", f"style_dir={styles}", f"output_dir={out}", f"vgg_weights={vgg}",
                f"decoder_weights={decoder}", f"shard_size={shard_size}"]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    planned = sum(int(line.split()[1]) for line in result.stdout.splitlines()
-                  if line.split()[:1] == ["stylize_shard"] and len(line.split()) > 1 and line.split()[1].isdigit())
+    planned = max([int(line.split()[1]) for line in result.stdout.splitlines()  # the "Job stats" table
+                   if line.split()[:1] == ["stylize_shard"] and len(line.split()) > 1 and line.split()[1].isdigit()],
+                  default=0)
     if result.returncode != 0:
         print(result.stdout[-2000:], result.stderr[-2000:])
     print(f"  snakemake -n: {seconds:6.1f} s, {planned} stylize_shard jobs planned (of {shards} shards)")

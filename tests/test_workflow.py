@@ -261,3 +261,12 @@ def test_clear_errors_before_any_work(demo, tmp_path, weights):
         result = run_workflow(tmp_path, **settings, check=False)
         assert result.returncode != 0 and message in result.stdout + result.stderr, name
         assert not (tmp_path / "out").exists(), name
+
+
+def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
+    out, config = sin_run
+    report = out.parent / "report.html"
+    run_workflow(out.parent, "--report", str(report), **config, output_dir=out, preset="sin", shard_size=8,
+                 **SIN_SETTINGS)
+    html = report.read_text(errors="replace")
+    assert "sample_grid.png" in html and "summary.json" in html
