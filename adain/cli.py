@@ -112,11 +112,15 @@ def _add_inspect(commands) -> None:
     parser.add_argument("--grid", default=None, help="also write a sample grid PNG (content beside stylized)")
     parser.add_argument("--content-dir", default=None, help="content root for the grid (default: from the shards' run)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--methods", default=None, metavar="PNG",
+                        help="write the first image's content under every texture-suppression method, side by side "
+                             "(needs the content: --content-dir)")
     parser.set_defaults(run=_run_inspect)
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
 
     from .data import find_shards
     from .inspect import format_report, inspect_shards
@@ -133,6 +137,15 @@ def _run_inspect(args: argparse.Namespace) -> int:
         recipe = get_preset(preset).content if preset in PRESETS else None
         n = sample_grid(find_shards(args.path)[:4], args.grid, args.content_dir, recipe or Preprocess())
         print(f"wrote {n} samples to {args.grid}")
+    if args.methods:
+        from .inspect import methods_grid
+        from .shards import read_shard
+
+        if args.content_dir is None:
+            raise ValueError("--methods needs --content-dir (the content images)")
+        first = read_shard(find_shards(args.path)[0]).content[0]
+        titles = methods_grid(Path(args.content_dir) / first, args.methods)
+        print(f"wrote {first} under {', '.join(titles)} to {args.methods}")
     return 0
 
 

@@ -165,24 +165,38 @@ class _Buckets:
 
 
 class Stylizer:
-    """Batched AdaIN on one device.
+    """Batched AdaIN (or another image operation) on one device.
 
     Args:
-        model: an :class:`adain.model.AdaIN` (weights loaded).
+        model: an :class:`adain.model.AdaIN` (weights loaded); ``None`` with ``op``.
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
         dtype: ``float32`` (default) or, on CUDA, ``bfloat16`` / ``float16`` autocast.
         batch_size: contents per forward pass.
+        op: instead of AdaIN, a float ``(B, 3, H, W) -> (B, 3, H, W)`` operation in [0, 1] (the
+            texture-suppression filters of :mod:`adain.filters`); painting statistics are ignored.
     """
 
-    def __init__(self, model: AdaIN, device: str = "auto", dtype: str = "float32", batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        model: AdaIN | None,
+        device: str = "auto",
+        dtype: str = "float32",
+        batch_size: int = 16,
+        op: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if (model is None) == (op is None):
+            raise ValueError("give either a model or an op")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.batch_size = batch_size
-        self.model = model.to(self.device).eval().requires_grad_(False)
-        if self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.op = op
+        self.model = model
+        if model is not None:
+            self.model = model.to(self.device).eval().requires_grad_(False)
+            if self.device.type == "cuda":
+                self.model = self.model.to(memory_format=torch.channels_last)
 
     def _to_input(self, images: torch.Tensor) -> torch.Tensor:
         """``uint8 (B, 3, H, W)`` -> float in [0, 1] on the device (as ``ToTensor``)."""
@@ -206,8 +220,10 @@ class Stylizer:
     def stylize_float(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         """``uint8 (B, 3, H, W)`` contents with per-sample ``(B, 2, 512)`` painting statistics ->
         float ``(B, 3, H, W)`` on the device, not clamped."""
-        stats = stats.to(self.device, non_blocking=True)
         with self._autocast():
+            if self.op is not None:
+                return self.op(self._to_input(content)).float()
+            stats = stats.to(self.device, non_blocking=True)
             out = self.model(self._to_input(content), stats[:, 0], stats[:, 1], alpha)
         return out.float()
 

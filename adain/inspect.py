@@ -14,7 +14,7 @@ from .atomic import atomic_path
 from .data import find_shards, read_shard_info
 from .shards import read_shard
 
-__all__ = ["inspect_shards", "export_shards"]
+__all__ = ["inspect_shards", "export_shards", "methods_grid"]
 
 _PROVENANCE = ("preset", "method", "seed", "alpha", "dtype", "codec", "vgg_sha256", "decoder_sha256",
                "package_version", "config_hash", "validated")
@@ -50,6 +50,30 @@ def format_report(report: dict) -> str:
     lines += [f"  provenance: {json.dumps(report['provenance'], default=str)}"]
     lines += [f"  rejected {content}: {reason}" for content, reason in list(report["rejected"].items())[:20]]
     return "\n".join(lines)
+
+
+def methods_grid(image_path: str | Path, out_png: str | Path, recipe=None, params: dict | None = None, cell: int = 224) -> list[str]:
+    """One image under every texture-suppression method, side by side: original, then each filter
+    of :mod:`adain.filters` (default parameters unless ``params[method]`` is given). Returns the
+    column titles."""
+    import torch
+
+    from .filters import DEFAULTS, get_filter
+    from .images import Preprocess, open_rgb, to_uint8_tensor
+
+    image = (recipe or Preprocess())(open_rgb(image_path))
+    batch = to_uint8_tensor(image)[None].float() / 255
+    columns = [("original", batch)]
+    with torch.inference_mode():
+        columns += [(m, get_filter(m, (params or {}).get(m))(batch)) for m in DEFAULTS]
+    tiles = [Image.fromarray(t[0].mul(255).add(0.5).clamp(0, 255).byte().permute(1, 2, 0).numpy()) for _, t in columns]
+    grid = Image.new("RGB", (cell * len(tiles), cell), (255, 255, 255))
+    for i, tile in enumerate(tiles):
+        tile.thumbnail((cell, cell), Image.BILINEAR)
+        grid.paste(tile, (i * cell + (cell - tile.width) // 2, (cell - tile.height) // 2))
+    with atomic_path(out_png) as tmp:
+        grid.save(tmp, format="PNG")
+    return [name for name, _ in columns]
 
 
 def export_shards(path: str | Path, dest: str | Path, image_format: str = "png", quality: int = 95, workers: int = 4) -> int:

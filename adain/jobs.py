@@ -46,6 +46,14 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _single(paths) -> str | None:
+    """A named Snakemake input that holds one path or none (optional inputs of filter methods)."""
+    if isinstance(paths, (str, Path)):
+        return str(paths)
+    paths = list(paths)
+    return str(paths[0]) if paths else None
+
+
 def download_weights_job(url: str, target: str, kind: str) -> None:
     from .weights import download_weights
 
@@ -96,7 +104,8 @@ def assign_styles_job(images_tsv, stats_h5, seed, shard_size, out_dir) -> None:
     from .manifest import write_manifests
     from .paintings import PaintingStats
 
-    counts = write_manifests(images_tsv, PaintingStats(stats_h5).names, seed, shard_size, out_dir)
+    paintings = PaintingStats(_single(stats_h5)).names if _single(stats_h5) else None  # None: a filter method
+    counts = write_manifests(images_tsv, paintings, seed, shard_size, out_dir)
     logging.getLogger("adain").info("shards per split: %s", counts)
 
 
@@ -110,8 +119,8 @@ def stylize_shard_job(manifest, stats_h5, content_dir, vgg, decoder, preset, out
 
     torch.set_num_threads(max(1, threads))
     with gpu_slot(settings["device"]) as device:
-        stylize_shard(manifest, stats_h5, content_dir, vgg, decoder, get_preset(**preset), out_h5, attrs=attrs,
-                      **{**settings, "device": device})
+        stylize_shard(manifest, _single(stats_h5), content_dir, vgg, decoder, get_preset(**preset), out_h5,
+                      attrs=attrs, **{**settings, "device": device})
 
 
 def validate_shard_job(shard_h5, manifest, report_json, preset, content_dir) -> None:

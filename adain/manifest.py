@@ -38,7 +38,7 @@ def shard_name(shard: int) -> str:
 
 def write_manifests(
     images_tsv: str | Path,
-    paintings: Sequence[str],
+    paintings: Sequence[str] | None,
     seed: int,
     shard_size: int,
     out_dir: str | Path,
@@ -49,7 +49,8 @@ def write_manifests(
 
     Args:
         images_tsv: the index (:func:`adain.index.write_index`), rows grouped by split.
-        paintings: usable painting names, sorted; the draw is a number into this list.
+        paintings: usable painting names, sorted; the draw is a number into this list. ``None``
+            for methods without paintings (the texture-suppression filters): ``style`` stays empty.
         seed: the run's seed (see :mod:`adain.assign`).
         shard_size: images per shard.
 
@@ -58,7 +59,7 @@ def write_manifests(
     """
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    if not paintings:
+    if paintings is not None and not paintings:
         raise ValueError("no usable paintings")
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -80,8 +81,8 @@ def write_manifests(
                 handle = open(path, "w", newline="", encoding="utf-8")
                 writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
                 writer.writerow(MANIFEST_COLUMNS)
-            (draw,) = draw_paintings(seed, record.content, len(paintings))
-            writer.writerow((record.split, record.content, record.wnid, record.label, record.clsloc, paintings[draw]))
+            style = paintings[draw_paintings(seed, record.content, len(paintings))[0]] if paintings else ""
+            writer.writerow((record.split, record.content, record.wnid, record.label, record.clsloc, style))
             filled += 1
         if handle is None:
             raise ValueError(f"{images_tsv} lists no images")

@@ -54,12 +54,13 @@ def check_run(config: dict) -> None:
         problems.append(f"content_dir {content} has none of the splits {config['splits']}")
     elif not any(_has_image(s, suffixes) for s in splits):
         problems.append(f"content_dir {content} holds no images with extensions {sorted(suffixes)} in {config['splits']}")
+    adain = config.get("method", "adain") == "adain"  # the filters need neither paintings nor weights
     style = Path(config["style_dir"])
-    if not style.is_dir():
+    if adain and not style.is_dir():
         problems.append(f"style_dir {style} does not exist")
-    elif not _has_image(style, suffixes):
+    elif adain and not _has_image(style, suffixes):
         problems.append(f"style_dir {style} holds no images with extensions {sorted(suffixes)}")
-    for key, kind in (("vgg_weights", "vgg"), ("decoder_weights", "decoder")):
+    for key, kind in (("vgg_weights", "vgg"), ("decoder_weights", "decoder")) if adain else ():
         path = Path(config[key])
         if path.exists():
             try:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from . import __version__
 from .checkpoint import PartStore
 from .engine import Flushed, ImageDataset, Rejected, Stylizer
+from .filters import DEFAULTS, get_filter
 from .images import DEFAULT_MAX_PIXELS
 from .locking import held_lock
 from .manifest import read_manifest
@@ -72,6 +73,8 @@ def stylize_shard(
     checkpoint_images: int = 1000,
     checkpoint_seconds: float = 300.0,
     attrs: dict | None = None,
+    method: str = "adain",
+    method_params: dict | None = None,
 ) -> dict:
     """Stylize every row of ``manifest_tsv`` with its painting and write the staging shard.
 
@@ -79,6 +82,8 @@ def stylize_shard(
         manifest_tsv: one shard's manifest (:mod:`adain.manifest`).
         stats_h5: merged painting statistics (:class:`adain.paintings.PaintingStats`).
         preset: the dataset preset; ``full`` stores images encoded with ``codec``.
+        method: ``adain``, or a texture-suppression filter of :mod:`adain.filters` (then
+            ``stats_h5``, ``vgg`` and ``decoder`` are unused) with ``method_params``.
         checkpoint_images, checkpoint_seconds: a checkpoint is written at the first safe point
             after this many images or seconds since the last one.
         attrs: provenance attributes stored on the shard.
@@ -95,24 +100,31 @@ def stylize_shard(
             return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0}
         return _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
                               batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images,
-                              checkpoint_seconds, attrs)
+                              checkpoint_seconds, attrs, method, method_params or {})
 
 
 def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
                    batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images, checkpoint_seconds,
-                   attrs) -> dict:
+                   attrs, method, method_params) -> dict:
     rows = read_manifest(manifest_tsv)
-    model = load_adain(vgg, decoder)
-    stylizer = Stylizer(model, device=device, dtype=dtype, batch_size=batch_size)
     encoded = not preset.fixed_size
     settings = {
-        **preset.describe(), "alpha": alpha, "dtype": dtype, "batch_size": batch_size,
-        "device": stylizer.device.type, "codec": codec if encoded else "raw", "jpeg_quality": jpeg_quality,
-        "vgg_sha256": model.weights.vgg_sha256, "decoder_sha256": model.weights.decoder_sha256,
-        "max_pixels": max_pixels,
-        # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
-        "cpu_threads": torch.get_num_threads() if stylizer.device.type == "cpu" else 0,
+        **preset.describe(), "method": method, "alpha": alpha, "dtype": dtype, "batch_size": batch_size,
+        "codec": codec if encoded else "raw", "jpeg_quality": jpeg_quality, "max_pixels": max_pixels,
     }
+    if method == "adain":
+        model = load_adain(vgg, decoder)
+        stylizer = Stylizer(model, device=device, dtype=dtype, batch_size=batch_size)
+        settings.update(vgg_sha256=model.weights.vgg_sha256, decoder_sha256=model.weights.decoder_sha256)
+    else:
+        params = {**DEFAULTS[method], **method_params}
+        stylizer = Stylizer(None, device=device, dtype=dtype, batch_size=batch_size, op=get_filter(method, params))
+        settings.update(method_params=params)
+    settings.update(
+        device=stylizer.device.type,
+        # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
+        cpu_threads=torch.get_num_threads() if stylizer.device.type == "cpu" else 0,
+    )
     store = PartStore(out_h5.with_name(out_h5.name + ".parts"), _fingerprint(manifest_tsv, settings))
     parts = store.load()
     start = parts[-1][1] if parts else 0
@@ -121,8 +133,11 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
 
     todo = rows[start:]
     styles = sorted({r.style for r in todo})
-    stats_by_name = PaintingStats(stats_h5).load(styles)
-    stats = {i: stats_by_name[name] for i, name in enumerate(styles)}
+    if method == "adain":
+        stats_by_name = PaintingStats(stats_h5).load(styles)
+        stats = {i: stats_by_name[name] for i, name in enumerate(styles)}
+    else:  # filters need no painting
+        stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
     number = {name: i for i, name in enumerate(styles)}
     dataset = ImageDataset([content_dir / r.content for r in todo], preset.content, max_pixels)
     drain_every = 0 if preset.fixed_size else max(checkpoint_images, batch_size)

@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from adain.engine import Stylizer
@@ -270,3 +271,33 @@ def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
                  **SIN_SETTINGS)
     html = report.read_text(errors="replace")
     assert "sample_grid.png" in html and "summary.json" in html
+
+
+@pytest.mark.parametrize("method", ["gaussian", "bilateral", "anisotropic", "cartoon"])
+def test_texture_suppression_methods_run_through_the_workflow(demo, tmp_path, method):
+    from adain.filters import DEFAULTS, get_filter
+
+    root, config = demo
+    run_workflow(tmp_path, **{**config, "vgg_weights": tmp_path / "none.pth", "style_dir": tmp_path / "none"},
+                 output_dir=tmp_path / "out", method=method, splits="[val]", shard_size=100)
+    shard = tmp_path / "out" / "shards" / "val" / "val-00000.h5"
+    data = read_datasets(shard)
+    assert data["images"].shape == (6, 224, 224, 3) and set(data["style"]) == {b""}
+    params = yaml.safe_load((REPO / "config.yaml").read_text())[method]  # what the run used
+    assert set(params) == set(DEFAULTS[method])
+    with h5py.File(shard) as handle:
+        assert handle.attrs["method"] == method and json.loads(handle.attrs["method_params"]) == params
+    recipe = Preprocess("resize-crop", 256, 224)
+    content = to_uint8_tensor(recipe(open_rgb(root / "imagenet" / data["content"][0].decode())))[None].float() / 255
+    expected = get_filter(method, params)(content).mul(255).add(0.5).clamp(0, 255).byte()[0].permute(1, 2, 0).numpy()
+    assert np.abs(data["images"][0].astype(int) - expected).max() <= 1  # batched vs single: float rounding only
+
+
+def test_inspect_shows_one_image_under_every_method(sin_run, tmp_path, capsys):
+    from adain.cli import main
+
+    out, config = sin_run
+    assert main(["inspect", str(out), "--methods", str(tmp_path / "methods.png"), "--content-dir",
+                 str(config["content_dir"])]) == 0
+    assert "under original, gaussian, bilateral, anisotropic, cartoon" in capsys.readouterr().out
+    assert Image.open(tmp_path / "methods.png").size == (5 * 224, 224)

@@ -23,6 +23,8 @@ if workflow.is_main_process:
     RUN_LOCK = claim_workdir()
 
 OUT = Path(config["output_dir"])
+METHOD = config["method"]
+ADAIN = METHOD == "adain"
 PRESET = {"name": str(config["preset"]), "stylize_size_64": config["stylize_size_64"]}
 STYLIZE_GPUS = 0 if config["device"] == "cpu" else 1
 
@@ -48,13 +50,31 @@ def get_stylize_settings():
             "checkpoint_images", "checkpoint_seconds"]
     settings = {key: config[key] for key in keys}
     settings["codec"] = config["full_codec"]
+    settings["method"] = METHOD
+    settings["method_params"] = {} if ADAIN else config[METHOD]
     return settings
 
 
 def get_shard_attrs(wildcards):
     """Provenance attributes stored on every shard."""
-    return {"method": "adain", "seed": config["seed"], "config_hash": config_hash(config),
+    return {"seed": config["seed"], "config_hash": config_hash(config),
             "split": wildcards.split, "shard": int(wildcards.shard)}
+
+
+def get_weights(wildcards):
+    """The AdaIN weight files; none for the texture-suppression filters."""
+    return {"vgg": config["vgg_weights"], "decoder": config["decoder_weights"]} if ADAIN else {}
+
+
+def get_painting_stats(wildcards):
+    """The merged painting statistics; none for the texture-suppression filters."""
+    return [out("paintings", "stats.h5")] if ADAIN else []
+
+
+def get_painting_rejects(wildcards):
+    if not ADAIN:
+        return []
+    return [out("paintings", "rejected_prepare.tsv"), out("paintings", "rejected_decode.tsv")]
 
 
 def get_painting_chunks(wildcards):

@@ -1,7 +1,7 @@
 checkpoint assign_styles:
     input:
         images=out("index", "images.tsv"),
-        stats=out("paintings", "stats.h5"),
+        stats=get_painting_stats,
     output:
         manifests=directory(out("manifest")),
     params:

@@ -1,9 +1,8 @@
 rule stylize_shard:
     input:
+        unpack(get_weights),
         manifest=out("manifest", "{split}", "{shard}.tsv"),
-        stats=out("paintings", "stats.h5"),
-        vgg=config["vgg_weights"],
-        decoder=config["decoder_weights"],
+        stats=get_painting_stats,
     output:
         shard=temp(out("stylized", "{split}", "{shard}.h5")),
     params:

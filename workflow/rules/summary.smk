@@ -2,7 +2,7 @@ rule summarize:
     input:
         images=out("index", "images.tsv"),
         notes=out("index", "notes.txt"),
-        painting_rejects=[out("paintings", "rejected_prepare.tsv"), out("paintings", "rejected_decode.tsv")],
+        painting_rejects=get_painting_rejects,
         reports=get_shard_reports,
         shards=get_packed_shards,
     output:
