@@ -98,6 +98,11 @@ def _memory_map(path: Path, dataset: h5py.Dataset) -> np.ndarray | None:
     return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=dataset.shape)
 
 
+def _metadata(handle: h5py.File, row: int) -> dict[str, str]:
+    """Content path, painting and WNID of one row."""
+    return {name: handle[name][row].decode("utf-8") for name in ("content", "style", "wnid")}
+
+
 class _Files:
     """This process's open h5py handles, labels and memory maps; re-opened after a fork."""
 
@@ -191,9 +196,6 @@ class ShardDataset(Dataset):
         shard = bisect.bisect_right(self.offsets, index) - 1
         return shard, index - self.offsets[shard]
 
-    def _meta(self, handle: h5py.File, row: int) -> dict[str, str]:
-        return {name: handle[name][row].decode("utf-8") for name in ("content", "style", "wnid")}
-
     def __getitems__(self, indices: Sequence[int]) -> list:
         by_shard: dict[int, list[tuple[int, int]]] = {}
         for position, index in enumerate(indices):
@@ -216,7 +218,7 @@ class ShardDataset(Dataset):
                 if self.transform is not None:
                     image = self.transform(image)
                 item = (image, int(labels[row]))
-                out[position] = item + (self._meta(handle, row),) if self.metadata else item
+                out[position] = item + (_metadata(handle, row),) if self.metadata else item
         return out
 
     def __getitem__(self, index: int):
@@ -326,7 +328,7 @@ class ShardStream(IterableDataset):
                             image = self.transform(image)
                         item = (image, int(label))
                         if self.metadata:
-                            item += ({n: handle[n][row].decode("utf-8") for n in ("content", "style", "wnid")},)
+                            item += (_metadata(handle, row),)
                         if self.shuffle_buffer <= 0:
                             yield item
                             continue
