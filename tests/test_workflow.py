@@ -301,3 +301,34 @@ def test_inspect_shows_one_image_under_every_method(sin_run, tmp_path, capsys):
                  str(config["content_dir"])]) == 0
     assert "under original, gaussian, bilateral, anisotropic, cartoon" in capsys.readouterr().out
     assert Image.open(tmp_path / "methods.png").size == (5 * 224, 224)
+
+
+def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_run, weights, tmp_path):
+    """A restarted cluster controller may resubmit a shard whose first job still runs."""
+    import threading
+
+    from adain.locking import held_lock
+    from adain.presets import get_preset
+    from adain.stylize_shard import stylize_shard
+
+    out, config = sin_run
+    target = tmp_path / "00000.h5"
+    finished = out / "shards" / "val" / "val-00000.h5"
+
+    def first_job():  # holds the shard's lock, then writes the shard
+        with held_lock(target.with_name(target.name + ".lock")):
+            ready.set()
+            time.sleep(1.0)
+            shutil.copy(finished, target)
+
+    ready = threading.Event()
+    thread = threading.Thread(target=first_job)
+    thread.start()
+    ready.wait()
+    start = time.monotonic()
+    result = stylize_shard(out / "manifest" / "val" / "00000.tsv", out / "paintings" / "stats.h5",
+                           config["content_dir"], *weights, get_preset("sin"), target, device="cpu")
+    thread.join()
+    assert time.monotonic() - start >= 0.9  # it waited for the first job
+    assert result["images"] == 6 and result["seconds"] == 0.0  # and found the shard written
+    assert target.read_bytes() == finished.read_bytes()
