@@ -41,9 +41,6 @@ class Index:
     classes: list[str]
     notes: list[str]
 
-    def count(self, split: str) -> int:
-        return sum(r.split == split for r in self.records)
-
 
 def _matches(name: str, suffixes: set[str]) -> bool:
     return os.path.splitext(name)[1].lower() in suffixes

@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 

@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 from PIL import Image
 
 from .atomic import atomic_path, atomic_write_text

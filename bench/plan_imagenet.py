@@ -14,7 +14,6 @@ and the same steps on a tree 10x smaller, to show that memory does not grow with
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys

@@ -2,7 +2,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from adain.cli import main
 from tests.conftest import as_array
@@ -54,7 +53,7 @@ def test_seeded_runs_repeat_byte_for_byte(weights, content_dir, style_dir, tmp_p
         a, b = as_array(tmp_path / "a" / name), as_array(tmp_path / "b" / name)
         # batch size 1 vs 16: rare one-level rounding flips (JPEG re-encoding may spread them)
         assert np.abs(a.astype(int) - b).mean() < 0.05
-    same = _stylize(weights, content_dir, style_dir, tmp_path / "c", "--workers", "0", "--seed", "3")
+    _stylize(weights, content_dir, style_dir, tmp_path / "c", "--workers", "0", "--seed", "3")
     assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "c" / n).read_bytes() for n in first)
     other = _stylize(weights, content_dir, style_dir, tmp_path / "d", "--seed", "4")
     assert other != first  # another seed draws other paintings
