@@ -1,4 +1,5 @@
-# Stylized-ImageNet and related datasets: index -> paintings -> manifest -> stylize -> validate -> pack.
+# Stylized-ImageNet and related datasets: index -> paintings -> manifest -> stylize -> validate -> pack
+# (-> optional evaluation of classifiers: shape bias, accuracy).
 # Run: snakemake --cores N   (config.yaml documents every setting; see README.md)
 from snakemake.utils import min_version
 
@@ -15,6 +16,7 @@ include: "workflow/rules/paintings.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/shards.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/evaluation.smk"
 
 
 rule all:

@@ -16,7 +16,8 @@ from .images import Preprocess
 __all__ = [
     "logged", "config_hash", "index_job", "prepare_paintings_job", "painting_stats_job",
     "merge_painting_stats_job", "assign_styles_job", "stylize_shard_job", "validate_shard_job",
-    "pack_shard_job", "summarize_job", "download_weights_job",
+    "pack_shard_job", "summarize_job", "download_weights_job", "make_cue_conflict_job", "shape_bias_job",
+    "plot_shape_bias_job", "accuracy_job",
 ]
 
 
@@ -35,7 +36,10 @@ def logged(log_file: str | Path) -> Iterator[None]:
 
 
 #: Config keys that change where or how fast a run works, never what it produces.
-NOT_HASHED = ("output_dir", "cache_dir", "workers", "checkpoint_images", "checkpoint_seconds", "paintings_per_job")
+#: ``evaluation`` only reads the shards.
+NOT_HASHED = (
+    "output_dir", "cache_dir", "workers", "checkpoint_images", "checkpoint_seconds", "paintings_per_job", "evaluation",
+)
 
 
 def config_hash(config: dict) -> str:
@@ -146,3 +150,44 @@ def summarize_job(images_tsv, painting_rejects, reports, shards, notes_txt, summ
     summary = summarize(images_tsv, painting_rejects, reports, shards, summary_json, rejects_tsv, grid_png,
                         content_dir, recipe, notes)
     logging.getLogger("adain").info("summary: %s", json.dumps(summary["splits"]))
+
+
+def make_cue_conflict_job(shapes, textures, out_dir, vgg, decoder, size, device, batch_size, workers) -> None:
+    from .cueconflict import make_cue_conflict
+
+    summary = make_cue_conflict(shapes, textures, out_dir, vgg, decoder, size=size, device=device,
+                                batch_size=batch_size, workers=workers)
+    logging.getLogger("adain").info("wrote %d cue-conflict images, skipped %d inputs", summary.written, len(summary.skipped))
+
+
+def shape_bias_job(name, model: dict, stimuli, out_dir, aggregation, device, batch_size, workers) -> None:
+    """One model (and its Top-K sweep) on the cue-conflict set: CSVs and JSON summaries in ``out_dir``."""
+    from .shapebias import run_shape_bias
+
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    run_shape_bias(name, model.get("arch"), model["weights"], stimuli, out_dir, aggregation, model.get("topk", []),
+                   model.get("topk_at"), device, batch_size, workers)
+
+
+def plot_shape_bias_job(model_dirs: Sequence[str], figure, table_tsv) -> None:
+    """Every summary of ``model_dirs`` in one figure, and a table of the overall figures."""
+    from .atomic import atomic_write_text
+    from .plots import plot_shape_bias
+
+    summaries = []
+    for folder in model_dirs:  # each model: the plain one, then its Top-K variants by fraction
+        found = [json.loads(p.read_text()) for p in Path(folder).glob("*.json")]
+        summaries += sorted(found, key=lambda s: (s["topk"] or {}).get("fraction", 0.0))
+    plot_shape_bias(summaries, figure)
+    fields = ["shape_bias", "shape_accuracy", "texture_accuracy", "conflict_trials"]
+    lines = ["model\t" + "\t".join(fields)]
+    for summary in summaries:
+        lines.append("\t".join([summary["model"]] + [str(summary["result"][f]) for f in fields]))
+    atomic_write_text(table_tsv, "\n".join(lines) + "\n")
+
+
+def accuracy_job(model: dict, shards: Sequence[str], out_json, size, aggregation, device, batch_size, workers) -> None:
+    from .accuracy import run_accuracy
+
+    run_accuracy(model.get("arch"), model["weights"], list(shards), out_json, device=device, batch_size=batch_size,
+                 workers=workers, size=size, aggregation=aggregation)

@@ -331,3 +331,55 @@ def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_ru
     assert time.monotonic() - start >= 0.9  # it waited for the first job
     assert result["images"] == 6 and result["seconds"] == 0.0  # and found the shard written
     assert target.read_bytes() == finished.read_bytes()
+
+
+def test_evaluation_rules_shape_bias_plot_and_accuracy_without_touching_the_shards(sin_run, tmp_path):
+    """Classifiers evaluated on a cue-conflict set the workflow makes and on the run's val shards;
+    adding the evaluation afterwards reruns no dataset job."""
+    import csv
+
+    import torchvision
+
+    from tests.conftest import photo
+    from tests.test_shapebias import _oracle
+
+    out, config = sin_run
+    for folder, images in (("shapes", {"cat/a.png": "chelsea", "clock/b.png": "coffee"}),
+                           ("textures", {"elephant/t.png": "hubble_deep_field", "cat/u.png": "coins"})):
+        for name, source in images.items():
+            (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
+            photo(source, size=(50, 40)).save(tmp_path / folder / name)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), tmp_path / "squeezenet.pth")
+    evaluation = {"evaluation": {
+        "models": {"oracle": {"weights": str(_oracle(tmp_path, {}))},
+                   "squeeze": {"arch": "squeezenet1_1", "weights": str(tmp_path / "squeezenet.pth"),
+                               "topk": [0.5], "topk_at": ["features.2"]}},
+        "shapes": str(tmp_path / "shapes"), "textures": str(tmp_path / "textures"), "stimulus_size": 32,
+        "accuracy_splits": ["val"], "batch_size": 4,
+    }}
+    (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump(evaluation))
+    shards = sorted((out / "shards").rglob("*.h5"))
+    before = [s.stat().st_mtime_ns for s in shards]
+    result = run_workflow(out.parent, configfiles=[tmp_path / "evaluation.yaml"], **config, output_dir=out,
+                          preset="sin", shard_size=8, **SIN_SETTINGS)
+    assert [s.stat().st_mtime_ns for s in shards] == before
+    jobs = result.stdout + result.stderr
+    assert "stylize_shard" not in jobs and "make_cue_conflict" in jobs
+    stimuli = sorted(p.name for p in (out / "evaluation" / "cue-conflict").rglob("*.png"))
+    assert stimuli == ["cat1-cat1.png", "cat1-elephant1.png", "clock1-cat1.png", "clock1-elephant1.png"]
+    evaluated = out / "evaluation" / "shape_bias"
+    assert sorted(p.name for p in (evaluated / "squeeze").glob("[!.]*")) == [
+        "cue-conflict_squeeze-topK-50_session-1.csv", "cue-conflict_squeeze_session-1.csv", "squeeze-topK-50.json",
+        "squeeze.json"]
+    oracle = json.loads((evaluated / "oracle" / "oracle.json").read_text())["result"]
+    # the oracle answers tench (no category): every 16-way score ties, the first category wins
+    assert (oracle["trials"], oracle["conflict_trials"], oracle["shape_decisions"] + oracle["texture_decisions"]) == (4, 3, 0)
+    with open(evaluated / "squeeze" / "cue-conflict_squeeze_session-1.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+    table = (out / "evaluation" / "shape_bias.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in table] == ["model", "oracle", "squeeze", "squeeze-topK-50"]
+    assert (out / "evaluation" / "shape_bias.pdf").read_bytes().startswith(b"%PDF")
+    accuracy = json.loads((out / "evaluation" / "accuracy" / "squeeze_val.json").read_text())
+    assert accuracy["result"]["images"] == 6 and accuracy["split"] is None
+    assert (out / "evaluation" / "accuracy" / "oracle_val.csv").is_file()

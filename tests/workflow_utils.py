@@ -11,10 +11,11 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def run_workflow(workdir: Path, *extra: str, check: bool = True, **config) -> subprocess.CompletedProcess:
-    """``snakemake --cores 2`` in ``workdir`` with the repository's Snakefile and config overrides."""
+def run_workflow(workdir: Path, *extra: str, check: bool = True, configfiles=(), **config) -> subprocess.CompletedProcess:
+    """``snakemake --cores 2`` in ``workdir`` with the repository's Snakefile and config overrides
+    (``configfiles`` after the repository's config.yaml, then ``config`` keys)."""
     overrides = [f"{key}={value}" for key, value in config.items()]
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
+    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"), *map(str, configfiles),
                "--directory", str(workdir), "--cores", "2", *extra, "--config", *overrides]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if check and result.returncode != 0:

@@ -1,5 +1,6 @@
 # Workflow-side helpers: config validation, paths, input functions. No rules here.
 import os
+import re
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -27,12 +28,14 @@ METHOD = config["method"]
 ADAIN = METHOD == "adain"
 PRESET = {"name": str(config["preset"]), "stylize_size_64": config["stylize_size_64"]}
 STYLIZE_GPUS = 0 if config["device"] == "cpu" else 1
+EVALUATION = config["evaluation"]
 
 
 wildcard_constraints:
     split="[^/]+",
     shard="[0-9]{5}",
     chunk="[0-9]{4}",
+    model="|".join(map(re.escape, config["evaluation"]["models"])) or "$^",
 
 
 def out(*parts):
@@ -101,5 +104,33 @@ def get_shard_reports(wildcards):
     return [out("validated", split, f"{shard}.json") for split, shard, _ in _shards()]
 
 
+def get_split_shards(wildcards):
+    return [out("shards", split, f"{split}-{shard}.h5") for split, shard, _ in _shards() if split == wildcards.split]
+
+
+def get_classifier_weights(wildcards):
+    """A model's weight file as an input; none for torchvision:<NAME> (fetched by the job)."""
+    weights = EVALUATION["models"][wildcards.model]["weights"]
+    return {} if weights.startswith("torchvision:") else {"weights": weights}
+
+
+def get_stimuli():
+    """The configured cue-conflict folder, or the one make_cue_conflict builds; None if neither."""
+    if EVALUATION["stimuli"]:
+        return EVALUATION["stimuli"]
+    if EVALUATION["shapes"] and EVALUATION["textures"]:
+        return out("evaluation", "cue-conflict")
+    return None
+
+
+def get_evaluation_targets():
+    models = list(EVALUATION["models"])
+    if not models:
+        return []
+    targets = [out("evaluation", "shape_bias.pdf"), out("evaluation", "shape_bias.tsv")] if get_stimuli() else []
+    return targets + [out("evaluation", "accuracy", f"{model}_{split}.json")
+                      for model in models for split in EVALUATION["accuracy_splits"]]
+
+
 def get_final_targets():
-    return [out("summary.json"), out("rejects.tsv"), out("report", "sample_grid.png")]
+    return [out("summary.json"), out("rejects.tsv"), out("report", "sample_grid.png"), *get_evaluation_targets()]

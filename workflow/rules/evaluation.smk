@@ -1,0 +1,90 @@
+# Downstream evaluation of classifiers (config key `evaluation`): shape bias on cue-conflict images
+# and accuracy on this run's shards. Nothing here runs while evaluation.models is empty.
+
+
+rule make_cue_conflict:
+    input:
+        vgg=config["vgg_weights"],
+        decoder=config["decoder_weights"],
+    output:
+        stimuli=directory(out("evaluation", "cue-conflict")),
+    params:
+        shapes=EVALUATION["shapes"],
+        textures=EVALUATION["textures"],
+        size=EVALUATION["stimulus_size"],
+        device=config["device"],
+        batch_size=config["batch_size"],
+        workers=config["workers"],
+    log:
+        out("logs", "evaluation", "make_cue_conflict.log"),
+    resources:
+        gpu=STYLIZE_GPUS,
+        mem_mb=8000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/make_cue_conflict.py"
+
+
+rule evaluate_shape_bias:
+    input:
+        unpack(get_classifier_weights),
+        stimuli=get_stimuli() or [],
+    output:
+        results=directory(out("evaluation", "shape_bias", "{model}")),
+    params:
+        model=lambda wildcards: EVALUATION["models"][wildcards.model],
+        aggregation=EVALUATION["aggregation"],
+        device=config["device"],
+        batch_size=EVALUATION["batch_size"],
+        workers=config["workers"],
+    log:
+        out("logs", "evaluation", "shape_bias_{model}.log"),
+    resources:
+        gpu=STYLIZE_GPUS,
+        mem_mb=8000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/evaluate_shape_bias.py"
+
+
+rule plot_shape_bias:
+    input:
+        results=expand(out("evaluation", "shape_bias", "{model}"), model=EVALUATION["models"]),
+    output:
+        figure=report(out("evaluation", "shape_bias.pdf"), caption="../report/shape_bias.rst", category="Evaluation"),
+        table=out("evaluation", "shape_bias.tsv"),
+    log:
+        out("logs", "evaluation", "plot_shape_bias.log"),
+    resources:
+        mem_mb=2000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/plot_shape_bias.py"
+
+
+rule evaluate_accuracy:
+    input:
+        unpack(get_classifier_weights),
+        shards=get_split_shards,
+    output:
+        summary=out("evaluation", "accuracy", "{model}_{split}.json"),
+        predictions=out("evaluation", "accuracy", "{model}_{split}.csv"),
+    params:
+        model=lambda wildcards: EVALUATION["models"][wildcards.model],
+        size=EVALUATION["accuracy_size"],
+        aggregation=EVALUATION["aggregation"],
+        device=config["device"],
+        batch_size=EVALUATION["batch_size"],
+        workers=config["workers"],
+    log:
+        out("logs", "evaluation", "accuracy_{model}_{split}.log"),
+    resources:
+        gpu=STYLIZE_GPUS,
+        mem_mb=8000,
+    conda:
+        "../../envs/adain.yaml"
+    script:
+        "../scripts/evaluate_accuracy.py"
