@@ -9,6 +9,8 @@ keys with ``DataParallel``'s ``module.`` anywhere (``module.conv1.weight``,
 from __future__ import annotations
 
 import difflib
+import re
+import urllib.parse
 import zipfile
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -31,6 +33,8 @@ __all__ = [
     "iter_probabilities",
     "torchvision_weights_file",
     "resolve_weights",
+    "download_weights_file",
+    "is_remote",
     "TORCHVISION_PREFIX",
 ]
 
@@ -80,12 +84,33 @@ def _build(arch: str, num_classes: int = 1000) -> nn.Module:
 
 
 TORCHVISION_PREFIX = "torchvision:"
+_URL = re.compile(r"^(https?|file)://")
+
+
+def download_weights_file(url: str, hash_prefix: str | None = None, download: bool = True) -> Path:
+    """The local copy of ``url`` in torch's hub cache (``$TORCH_HOME/hub/checkpoints``), downloaded
+    (atomically) when missing; with ``hash_prefix`` the download must match it (sha256).
+
+    Raises:
+        ClassifierError: the download failed; the message says where to put the file by hand.
+    """
+    target = Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.parse.urlparse(url).path).name
+    if download and not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            torch.hub.download_url_to_file(url, str(target), hash_prefix=hash_prefix, progress=True)
+        except Exception as error:  # noqa: BLE001 - URLError, hash mismatch, disk full, ...
+            raise ClassifierError(
+                f"cannot download {url} ({type(error).__name__}: {error}); without internet access, "
+                f"put that file at {target} or pass a local weights file"
+            ) from None
+    return target
 
 
 def torchvision_weights_file(arch: str | None, spec: str, download: bool = True) -> Path:
     """``torchvision:<NAME>`` (e.g. ``torchvision:IMAGENET1K_V1``) -> the local file of those
-    torchvision weights for ``arch``, downloaded into torch's hub cache (``$TORCH_HOME``) when
-    missing and checked against the hash in its name.
+    torchvision weights for ``arch`` (:func:`download_weights_file`, checked against the sha256
+    prefix in torchvision's file name).
 
     Raises:
         ClassifierError: unknown architecture or weights name, or the download failed.
@@ -99,30 +124,24 @@ def torchvision_weights_file(arch: str | None, spec: str, download: bool = True)
         entry = available[name]
     except KeyError:
         raise ClassifierError(f"{spec}: {arch} has the weights {', '.join(w.name for w in available)} (or DEFAULT)") from None
-    target = Path(torch.hub.get_dir()) / "checkpoints" / Path(entry.url).name
-    if download and not target.is_file():
-        try:
-            torch.hub.download_url_to_file(entry.url, str(target), hash_prefix=_hash_prefix(target.name), progress=True)
-        except Exception as error:  # noqa: BLE001 - URLError, hash mismatch, disk full, ...
-            raise ClassifierError(
-                f"cannot download {entry.url} ({type(error).__name__}: {error}); without internet access, "
-                f"put that file at {target} or pass a local weights file"
-            ) from None
-    return target
+    digits = re.search(r"-([0-9a-f]{6,})\.", Path(entry.url).name)
+    return download_weights_file(entry.url, digits[1] if digits else None, download)
 
 
 def resolve_weights(arch: str | None, weights: str | Path) -> Path:
-    """A weights argument -> its local file (``torchvision:<NAME>`` downloaded when missing)."""
-    if str(weights).startswith(TORCHVISION_PREFIX):
-        return torchvision_weights_file(arch, str(weights))
+    """A weights argument -> its local file: a path as it is; ``torchvision:<NAME>`` or an
+    ``http(s)://`` / ``file://`` URL downloaded into the hub cache when missing."""
+    spec = str(weights)
+    if spec.startswith(TORCHVISION_PREFIX):
+        return torchvision_weights_file(arch, spec)
+    if _URL.match(spec):
+        return download_weights_file(spec)
     return Path(weights)
 
 
-def _hash_prefix(file_name: str) -> str | None:
-    """torchvision file names end in ``-<first sha256 digits>.pth``."""
-    stem = Path(file_name).stem
-    digits = stem.rsplit("-", 1)[-1]
-    return digits if "-" in stem and all(c in "0123456789abcdef" for c in digits) else None
+def is_remote(weights: str) -> bool:
+    """Whether a weights argument is fetched by the job (``torchvision:<NAME>`` or a URL)."""
+    return weights.startswith(TORCHVISION_PREFIX) or bool(_URL.match(weights))
 
 
 def _build_check(arch: str) -> None:

@@ -171,8 +171,9 @@ def _add_classifier_args(parser: argparse.ArgumentParser) -> None:
                         help="torchvision.models architecture of the state_dict in --weights (resnet50, alexnet, "
                              "vgg16, ...); not needed for a TorchScript file")
     parser.add_argument("--weights", required=True,
-                        help="classifier weights: a state_dict (plain, under 'state_dict', DataParallel keys "
-                             "accepted) or a TorchScript file")
+                        help="classifier weights: a state_dict file (plain, or a checkpoint with 'state_dict'; "
+                             "DataParallel keys accepted), a TorchScript file, torchvision:<NAME> (e.g. "
+                             "torchvision:IMAGENET1K_V1) or an http(s) URL (both fetched once into $TORCH_HOME)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
     parser.add_argument("--workers", type=int, default=2, help="decoding worker processes")
@@ -239,10 +240,6 @@ def _run_shapebias(args: argparse.Namespace) -> int:
     from .topk import TOPK_PRESETS
 
     topk_at = args.topk_at
-    if args.topk and topk_at is None:
-        if args.model not in TOPK_PRESETS:
-            raise ValueError(f"--topk needs --topk-at (a preset: {', '.join(TOPK_PRESETS)}, or module names)")
-        topk_at = args.model
     if topk_at and topk_at not in TOPK_PRESETS:
         topk_at = [name.strip() for name in topk_at.split(",") if name.strip()]
     compared = _load_summaries(args.compare)

@@ -80,7 +80,7 @@ def _evaluation_problems(config: dict) -> list[str]:
     models = evaluation.get("models") or {}
     if not models:
         return []
-    from .classifier import TORCHVISION_PREFIX, ClassifierError, is_torchscript, torchvision_weights_file
+    from .classifier import TORCHVISION_PREFIX, ClassifierError, is_remote, is_torchscript, torchvision_weights_file
 
     problems = []
     for name, model in models.items():
@@ -88,6 +88,8 @@ def _evaluation_problems(config: dict) -> list[str]:
         try:
             if weights.startswith(TORCHVISION_PREFIX):
                 torchvision_weights_file(arch, weights, download=False)
+            elif is_remote(weights):
+                pass  # a URL: fetched by the job
             elif not Path(weights).is_file():
                 problems.append(f"evaluation.models.{name}: weights file {weights} not found")
             elif not arch and not is_torchscript(weights):

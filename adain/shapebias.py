@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -33,7 +34,7 @@ from .classifier import iter_probabilities, load_classifier, resolve_weights
 from .cueconflict import Stimulus, list_stimuli
 from .engine import resolve_device
 from .model import file_sha256
-from .topk import sparsified, topk_layers
+from .topk import TOPK_PRESETS, sparsified, topk_layers
 
 __all__ = [
     "Trial",
@@ -160,11 +161,16 @@ def run_shape_bias(
 
     Args:
         topk: fractions in (0, 1] to sweep (e.g. ``[0.05, 0.1, 0.2]``); the plain model is
-            evaluated too. Needs ``topk_at``: a preset (``alexnet``, ``vgg16``) or module names.
+            evaluated too.
+        topk_at: where Top-K acts: a preset (``alexnet``, ``vgg16``) or module names; by default
+            the preset of ``arch`` when it has one.
 
     Returns:
         The summaries, in evaluation order.
     """
+    bad = [k for k in topk if not 0 < k <= 1]
+    if bad:
+        raise ValueError(f"Top-K fractions must be in (0, 1] (0.1 keeps 10 %), got {bad}")
     stimuli = list_stimuli(stimuli_dir)
     torch_device = resolve_device(device)
     weights = resolve_weights(arch, weights)
@@ -173,19 +179,18 @@ def run_shape_bias(
     if topk:
         if isinstance(model, torch.jit.ScriptModule):
             raise ValueError("Top-K needs a torchvision architecture with a state_dict, not a TorchScript file")
+        topk_at = topk_at or (arch if arch in TOPK_PRESETS else None)
         if not topk_at:
-            raise ValueError("Top-K needs the layers: a preset (alexnet, vgg16) or module names")
+            raise ValueError(f"Top-K needs the layers: a preset ({', '.join(TOPK_PRESETS)}) or module names")
         layers = topk_layers(model, topk_at)
     output = Path(output_dir)
     summaries = []
     weights_sha = file_sha256(weights)
     for fraction in variants:
         subject = subject_name(name if fraction is None else f"{name}-topK-{fraction * 100:g}")
-        if fraction is None:
-            trials, skipped = evaluate_shape_bias(model, stimuli, torch_device, aggregation, batch_size, workers, progress, subject)
-        else:
-            with sparsified(model, layers, fraction):
-                trials, skipped = evaluate_shape_bias(model, stimuli, torch_device, aggregation, batch_size, workers, progress, subject)
+        with nullcontext() if fraction is None else sparsified(model, layers, fraction):
+            trials, skipped = evaluate_shape_bias(model, stimuli, torch_device, aggregation, batch_size, workers,
+                                                  progress, subject)
         if not trials:
             raise ValueError(f"no stimulus of {stimuli_dir} could be read ({len(skipped)} skipped)")
         summary = {

@@ -336,3 +336,53 @@ def test_torchvision_weights_by_name(tmp_path, monkeypatch):
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(model(x), reference(x))
+
+
+def test_workflow_preflight_lists_every_evaluation_problem(tmp_path):
+    import yaml
+
+    from adain.preflight import PreflightError, check_run
+    from tests.workflow_utils import REPO
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(content_dir=str(REPO / "demo" / "imagenet"), style_dir=str(REPO / "demo" / "paintings"),
+                  vgg_weights=str(tmp_path / "vgg.pth"), decoder_weights=str(tmp_path / "decoder.pth"),
+                  output_dir=str(tmp_path / "out"))
+    check_run(config)  # no models: nothing to check
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), tmp_path / "squeeze.pth")
+    config["evaluation"] = {**config["evaluation"], "models": {
+        "missing": {"arch": "resnet50", "weights": str(tmp_path / "nope.pth")},
+        "no-arch": {"weights": str(tmp_path / "squeeze.pth")},
+        "bad-name": {"arch": "resnet50", "weights": "torchvision:IMAGENET9K"},
+        "typo": {"arch": "resnet05", "weights": "torchvision:DEFAULT"},
+        "topk": {"arch": "squeezenet1_1", "weights": str(tmp_path / "squeeze.pth"), "topk": [0.1]},
+    }, "shapes": str(tmp_path / "shapes"), "accuracy_splits": ["test"]}
+    with pytest.raises(PreflightError) as error:
+        check_run(config)
+    message = str(error.value)
+    for expected in ("missing: weights file", "no-arch: ", "is a state_dict; give its arch",
+                     "bad-name: torchvision:IMAGENET9K: resnet50 has the weights IMAGENET1K_V1, IMAGENET1K_V2",
+                     "typo: 'resnet05' is not a torchvision.models classifier (did you mean resnet50",
+                     "topk: topk needs topk_at", "give both shapes and textures", "accuracy_splits ['test']"):
+        assert expected in message, (expected, message)
+
+
+def test_weights_from_a_url_are_fetched_once_into_the_hub_cache(tmp_path, monkeypatch):
+    from adain.classifier import resolve_weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    torch.manual_seed(0)
+    reference = torchvision.models.squeezenet1_1().eval()
+    served = tmp_path / "served" / "resnet50_train_60_epochs-c8e5653e.pth.tar"
+    served.parent.mkdir()
+    torch.save({"epoch": 60, "state_dict": {f"module.{k}": v for k, v in reference.state_dict().items()}}, served)
+    url = served.as_uri()
+    local = resolve_weights("squeezenet1_1", url)
+    assert local == tmp_path / "torch" / "hub" / "checkpoints" / served.name and local.read_bytes() == served.read_bytes()
+    served.unlink()                                     # cached: no second download
+    model = load_classifier("squeezenet1_1", url)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), reference(x))
+    with pytest.raises(ClassifierError, match="cannot download .*put that file at"):
+        resolve_weights("squeezenet1_1", (tmp_path / "served" / "gone.pth").as_uri())

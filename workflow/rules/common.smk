@@ -109,9 +109,11 @@ def get_split_shards(wildcards):
 
 
 def get_classifier_weights(wildcards):
-    """A model's weight file as an input; none for torchvision:<NAME> (fetched by the job)."""
+    """A model's weight file as an input; none for torchvision:<NAME> or a URL (fetched by the job)."""
+    from adain.classifier import is_remote
+
     weights = EVALUATION["models"][wildcards.model]["weights"]
-    return {} if weights.startswith("torchvision:") else {"weights": weights}
+    return {} if is_remote(weights) else {"weights": weights}
 
 
 def get_stimuli():
