@@ -2,7 +2,9 @@
 
 Modules (dependencies point one way): ``functional`` (AdaIN math) <- ``model`` (networks, weights)
 <- ``engine`` (batched stylization); ``images`` (decode, preprocessing); ``assign`` (seeded paintings);
-``cache`` (painting statistics on disk); ``folder`` (``adain stylize``); ``cli``.
+``cache`` (painting statistics on disk); ``folder`` (``adain stylize``); ``cli``. Evaluation:
+``categories`` (16 classes) <- ``classifier`` <- ``shapebias`` / ``accuracy``; ``topk``; ``cueconflict``;
+``plots``.
 """
 
 __version__ = "0.1.0"
