@@ -1,10 +1,11 @@
-"""ImageNet classifiers from local files: a ``torchvision.models`` architecture with a state_dict,
-or a TorchScript file, plus the input normalisation they expect.
+"""ImageNet classifiers: loading them from files, and running them on images.
 
-Accepted state_dict files: a plain ``state_dict``; a training checkpoint holding it under
-``state_dict`` or ``model`` (e.g. the Stylized-ImageNet ResNet-50 releases' ``model_best.pth.tar``);
-keys with ``DataParallel``'s ``module.`` anywhere (``module.conv1.weight``,
-``features.module.0.weight``) are cleaned.
+Weights: a ``torchvision.models`` architecture with a state_dict file, or a TorchScript file;
+``torchvision:<NAME>`` and URLs are fetched once into torch's hub cache. Accepted state_dict files:
+a plain ``state_dict``; a training checkpoint holding it under ``state_dict`` or ``model`` (e.g. the
+Stylized-ImageNet ResNet-50 release ``resnet50_train_60_epochs-c8e5653e.pth.tar``); keys with
+``DataParallel``'s ``module.`` anywhere (``module.conv1.weight``, ``features.module.0.weight``)
+are cleaned. Inputs are normalised with ImageNet's mean and std, as torchvision's models expect.
 """
 from __future__ import annotations
 

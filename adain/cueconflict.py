@@ -16,6 +16,7 @@ from typing import Sequence
 
 from tqdm import tqdm
 
+from .atomic import atomic_write_text
 from .cache import StatsCache
 from .categories import CATEGORIES
 from .engine import ImageDataset, Rejected, Stylized, Stylizer
@@ -122,7 +123,8 @@ def make_cue_conflict(
     brought to ``size x size`` (``Resize(size)`` + ``CenterCrop(size)``) and every (shape, texture)
     pair is written as ``<output_dir>/<shape>/<shape><i>-<texture><j>.png``, where ``i`` and ``j``
     number the images of each category from 1 in sorted order. ``same_category=False`` leaves out
-    the pairs whose two categories agree (the evaluation drops them anyway).
+    the pairs whose two categories agree (the evaluation drops them anyway). Unreadable inputs are
+    skipped, logged and listed in ``<output_dir>/skipped_inputs.tsv`` (``path<TAB>reason``).
     """
     shapes = _by_category(Path(shape_dir), extensions, "shape")
     textures = _by_category(Path(texture_dir), extensions, "texture")
@@ -158,6 +160,8 @@ def make_cue_conflict(
                 bar.update(1)
     for path, reason in skipped:
         log.warning("skipped %s: %s", path, reason)
+    if skipped:
+        atomic_write_text(output / "skipped_inputs.tsv", "".join(f"{p}\t{r}\n" for p, r in skipped))
     return CueConflictSummary(written, skipped)
 
 

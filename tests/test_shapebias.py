@@ -267,6 +267,7 @@ def test_make_cue_conflict_then_evaluate_with_topk_sweep(tmp_path, weights):
                      "clock/clock1-cat2.png", "clock/clock1-elephant1.png"]
     assert summary.written == 6 and len(summary.skipped) == 1
     assert summary.skipped[0][0] == str(textures / "cat" / "broken.png") and "undecodable" in summary.skipped[0][1]
+    assert (tmp_path / "stimuli" / "skipped_inputs.tsv").read_text().startswith(f"{textures / 'cat' / 'broken.png'}\tundecodable")
     assert all(Image.open(tmp_path / "stimuli" / n).size == (48, 48) for n in names)
     assert [(s.shape, s.texture) for s in list_stimuli(tmp_path / "stimuli")][:2] == [("cat", "cat"), ("cat", "elephant")]
     no_same = make_cue_conflict(shapes, textures, tmp_path / "no_same", *weights, size=48, same_category=False,
