@@ -250,17 +250,15 @@ def test_clear_errors_before_any_work(demo, tmp_path, weights):
     empty = tmp_path / "empty"
     (empty / "train").mkdir(parents=True)
     (tmp_path / "a_file").write_text("x")
-    cases = {
-        "swapped": ({"vgg_weights": weights[1]}, "vgg_weights: " + str(weights[1])),
-        "empty content": ({"content_dir": empty}, f"content_dir {empty} holds no images"),
-        "empty paintings": ({"style_dir": empty}, f"style_dir {empty} holds no images"),
-        "unwritable output": ({"output_dir": tmp_path / "a_file" / "out"}, "cannot be written"),
-    }
-    for name, (change, message) in cases.items():
-        settings = {**config, "output_dir": tmp_path / "out", **change}
-        result = run_workflow(tmp_path, **settings, check=False)
-        assert result.returncode != 0 and message in result.stdout + result.stderr, name
-        assert not (tmp_path / "out").exists(), name
+    # every problem at once, all listed in one message before any job runs
+    settings = {**config, "vgg_weights": weights[1], "content_dir": empty, "style_dir": empty,
+                "output_dir": tmp_path / "a_file" / "out"}
+    result = run_workflow(tmp_path, **settings, check=False)
+    assert result.returncode != 0
+    for message in ("vgg_weights: " + str(weights[1]), f"content_dir {empty} holds no images",
+                    f"style_dir {empty} holds no images", "cannot be written"):
+        assert message in result.stdout + result.stderr, message
+    assert "index_images" not in result.stdout + result.stderr  # no job started
 
 
 def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
