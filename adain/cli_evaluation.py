@@ -59,19 +59,6 @@ def _add_shapebias(commands) -> None:
     parser.set_defaults(run=_run_shapebias)
 
 
-def _load_summaries(paths: list[str]) -> list[dict]:
-    import json
-    from pathlib import Path
-
-    summaries = []
-    for path in paths:
-        summary = json.loads(Path(path).read_text())
-        if "result" not in summary or "model" not in summary:
-            raise ValueError(f"{path} is not a shape-bias summary written by adain shapebias")
-        summaries.append(summary)
-    return summaries
-
-
 def _print_shape_bias(summary: dict) -> None:
     result = summary["result"]
     fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
@@ -84,13 +71,13 @@ def _run_shapebias(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .plots import plot_shape_bias
-    from .shapebias import run_shape_bias
+    from .shapebias import load_summaries, run_shape_bias
     from .topk import TOPK_PRESETS
 
     topk_at = args.topk_at
     if topk_at and topk_at not in TOPK_PRESETS:
         topk_at = [name.strip() for name in topk_at.split(",") if name.strip()]
-    compared = _load_summaries(args.compare)
+    compared = load_summaries(args.compare)
     summaries = run_shape_bias(
         name=args.name or args.model or Path(args.weights).stem, arch=args.model, weights=args.weights,
         stimuli_dir=args.stimuli, output_dir=args.out, aggregation=args.aggregation, topk=args.topk,
@@ -114,8 +101,9 @@ def _add_shapebias_plot(commands) -> None:
 
 def _run_shapebias_plot(args: argparse.Namespace) -> int:
     from .plots import plot_shape_bias
+    from .shapebias import load_summaries
 
-    print(f"wrote {plot_shape_bias(_load_summaries(args.summaries), args.figure)}")
+    print(f"wrote {plot_shape_bias(load_summaries(args.summaries), args.figure)}")
     return 0
 
 

@@ -164,7 +164,6 @@ def shape_bias_job(name, model: dict, stimuli, out_dir, aggregation, device, bat
     """One model (and its Top-K sweep) on the cue-conflict set: CSVs and JSON summaries in ``out_dir``."""
     from .shapebias import run_shape_bias
 
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     run_shape_bias(name, model.get("arch"), model["weights"], stimuli, out_dir, aggregation, model.get("topk", []),
                    model.get("topk_at"), device, batch_size, workers)
 
@@ -173,17 +172,14 @@ def plot_shape_bias_job(model_dirs: Sequence[str], figure, table_tsv) -> None:
     """Every summary of ``model_dirs`` in one figure, and a table of the overall figures."""
     from .atomic import atomic_write_text
     from .plots import plot_shape_bias
+    from .shapebias import load_summaries, summary_table
 
     summaries = []
     for folder in model_dirs:  # each model: the plain one, then its Top-K variants by fraction
-        found = [json.loads(p.read_text()) for p in Path(folder).glob("*.json")]
+        found = load_summaries(Path(folder).glob("*.json"))
         summaries += sorted(found, key=lambda s: (s["topk"] or {}).get("fraction", 0.0))
     plot_shape_bias(summaries, figure)
-    fields = ["shape_bias", "shape_accuracy", "texture_accuracy", "conflict_trials"]
-    lines = ["model\t" + "\t".join(fields)]
-    for summary in summaries:
-        lines.append("\t".join([summary["model"]] + [str(summary["result"][f]) for f in fields]))
-    atomic_write_text(table_tsv, "\n".join(lines) + "\n")
+    atomic_write_text(table_tsv, summary_table(summaries))
 
 
 def accuracy_job(model: dict, shards: Sequence[str], out_json, size, aggregation, device, batch_size, workers) -> None:

@@ -81,6 +81,7 @@ def _evaluation_problems(config: dict) -> list[str]:
     if not models:
         return []
     from .classifier import TORCHVISION_PREFIX, ClassifierError, is_remote, is_torchscript, torchvision_weights_file
+    from .topk import TOPK_PRESETS
 
     problems = []
     for name, model in models.items():
@@ -94,8 +95,8 @@ def _evaluation_problems(config: dict) -> list[str]:
                 problems.append(f"evaluation.models.{name}: weights file {weights} not found")
             elif not arch and not is_torchscript(weights):
                 problems.append(f"evaluation.models.{name}: {weights} is a state_dict; give its arch")
-            if model.get("topk") and not model.get("topk_at") and arch not in ("alexnet", "vgg16"):
-                problems.append(f"evaluation.models.{name}: topk needs topk_at (alexnet, vgg16 or module names)")
+            if model.get("topk") and not model.get("topk_at") and arch not in TOPK_PRESETS:
+                problems.append(f"evaluation.models.{name}: topk needs topk_at ({', '.join(TOPK_PRESETS)} or module names)")
         except ClassifierError as error:
             problems.append(f"evaluation.models.{name}: {error}")
     stimuli, shapes, textures = (evaluation.get(k, "") for k in ("stimuli", "shapes", "textures"))

@@ -44,6 +44,8 @@ __all__ = [
     "raw_csv",
     "subject_name",
     "run_shape_bias",
+    "load_summaries",
+    "summary_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -212,3 +214,22 @@ def run_shape_bias(
                  "n/a" if bias is None else f"{bias:.3f}", summary["result"]["conflict_trials"])
         summaries.append(summary)
     return summaries
+
+
+def load_summaries(paths: Iterable[str | Path]) -> list[dict]:
+    """Read :func:`run_shape_bias` summaries (JSON files); anything else is refused."""
+    summaries = []
+    for path in paths:
+        summary = json.loads(Path(path).read_text())
+        if not isinstance(summary, dict) or "result" not in summary or "model" not in summary:
+            raise ValueError(f"{path} is not a shape-bias summary written by adain shapebias")
+        summaries.append(summary)
+    return summaries
+
+
+def summary_table(summaries: Sequence[dict]) -> str:
+    """One TSV row per summary: model, shape bias, shape and texture accuracy, conflict trials."""
+    fields = ["shape_bias", "shape_accuracy", "texture_accuracy", "conflict_trials"]
+    rows = ["\t".join(["model", *fields])]
+    rows += ["\t".join([s["model"], *(str(s["result"][f]) for f in fields)]) for s in summaries]
+    return "\n".join(rows) + "\n"

@@ -17,7 +17,7 @@ from adain.categories import CATEGORIES, CATEGORY_INDICES, category_of_wnid, ima
 from adain.classifier import IMAGENET_MEAN, IMAGENET_STD, ClassifierError, load_classifier
 from adain.cli import main
 from adain.cueconflict import list_stimuli, make_cue_conflict, parse_stimulus_name
-from adain.shapebias import Trial, analyse, raw_csv
+from adain.shapebias import Trial, analyse, load_summaries, raw_csv, summary_table
 from adain.shards import ShardData, write_shard
 from adain.topk import TOPK_PRESETS, sparsified, topk_layers, topk_spatial
 
@@ -172,6 +172,10 @@ def test_shapebias_command_on_known_decisions(tmp_path, capsys):
     (out / "other.json").write_text(json.dumps({**summary, "model": "other"}))
     assert main(["shapebias-plot", str(tmp_path / "both.png"), str(out / "gray-oracle.json"), str(out / "other.json")]) == 0
     assert Image.open(tmp_path / "both.png").size[0] > 500
+    (out / "not_a_summary.json").write_text("[1, 2]")
+    assert main(["shapebias-plot", str(tmp_path / "x.png"), str(out / "not_a_summary.json")]) == 2
+    assert summary_table(load_summaries([out / "gray-oracle.json"])).splitlines() == [
+        "model\tshape_bias\tshape_accuracy\ttexture_accuracy\tconflict_trials", "gray-oracle\t0.4\t0.3333333333333333\t0.5\t6"]
 
 
 def NAMES_TO_CATEGORY(index: int) -> str:  # noqa: N802 - reads like the table above
