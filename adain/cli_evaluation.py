@@ -59,11 +59,15 @@ def _add_shapebias(commands) -> None:
     parser.set_defaults(run=_run_shapebias)
 
 
+def _fmt(value: float | None, digits: int = 3) -> str:
+    """A fraction for the terminal; ``None`` (nothing to divide) as ``n/a``."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def _print_shape_bias(summary: dict) -> None:
     result = summary["result"]
-    fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
-    print(f"{summary['model']}: shape bias {fmt(result['shape_bias'])}, shape accuracy {fmt(result['shape_accuracy'])}, "
-          f"texture accuracy {fmt(result['texture_accuracy'])} ({result['conflict_trials']} conflict trials, "
+    print(f"{summary['model']}: shape bias {_fmt(result['shape_bias'])}, shape accuracy {_fmt(result['shape_accuracy'])}, "
+          f"texture accuracy {_fmt(result['texture_accuracy'])} ({result['conflict_trials']} conflict trials, "
           f"{result['dropped_same_category']} same-category dropped, {len(summary['skipped'])} unreadable)")
 
 
@@ -177,9 +181,8 @@ def _run_accuracy(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     result = summary["result"]
-    fmt = lambda x: "n/a" if x is None else f"{x:.4f}"  # noqa: E731
-    print(f"{result['images']} images: top-1 {fmt(result['top1'])}, top-5 {fmt(result['top5'])}, "
-          f"16-class {fmt(result['sixteen_class']['accuracy'])} ({result['sixteen_class']['images']} images); "
+    print(f"{result['images']} images: top-1 {_fmt(result['top1'], 4)}, top-5 {_fmt(result['top5'], 4)}, "
+          f"16-class {_fmt(result['sixteen_class']['accuracy'], 4)} ({result['sixteen_class']['images']} images); "
           f"wrote {args.out}")
     return 0
 

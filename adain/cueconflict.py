@@ -94,6 +94,13 @@ def _by_category(root: Path, extensions: Sequence[str], what: str) -> dict[str, 
     return dict(groups)
 
 
+def _numbered(groups: dict[str, list[Path]]) -> tuple[list[Path], list[str]]:
+    """Category -> images  ->  every image, and its name ``<category><n>`` (``n`` from 1 in sorted order)."""
+    paths = [p for category in sorted(groups) for p in groups[category]]
+    names = [f"{category}{n}" for category in sorted(groups) for n in range(1, len(groups[category]) + 1)]
+    return paths, names
+
+
 @dataclass
 class CueConflictSummary:
     """What :func:`make_cue_conflict` wrote, and what it skipped (``path``, reason)."""
@@ -131,14 +138,12 @@ def make_cue_conflict(
     recipe = Preprocess("resize-crop", size, size)
     stylizer = Stylizer(load_adain(vgg, decoder), device=device, batch_size=batch_size)
 
-    texture_paths = [p for c in sorted(textures) for p in textures[c]]
-    texture_names = [f"{c}{j}" for c in sorted(textures) for j in range(1, len(textures[c]) + 1)]
+    texture_paths, texture_names = _numbered(textures)
     stats, rejected = stylizer.painting_stats(texture_paths, recipe, StatsCache(None, "", recipe.key), workers)
     skipped = [(str(texture_paths[i]), reason) for i, reason in sorted(rejected.items())]
     usable = sorted(stats)
 
-    shape_paths = [p for c in sorted(shapes) for p in shapes[c]]
-    shape_names = [f"{c}{i}" for c in sorted(shapes) for i in range(1, len(shapes[c]) + 1)]
+    shape_paths, shape_names = _numbered(shapes)
     pairs = [
         [t for t in usable if same_category or _category(texture_names[t]) != _category(shape_names[s])]
         for s in range(len(shape_paths))
