@@ -10,7 +10,6 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/weights.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/paintings.smk"
 include: "workflow/rules/manifest.smk"
@@ -21,5 +20,5 @@ include: "workflow/rules/evaluation.smk"
 
 rule all:
     input:
-        get_final_targets(),
+        get_final_targets,
     default_target: True

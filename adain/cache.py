@@ -2,12 +2,13 @@
 
 An entry is keyed by the painting's bytes (sha256), the painting preprocessing and the encoder
 weights (sha256), so a renamed file still hits, and a changed recipe or weight file never does.
-Entries are ``.npy`` files written atomically; an unreadable or malformed entry is discarded.
+An entry is a ``.stats`` file written atomically: the 4,096 bytes of the float32 (little-endian)
+statistics, then their sha256 (32 bytes). An entry whose checksum, size or values are wrong (a
+torn copy, flipped bytes) is discarded and recomputed.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .atomic import atomic_write_bytes
 __all__ = ["StatsCache", "default_cache_dir", "STATS_SHAPE"]
 
 STATS_SHAPE = (2, 512)
+_PAYLOAD = 2 * 512 * 4
 
 
 def default_cache_dir() -> Path:
@@ -45,6 +47,7 @@ class StatsCache:
         self.folder = None if root is None else Path(root) / f"{weights_sha256[:16]}-{recipe_key}"
         self.hits = 0
         self.misses = 0
+        self.corrupt = 0
         self._digests: dict[str, str] = {}
 
     def _entry(self, painting: str | Path) -> Path | None:
@@ -53,7 +56,7 @@ class StatsCache:
         name = str(painting)
         if name not in self._digests:
             self._digests[name] = _bytes_sha256(Path(painting))
-        return self.folder / f"{self._digests[name]}.npy"
+        return self.folder / f"{self._digests[name]}.stats"
 
     def get(self, painting: str | Path) -> np.ndarray | None:
         """The cached ``(2, 512)`` float32 statistics of ``painting``, or ``None``."""
@@ -62,11 +65,16 @@ class StatsCache:
             self.misses += 1
             return None
         try:
-            stats = np.load(entry, allow_pickle=False)
-            if stats.shape != STATS_SHAPE or stats.dtype != np.float32 or not np.isfinite(stats).all():
-                raise ValueError("malformed entry")
-        except Exception:
-            entry.unlink(missing_ok=True)  # corrupt (e.g. a torn copy): recompute
+            data = entry.read_bytes()
+            payload, checksum = data[:_PAYLOAD], data[_PAYLOAD:]
+            if len(data) != _PAYLOAD + 32 or hashlib.sha256(payload).digest() != checksum:
+                raise ValueError("checksum mismatch")
+            stats = np.frombuffer(payload, dtype="<f4").reshape(STATS_SHAPE).astype(np.float32)
+            if not np.isfinite(stats).all():
+                raise ValueError("non-finite statistics")
+        except (OSError, ValueError):
+            entry.unlink(missing_ok=True)  # corrupt (a torn copy, flipped bytes): recompute
+            self.corrupt += 1
             self.misses += 1
             return None
         self.hits += 1
@@ -77,9 +85,8 @@ class StatsCache:
         entry = self._entry(painting)
         if entry is None:
             return
-        stats = np.ascontiguousarray(stats, dtype=np.float32)
+        stats = np.ascontiguousarray(stats, dtype="<f4")
         if stats.shape != STATS_SHAPE:
             raise ValueError(f"statistics must be {STATS_SHAPE}, got {stats.shape}")
-        buffer = io.BytesIO()
-        np.save(buffer, stats, allow_pickle=False)
-        atomic_write_bytes(entry, buffer.getvalue())
+        payload = stats.tobytes()
+        atomic_write_bytes(entry, payload + hashlib.sha256(payload).digest())

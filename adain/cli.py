@@ -85,6 +85,7 @@ def _add_weights(commands) -> None:
     )
     parser.add_argument("action", choices=["download", "random"])
     parser.add_argument("dir", nargs="?", default="weights", help="target folder (default: weights)")
+    parser.add_argument("--force", action="store_true", help="random: replace existing files (never done otherwise)")
     parser.set_defaults(run=_run_weights)
 
 
@@ -94,8 +95,8 @@ def _run_weights(args: argparse.Namespace) -> int:
     from .weights import RELEASE_FILES, RELEASE_URL, download_weights, write_random_weights
 
     if args.action == "random":
-        for path in write_random_weights(args.dir):
-            print(f"wrote random stand-in weights {path}")
+        for path in write_random_weights(args.dir, force=args.force):
+            print(f"wrote random stand-in weights {path} (marked as such: datasets made with them say so)")
         return 0
     for name, kind in RELEASE_FILES.items():
         target = Path(args.dir) / name
@@ -167,6 +168,72 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_status(commands) -> None:
+    parser = commands.add_parser("status", help="where a workflow run stands: shards done, in progress, stale, ETA")
+    parser.add_argument("output_dir", help="the workflow's output_dir")
+    parser.add_argument("--json", action="store_true", help="print the status as JSON")
+    parser.set_defaults(run=_run_status)
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from .status import format_status, run_status
+
+    status = run_status(args.output_dir)
+    print(json.dumps(dataclasses.asdict(status), indent=1) if args.json else format_status(status))
+    return 0
+
+
+def _add_verify(commands) -> None:
+    parser = commands.add_parser(
+        "verify", help="re-check every image of every shard against its stored checksum",
+        description="Reads every image of the dataset's shards and compares it with the CRC-32 stored when it was "
+                    "packed. Exit status 1 if any shard is damaged. --repair moves damaged shards out of the "
+                    "dataset (to <output_dir>/stale/), so that the next run of the workflow makes them again.",
+    )
+    parser.add_argument("path", help="a workflow output folder, a folder of shards or one shard")
+    parser.add_argument("--workers", type=int, default=4, help="shards checked at once")
+    parser.add_argument("--repair", action="store_true", help="move damaged shards to <output_dir>/stale/")
+    parser.set_defaults(run=_run_verify)
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .data import find_shards
+    from .verify import verify_shards
+
+    root = Path(args.path)
+    shards = find_shards(root) if not (root / "summary.json").is_file() else _listed_or_present(root)
+    checks = verify_shards(shards, args.workers)
+    damaged = [c for c in checks if c.problem]
+    for check in damaged:
+        print(f"damaged {check.path}: {check.problem}")
+    print(f"{len(checks) - len(damaged)} of {len(checks)} shard(s) intact, {sum(c.images for c in checks)} images read")
+    if damaged and args.repair:
+        from .reconcile import retire
+
+        for check in damaged:
+            retire(root, check.path, f"damaged: {check.problem}")
+        print(f"moved {len(damaged)} damaged shard(s) to {root / 'stale'}; run the workflow again to remake them")
+    return 1 if damaged else 0
+
+
+def _listed_or_present(root):
+    """The shards an output folder's summary lists that still exist, plus any others below shards/
+    (verify reports what it finds instead of refusing a damaged dataset)."""
+    import json
+
+    listed = {root / e["file"] for e in json.loads((root / "summary.json").read_text()).get("shard_files", [])}
+    present = set((root / "shards").rglob("*.h5")) if (root / "shards").is_dir() else set()
+    missing = sorted(p for p in listed if not p.exists())
+    for path in missing:
+        print(f"missing {path}: listed in summary.json")
+    return sorted(p for p in listed | present if p.exists() and not p.name.startswith("."))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adain",
@@ -182,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(commands)
     _add_inspect(commands)
     _add_export(commands)
+    _add_status(commands)
+    _add_verify(commands)
     add_evaluation_commands(commands)
     return parser
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import json
 import os
 import random
 from dataclasses import dataclass
@@ -21,22 +22,33 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-__all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info"]
+__all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info", "MixedShardsError",
+           "check_one_dataset"]
 
 
 def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | None = None) -> list[Path]:
-    """Shard files: an output folder (its ``shards/``), a folder of shards, one file, or a list.
+    """Shard files: an output folder, a folder of shards, one file, or a list.
 
-    Hidden temporary files (``.name.tmp-...``) are never included. ``split`` keeps the shards
-    whose file name starts with ``<split>-``.
+    An output folder's shards are exactly those its ``summary.json`` lists (``shard_files``), so a
+    reader never picks up a stale or half-made shard; before the first summary, or for a plain
+    folder, every ``*.h5`` below it (``shards/`` if present; hidden temporary files never).
+    ``split`` keeps the shards whose ``split`` attribute equals it (the file name is not used).
 
     Raises:
-        FileNotFoundError: nothing found, naming the path.
+        FileNotFoundError: nothing found, or a listed shard is missing (naming it).
     """
     if isinstance(root_or_paths, (str, Path)):
         root = Path(root_or_paths)
+        listing = root / "summary.json"
         if root.is_file():
             paths = [root]
+        elif listing.is_file() and "shard_files" in (summary := json.loads(listing.read_text())):
+            paths = [root / entry["file"] for entry in summary["shard_files"]]
+            missing = [p for p in paths if not p.is_file()]
+            if missing:
+                raise FileNotFoundError(
+                    f"{listing} lists {len(missing)} shard(s) that are missing, e.g. {missing[0]}: the dataset is "
+                    "being rebuilt (run the workflow to completion) or was damaged (adain verify)")
         elif root.is_dir():
             base = root / "shards" if (root / "shards").is_dir() else root
             paths = sorted(p for p in base.rglob("*.h5") if not p.name.startswith("."))
@@ -48,10 +60,41 @@ def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | N
         if missing:
             raise FileNotFoundError(f"shard file not found: {missing[0]}")
     if split is not None:
-        paths = [p for p in paths if p.name.startswith(f"{split}-")]
+        paths = [p for p in paths if _split_of(p) == split]
     if not paths:
         raise FileNotFoundError(f"no shards{f' of split {split!r}' if split else ''} in {root_or_paths}")
     return paths
+
+
+def _split_of(path: Path) -> str:
+    try:
+        with h5py.File(path, "r") as handle:
+            split = handle.attrs.get("split")
+    except OSError as error:
+        raise OSError(f"damaged or unreadable shard {path}: {error}") from None
+    return str(split) if split is not None else path.name.rsplit("-", 1)[0]
+
+
+class MixedShardsError(ValueError):
+    """The shards to read were made with different inputs, weights or settings."""
+
+
+def check_one_dataset(infos: Sequence["ShardInfo"]) -> None:
+    """Refuse shards of different datasets (``dataset_fingerprint``) or image sizes, naming them.
+
+    Raises:
+        MixedShardsError: listing each group with a few of its shards.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for info in infos:
+        key = (str(info.attrs.get("dataset_fingerprint", "")) or "unknown", info.image_shape)
+        groups.setdefault(key, []).append(str(info.path))
+    if len(groups) > 1:
+        lines = [f"fingerprint {fp[:16]}, images {shape or 'of varying size'}: {', '.join(paths[:3])}"
+                 f"{f' and {len(paths) - 3} more' if len(paths) > 3 else ''}"
+                 for (fp, shape), paths in sorted(groups.items(), key=str)]
+        raise MixedShardsError("these shards are not one dataset (pass allow_mixed=True to read them together):\n  - "
+                               + "\n  - ".join(lines))
 
 
 @dataclass(frozen=True)
@@ -62,6 +105,7 @@ class ShardInfo:
     count: int
     codec: str
     attrs: dict
+    image_shape: tuple | None = None  # (H, W, 3) of fixed-size shards, None for encoded ones
 
 
 def read_shard_info(path: Path) -> ShardInfo:
@@ -71,7 +115,9 @@ def read_shard_info(path: Path) -> ShardInfo:
             count = len(handle["labels"])
             if len(handle["images"]) != count:
                 raise OSError(f"{len(handle['images'])} images for {count} labels")
-            return ShardInfo(path, count, str(handle.attrs.get("codec", "raw")), dict(handle.attrs))
+            codec = str(handle.attrs.get("codec", "raw"))
+            shape = tuple(handle["images"].shape[1:]) if codec == "raw" else None
+            return ShardInfo(path, count, codec, dict(handle.attrs), shape)
     except (OSError, KeyError) as error:
         raise OSError(f"damaged or unreadable shard {path}: {error}") from None
 
@@ -164,6 +210,8 @@ class ShardDataset(Dataset):
         transform: applied to the ``uint8 (3, H, W)`` tensor (torchvision v2 transforms work).
         split: keep only the shards of this split (``train``, ``val``).
         metadata: also return ``{"content", "style", "wnid"}`` per sample.
+        allow_mixed: read shards of different datasets or image sizes together (refused by
+            default: :class:`MixedShardsError` names them).
 
     Items are ``(image, label)`` (or ``(image, label, metadata)``), ``label`` an ``int``.
     ``DataLoader`` fetches whole batches through :meth:`__getitems__`: one read per shard.
@@ -179,8 +227,11 @@ class ShardDataset(Dataset):
         transform: Callable[[torch.Tensor], Any] | None = None,
         split: str | None = None,
         metadata: bool = False,
+        allow_mixed: bool = False,
     ) -> None:
         self.infos = [read_shard_info(p) for p in find_shards(root_or_paths, split)]
+        if not allow_mixed:
+            check_one_dataset(self.infos)
         self.offsets = np.cumsum([0] + [info.count for info in self.infos]).tolist()
         self.transform = transform
         self.metadata = metadata
@@ -261,7 +312,7 @@ class ShardStream(IterableDataset):
     exactly once per epoch across all ranks and workers. Call :meth:`set_epoch` each epoch.
 
     Args:
-        root_or_paths, transform, split, metadata: as :class:`ShardDataset`.
+        root_or_paths, transform, split, metadata, allow_mixed: as :class:`ShardDataset`.
         shuffle_buffer: samples held for shuffling (0: shard order, rows in order).
         seed: seed of the shard order and the buffer.
         rank, world_size: this process's place in distributed training (default: from
@@ -282,8 +333,11 @@ class ShardStream(IterableDataset):
         seed: int = 0,
         rank: int | None = None,
         world_size: int | None = None,
+        allow_mixed: bool = False,
     ) -> None:
         self.infos = [read_shard_info(p) for p in find_shards(root_or_paths, split)]
+        if not allow_mixed:
+            check_one_dataset(self.infos)
         self.transform = transform
         self.metadata = metadata
         self.shuffle_buffer = shuffle_buffer

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .atomic import atomic_path
+from .identity import digest, file_identity, tree_signature
+from .tsv import display_name, is_utf8_name, iter_tsv, open_tsv, read_tsv, write_tsv
 
 __all__ = [
     "list_images", "ImageRecord", "Index", "iter_images", "index_images", "read_val_labels", "read_class_map", "write_index",
-    "iter_index", "read_index",
+    "iter_index", "read_index", "read_index_rejects", "index_fingerprint", "INDEX_COLUMNS",
 ]
 
-INDEX_COLUMNS = ["split", "content", "wnid", "label", "clsloc"]
+#: ``size`` and ``mtime_ns`` identify the file's version: they enter every shard's fingerprint.
+INDEX_COLUMNS = ["split", "content", "wnid", "label", "clsloc", "size", "mtime_ns"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class ImageRecord:
     wnid: str
     label: int
     clsloc: int = -1
+    size: int = -1
+    mtime_ns: int = -1
 
 
 @dataclass
@@ -102,15 +107,32 @@ def read_val_labels(path: str | Path, files: Sequence[str], class_map: dict[str,
     return {name: by_stem[Path(name).stem] for name in files}
 
 
-def _split_entries(split_dir: Path, suffixes: set[str]) -> tuple[list[str], list[str]]:
-    """(class folder names, flat image names) of one split folder, sorted."""
+def _split_entries(split_dir: Path, suffixes: set[str], rejects: list | None) -> tuple[list[str], list[str]]:
+    """(class folder names, flat image names) of one split folder, sorted. Names that are not
+    valid UTF-8 cannot be stored in shards: they go to ``rejects`` as ``(path, reason)``."""
     folders, flat = [], []
     for entry in os.scandir(split_dir):
         if entry.is_dir():
+            if not is_utf8_name(entry.name):
+                if rejects is not None:
+                    rejects.append((f"{split_dir.name}/{display_name(entry.name)}/", _BAD_NAME))
+                continue
             folders.append(entry.name)
         elif entry.is_file() and _matches(entry.name, suffixes):
+            if not is_utf8_name(entry.name):
+                if rejects is not None:
+                    rejects.append((f"{split_dir.name}/{display_name(entry.name)}", _BAD_NAME))
+                continue
             flat.append(entry.name)
     return sorted(folders), sorted(flat)
+
+
+_BAD_NAME = "file name is not valid UTF-8 (rename it to use it)"
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def iter_images(
@@ -120,13 +142,16 @@ def iter_images(
     val_labels: str | Path | None = None,
     class_index: str | Path | None = None,
     notes: list[str] | None = None,
+    rejects: list[tuple[str, str, str]] | None = None,
 ) -> tuple[list[str], Iterator[ImageRecord]]:
     """The sorted class list and a stream of every image of the requested splits.
 
     Only one class folder is listed in memory at a time, so memory stays flat in the dataset
     size. Labels follow torchvision's ``ImageFolder``: classes are the class folders (of all
     requested splits) plus the WNIDs of flat splits, sorted. Missing splits are skipped and
-    described in ``notes``.
+    described in ``notes``; files whose names are not valid UTF-8 are appended to ``rejects`` as
+    ``(split, path, reason)`` (while the stream is consumed). Each record carries the file's size
+    and modification time.
 
     Raises:
         FileNotFoundError: ``content_dir`` is missing.
@@ -144,7 +169,10 @@ def iter_images(
             if notes is not None:
                 notes.append(f"split {split!r} skipped: {split_dir} does not exist")
             continue
-        folders, flat = _split_entries(split_dir, suffixes)
+        split_rejects: list[tuple[str, str]] = []
+        folders, flat = _split_entries(split_dir, suffixes, split_rejects)
+        if rejects is not None:
+            rejects += [(split, path, reason) for path, reason in split_rejects]
         flat_wnids: dict[str, str] = {}
         if flat:
             if val_labels is None:
@@ -158,13 +186,20 @@ def iter_images(
     label_of = {wnid: i for i, wnid in enumerate(classes)}
 
     def record(split: str, rel: str, wnid: str) -> ImageRecord:
-        return ImageRecord(split, rel, wnid, label_of[wnid], class_map.get(wnid, -1) if class_map else -1)
+        size, mtime_ns = _stat(root / rel)
+        return ImageRecord(split, rel, wnid, label_of[wnid], class_map.get(wnid, -1) if class_map else -1, size, mtime_ns)
 
     def stream() -> Iterator[ImageRecord]:
         for split, (folders, flat_wnids) in layout.items():
             for folder in folders:
-                names = sorted(e.name for e in os.scandir(root / split / folder) if e.is_file() and _matches(e.name, suffixes))
-                for name in names:
+                names = []
+                for entry in os.scandir(root / split / folder):
+                    if entry.is_file() and _matches(entry.name, suffixes):
+                        if is_utf8_name(entry.name):
+                            names.append(entry.name)
+                        elif rejects is not None:
+                            rejects.append((split, f"{split}/{folder}/{display_name(entry.name)}", _BAD_NAME))
+                for name in sorted(names):
                     yield record(split, f"{split}/{folder}/{name}", folder)
             for name, wnid in flat_wnids.items():
                 yield record(split, f"{split}/{name}", wnid)
@@ -193,6 +228,23 @@ def index_images(
     return Index(records, classes, notes)
 
 
+def index_fingerprint(
+    content_dir: str | Path,
+    splits: Iterable[str],
+    extensions: Iterable[str],
+    val_labels: str | Path | None = None,
+    class_index: str | Path | None = None,
+) -> str:
+    """What decides an index: its settings, the labels files' versions and the tree signature
+    (:func:`adain.identity.tree_signature`). Not the location of ``content_dir``."""
+    splits = list(splits)
+    return digest({
+        "splits": splits, "extensions": sorted(e.lower().lstrip(".") for e in extensions),
+        "val_labels": file_identity(val_labels), "class_index": file_identity(class_index),
+        "tree": tree_signature(content_dir, splits), "columns": INDEX_COLUMNS,
+    })
+
+
 def write_index(
     content_dir: str | Path,
     splits: Iterable[str],
@@ -201,8 +253,12 @@ def write_index(
     extensions: Iterable[str] = ("jpeg", "jpg", "png"),
     val_labels: str | Path | None = None,
     class_index: str | Path | None = None,
+    rejected_tsv: str | Path | None = None,
 ) -> tuple[dict[str, int], list[str]]:
-    """Stream the index to ``images.tsv`` and the class list to ``classes.tsv`` (atomically).
+    """Stream the index to ``images.tsv`` and the class list to ``classes.tsv`` (atomically);
+    files with unusable names go to ``rejected_tsv`` (``split``, ``content``, ``reason``).
+
+    ``images.tsv`` records its fingerprint (:func:`index_fingerprint`, taken before listing).
 
     Returns:
         ``(images per split, notes)``.
@@ -210,31 +266,38 @@ def write_index(
     Raises:
         FileNotFoundError: no image found at all.
     """
+    splits = list(splits)
+    fingerprint = index_fingerprint(content_dir, splits, extensions, val_labels, class_index)
     notes: list[str] = []
-    classes, records = iter_images(content_dir, splits, extensions, val_labels, class_index, notes)
+    rejects: list[tuple[str, str, str]] = []
+    classes, records = iter_images(content_dir, splits, extensions, val_labels, class_index, notes, rejects)
     per_split: dict[str, int] = {}
     per_class: dict[str, int] = {}
     with atomic_path(images_tsv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(INDEX_COLUMNS)
+        writer = open_tsv(handle, INDEX_COLUMNS, {"fingerprint": fingerprint})
         for r in records:
-            writer.writerow((r.split, r.content, r.wnid, r.label, r.clsloc))
+            writer.writerow((r.split, r.content, r.wnid, r.label, r.clsloc, r.size, r.mtime_ns))
             per_split[r.split] = per_split.get(r.split, 0) + 1
             per_class[r.wnid] = per_class.get(r.wnid, 0) + 1
         if not per_split:
-            raise FileNotFoundError(f"no images with extensions {list(extensions)} under {content_dir} for splits {list(splits)}")
-    with atomic_path(classes_tsv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["label", "wnid", "images"])
-        writer.writerows((i, wnid, per_class.get(wnid, 0)) for i, wnid in enumerate(classes))
+            raise FileNotFoundError(f"no images with extensions {list(extensions)} under {content_dir} for splits {splits}")
+    write_tsv(classes_tsv, ["label", "wnid", "images"], ((i, wnid, per_class.get(wnid, 0)) for i, wnid in enumerate(classes)))
+    if rejected_tsv is not None:
+        write_tsv(rejected_tsv, ["split", "content", "reason"], rejects)
+    notes += [f"{path}: {reason}" for _, path, reason in rejects]
     return per_split, notes
+
+
+def read_index_rejects(rejected_tsv: str | Path) -> list[tuple[str, str, str]]:
+    """``(split, content, reason)`` rows of an index's ``rejected.tsv``."""
+    return [(r["split"], r["content"], r["reason"]) for r in read_tsv(rejected_tsv)]
 
 
 def iter_index(images_tsv: str | Path) -> Iterator[ImageRecord]:
     """Stream the records of an ``images.tsv`` written by :func:`write_index`."""
-    with open(images_tsv, newline="", encoding="utf-8") as handle:
-        for r in csv.DictReader(handle, delimiter="\t"):
-            yield ImageRecord(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"]))
+    for r in iter_tsv(images_tsv):
+        yield ImageRecord(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"]),
+                          int(r.get("size", -1)), int(r.get("mtime_ns", -1)))
 
 
 def read_index(images_tsv: str | Path) -> list[ImageRecord]:

@@ -5,18 +5,19 @@ Each takes plain paths and settings (no Snakemake objects) and writes its output
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from .images import Preprocess
+if TYPE_CHECKING:
+    from .reconcile import Plan
+    from .settings import StylizeSettings
 
 __all__ = [
-    "logged", "config_hash", "index_job", "prepare_paintings_job", "painting_stats_job",
+    "logged", "index_job", "prepare_paintings_job", "painting_stats_job",
     "merge_painting_stats_job", "assign_styles_job", "stylize_shard_job", "validate_shard_job",
-    "pack_shard_job", "summarize_job", "download_weights_job", "make_cue_conflict_job", "shape_bias_job",
+    "pack_shard_job", "summarize_job", "make_cue_conflict_job", "shape_bias_job",
     "plot_shape_bias_job", "accuracy_job",
 ]
 
@@ -35,20 +36,6 @@ def logged(log_file: str | Path) -> Iterator[None]:
             raise
 
 
-#: Config keys that change where or how fast a run works, never what it produces.
-#: ``evaluation`` only reads the shards.
-NOT_HASHED = (
-    "output_dir", "cache_dir", "workers", "checkpoint_images", "checkpoint_seconds", "paintings_per_job", "evaluation",
-)
-
-
-def config_hash(config: dict) -> str:
-    """sha256 of the configuration (canonical JSON, without :data:`NOT_HASHED` keys), stored on
-    every shard: two shards with the same hash were made the same way."""
-    kept = {k: v for k, v in config.items() if k not in NOT_HASHED}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _single(paths) -> str | None:
     """A named Snakemake input that holds one path or none (optional inputs of filter methods)."""
     if isinstance(paths, (str, Path)):
@@ -57,19 +44,13 @@ def _single(paths) -> str | None:
     return str(paths[0]) if paths else None
 
 
-def download_weights_job(url: str, target: str, kind: str) -> None:
-    from .weights import download_weights
-
-    sha = download_weights(url, target, kind)
-    logging.getLogger("adain").info("downloaded %s (sha256 %s)", target, sha)
-
-
-def index_job(content_dir, splits, extensions, val_labels, class_index, images_tsv, classes_tsv, notes_txt) -> None:
+def index_job(content_dir, splits, extensions, val_labels, class_index, images_tsv, classes_tsv, notes_txt,
+              rejected_tsv=None) -> None:
     from .atomic import atomic_write_text
     from .index import write_index
 
     per_split, notes = write_index(content_dir, splits, images_tsv, classes_tsv, extensions, val_labels or None,
-                                   class_index or None)
+                                   class_index or None, rejected_tsv)
     for note in notes:
         logging.getLogger("adain").warning(note)
     atomic_write_text(notes_txt, "".join(f"{n}\n" for n in notes))
@@ -83,23 +64,22 @@ def prepare_paintings_job(style_dir, extensions, min_side, max_pixels, accepted_
     logging.getLogger("adain").info("%d paintings accepted, %d rejected", accepted, rejected)
 
 
-def painting_stats_job(style_dir, accepted_tsv, chunk, chunk_size, vgg, decoder, preset, cache_dir, out_npz,
-                       device, batch_size, workers, max_pixels) -> None:
+def painting_stats_job(style_dir, accepted_tsv, chunk: int, chunk_size: int, vgg, decoder,
+                       settings: "StylizeSettings", cache_dir, out_npz) -> None:
     from .gpus import gpu_slot
-    from .paintings import compute_stats, read_painting_list
-    from .presets import get_preset
+    from .paintings import compute_stats, read_chunk_rows
 
-    names = read_painting_list(accepted_tsv)[chunk * chunk_size : (chunk + 1) * chunk_size]
-    with gpu_slot(device) as device:
-        compute_stats(style_dir, names, vgg, decoder, get_preset(**preset).painting, out_npz, cache_dir or None,
-                      device, batch_size, workers, max_pixels)
+    rows = read_chunk_rows(accepted_tsv, chunk, chunk_size)
+    with gpu_slot(settings.device) as device:
+        compute_stats(style_dir, [r["painting"] for r in rows], vgg, decoder, settings.get_preset().painting, out_npz,
+                      cache_dir or None, device, settings.batch_size, settings.workers, settings.max_pixels, rows=rows)
 
 
-def merge_painting_stats_job(chunks: Sequence[str], rejected_tsv, out_h5, preset) -> None:
+def merge_painting_stats_job(chunks: Sequence[str], rejected_tsv, out_h5, plan: "Plan", accepted_tsv) -> None:
     from .paintings import merge_stats
-    from .presets import get_preset
 
-    usable = merge_stats(chunks, rejected_tsv, out_h5, {"painting_recipe": get_preset(**preset).painting.key})
+    attrs = {"painting_recipe": plan.recipe_key, "fingerprint": plan.stats_fingerprint(Path(accepted_tsv))}
+    usable = merge_stats(chunks, rejected_tsv, out_h5, attrs)
     logging.getLogger("adain").info("%d paintings usable", usable)
 
 
@@ -112,43 +92,56 @@ def assign_styles_job(images_tsv, stats_h5, seed, shard_size, out_dir) -> None:
     logging.getLogger("adain").info("shards per split: %s", counts)
 
 
-def stylize_shard_job(manifest, stats_h5, content_dir, vgg, decoder, preset, out_h5, settings: dict, attrs: dict,
-                      threads: int = 1) -> None:
+def stylize_shard_job(manifest, stats_h5, vgg, decoder, out_h5, settings: "StylizeSettings", content_dir, output_dir=None,
+                      attrs: dict | None = None, expected_identity: dict | None = None) -> dict:
+    """One shard; then one line for the terminal: the shard, its speed, and the whole run's ETA."""
     import torch
 
     from .gpus import gpu_slot
-    from .presets import get_preset
     from .stylize_shard import stylize_shard
 
-    torch.set_num_threads(max(1, threads))
-    with gpu_slot(settings["device"]) as device:
-        stylize_shard(manifest, _single(stats_h5), content_dir, vgg, decoder, get_preset(**preset), out_h5,
-                      attrs=attrs, **{**settings, "device": device})
+    if settings.device == "cpu" or settings.planned_device_type() == "cpu":
+        torch.set_num_threads(max(1, settings.cpu_threads))  # on the CPU it decides the pixels
+    with gpu_slot(settings.device) as device:
+        result = stylize_shard(
+            manifest, _single(stats_h5), content_dir, vgg, decoder, settings.get_preset(), out_h5,
+            alpha=settings.alpha, device=device, dtype=settings.dtype, batch_size=settings.batch_size,
+            workers=settings.workers, max_pixels=settings.max_pixels, codec=settings.codec,
+            jpeg_quality=settings.jpeg_quality, checkpoint_images=settings.checkpoint_images,
+            checkpoint_seconds=settings.checkpoint_seconds, attrs=attrs, method=settings.method,
+            method_params=settings.method_params, expected_identity=expected_identity,
+        )
+    if output_dir is not None:
+        from .status import progress_line
+
+        line = progress_line(output_dir, Path(out_h5), result)
+        logging.getLogger("adain").info(line)
+        print(line, flush=True)
+    return result
 
 
-def validate_shard_job(shard_h5, manifest, report_json, preset, content_dir) -> None:
-    from .presets import get_preset
+def validate_shard_job(shard_h5, manifest, report_json, settings: "StylizeSettings", content_dir,
+                       expected_fingerprint: str | None = None) -> None:
     from .validate import validate_shard
 
-    report = validate_shard(shard_h5, manifest, report_json, get_preset(**preset).size, content_dir)
+    report = validate_shard(shard_h5, manifest, report_json, settings.get_preset().size, content_dir, expected_fingerprint)
     logging.getLogger("adain").info("%s: valid, %d images, %d rejected", shard_h5, report["images"], len(report["rejected"]))
 
 
-def pack_shard_job(staging_h5, report_json, out_h5, compression, chunk_images) -> None:
+def pack_shard_job(staging_h5, report_json, out_h5, compression, chunk_images: int = 1) -> None:
     from .pack import pack_shard
 
     pack_shard(staging_h5, report_json, out_h5, compression or None, chunk_images)
 
 
-def summarize_job(images_tsv, painting_rejects, reports, shards, notes_txt, summary_json, rejects_tsv, grid_png,
-                  content_dir, preset) -> None:
-    from .presets import get_preset
+def summarize_job(images_tsv, painting_rejects, reports, shards, notes_txt, index_rejects_tsv, summary_json, rejects_tsv,
+                  grid_png, content_dir, settings: "StylizeSettings", expected: dict | None = None,
+                  output_dir=None) -> None:
     from .summary import summarize
 
-    recipe: Preprocess = get_preset(**preset).content
     notes = Path(notes_txt).read_text().splitlines()
     summary = summarize(images_tsv, painting_rejects, reports, shards, summary_json, rejects_tsv, grid_png,
-                        content_dir, recipe, notes)
+                        content_dir, settings.get_preset().content, notes, index_rejects_tsv, expected, output_dir)
     logging.getLogger("adain").info("summary: %s", json.dumps(summary["splits"]))
 
 

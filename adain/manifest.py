@@ -6,7 +6,6 @@ crash never leaves a partial manifest.
 """
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import uuid
@@ -15,11 +14,17 @@ from pathlib import Path
 from typing import Sequence
 
 from .assign import draw_paintings
+from .identity import digest
 from .index import iter_index
+from .tsv import iter_tsv, open_tsv, read_meta, rows_digest, write_tsv
 
-__all__ = ["MANIFEST_COLUMNS", "ManifestRow", "write_manifests", "read_manifest", "read_shard_list", "shard_name"]
+__all__ = [
+    "MANIFEST_COLUMNS", "ManifestRow", "write_manifests", "read_manifest", "read_shard_list", "shard_name",
+    "manifest_fingerprint", "names_digest", "read_manifest_fingerprint",
+]
 
-MANIFEST_COLUMNS = ["split", "content", "wnid", "label", "clsloc", "style"]
+#: ``size`` and ``mtime_ns``: the content file's version when it was indexed.
+MANIFEST_COLUMNS = ["split", "content", "wnid", "label", "clsloc", "style", "size", "mtime_ns"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,19 @@ class ManifestRow:
     label: int
     clsloc: int
     style: str
+    size: int = -1
+    mtime_ns: int = -1
+
+
+def names_digest(paintings: Sequence[str] | None) -> str | None:
+    """Digest of the usable painting names (the list the draws index into)."""
+    return None if paintings is None else digest(list(paintings))
+
+
+def manifest_fingerprint(images_tsv: str | Path, paintings_digest: str | None, seed: int, shard_size: int) -> str:
+    """What decides the manifests: the index's rows, the painting names, the seed, the shard size."""
+    return digest({"index": rows_digest(images_tsv), "paintings": paintings_digest, "seed": int(seed),
+                   "shard_size": int(shard_size), "columns": MANIFEST_COLUMNS})
 
 
 def shard_name(shard: int) -> str:
@@ -54,9 +72,12 @@ def write_manifests(
         seed: the run's seed (see :mod:`adain.assign`).
         shard_size: images per shard.
 
+    ``shards.tsv`` records the fingerprint (:func:`manifest_fingerprint`).
+
     Returns:
         split -> number of shards.
     """
+    fingerprint = manifest_fingerprint(images_tsv, names_digest(paintings), seed, shard_size)
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     if paintings is not None and not paintings:
@@ -79,19 +100,16 @@ def write_manifests(
                 path = tmp / current / f"{shard_name(counts[current] - 1)}.tsv"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 handle = open(path, "w", newline="", encoding="utf-8")
-                writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-                writer.writerow(MANIFEST_COLUMNS)
+                writer = open_tsv(handle, MANIFEST_COLUMNS)
             style = paintings[draw_paintings(seed, record.content, len(paintings))[0]] if paintings else ""
-            writer.writerow((record.split, record.content, record.wnid, record.label, record.clsloc, style))
+            writer.writerow((record.split, record.content, record.wnid, record.label, record.clsloc, style,
+                             record.size, record.mtime_ns))
             filled += 1
         if handle is None:
             raise ValueError(f"{images_tsv} lists no images")
         handle.close()
         listing.append((current, shard_name(counts[current] - 1), filled))
-        with open(tmp / "shards.tsv", "w", newline="", encoding="utf-8") as listing_file:
-            listing_writer = csv.writer(listing_file, delimiter="\t", lineterminator="\n")
-            listing_writer.writerow(["split", "shard", "images"])
-            listing_writer.writerows(listing)
+        write_tsv(tmp / "shards.tsv", ["split", "shard", "images"], listing, {"fingerprint": fingerprint})
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -104,14 +122,18 @@ def write_manifests(
 
 
 def read_manifest(path: str | Path) -> list[ManifestRow]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [
-            ManifestRow(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"]), r["style"])
-            for r in csv.DictReader(handle, delimiter="\t")
-        ]
+    return [
+        ManifestRow(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"]), r["style"],
+                    int(r.get("size", -1)), int(r.get("mtime_ns", -1)))
+        for r in iter_tsv(path)
+    ]
 
 
 def read_shard_list(shards_tsv: str | Path) -> list[tuple[str, str, int]]:
     """``(split, shard, images)`` rows of ``shards.tsv``."""
-    with open(shards_tsv, newline="", encoding="utf-8") as handle:
-        return [(r["split"], r["shard"], int(r["images"])) for r in csv.DictReader(handle, delimiter="\t")]
+    return [(r["split"], r["shard"], int(r["images"])) for r in iter_tsv(shards_tsv)]
+
+
+def read_manifest_fingerprint(manifest_dir: str | Path) -> str | None:
+    """The fingerprint recorded in ``<manifest_dir>/shards.tsv`` (``None`` if absent)."""
+    return (read_meta(Path(manifest_dir) / "shards.tsv") or {}).get("fingerprint")

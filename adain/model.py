@@ -204,6 +204,8 @@ class WeightsInfo:
     vgg_sha256: str
     decoder_path: str
     decoder_sha256: str
+    #: written by :func:`adain.weights.write_random_weights`: outputs are not a real dataset
+    random_standin: bool = False
 
 
 class AdaIN(nn.Module):
@@ -246,6 +248,16 @@ class AdaIN(nn.Module):
         return self.decode(feats)[..., :height, :width]
 
 
+#: Marker that :func:`adain.weights.write_random_weights` puts in a state_dict's ``_metadata``.
+RANDOM_STANDIN_KEY = "adain_random_standin"
+
+
+def is_random_standin(state: dict) -> bool:
+    """Whether a loaded state_dict is a random stand-in (not the release weights)."""
+    metadata = getattr(state, "_metadata", None) or {}
+    return bool(metadata.get(RANDOM_STANDIN_KEY))
+
+
 def load_adain(vgg_path: str | Path, decoder_path: str | Path) -> AdaIN:
     """An :class:`AdaIN` in eval mode with the two pytorch-AdaIN release files loaded.
 
@@ -259,6 +271,7 @@ def load_adain(vgg_path: str | Path, decoder_path: str | Path) -> AdaIN:
     model.encoder.load_state_dict({k: vgg_state[k] for k in encoder_keys})
     model.decoder.load_state_dict(decoder_state)
     model.weights = WeightsInfo(
-        str(vgg_path), file_sha256(vgg_path), str(decoder_path), file_sha256(decoder_path)
+        str(vgg_path), file_sha256(vgg_path), str(decoder_path), file_sha256(decoder_path),
+        random_standin=is_random_standin(vgg_state) or is_random_standin(decoder_state),
     )
     return model.eval().requires_grad_(False)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .shards import read_shard, write_shard
+from .identity import pack_fingerprint
+from .shards import read_shard, row_checksums, write_shard
 
 __all__ = ["pack_shard", "RUN_ONLY_ATTRS"]
 
@@ -20,7 +21,8 @@ def pack_shard(
     compression: str | None = None,
     chunk_images: int = 1,
 ) -> None:
-    """Rewrite the validated ``staging_h5`` as ``out_h5`` (atomically), marking it validated.
+    """Rewrite the validated ``staging_h5`` as ``out_h5`` (atomically), marking it validated, with
+    a CRC-32 per image (``checksums``) and the packing identity (``pack_fingerprint``).
 
     Raises:
         ValueError: the validation report does not belong to this shard.
@@ -29,6 +31,10 @@ def pack_shard(
     data = read_shard(staging_h5)
     if report["images"] != len(data) or report["manifest"] != len(data) + len(data.rejected_content):
         raise ValueError(f"{report_json} does not describe {staging_h5}: validate the shard again")
+    if report.get("fingerprint") != data.attrs.get("fingerprint"):
+        raise ValueError(f"{report_json} validated another version of {staging_h5}: validate the shard again")
     data.attrs = {k: v for k, v in data.attrs.items() if k not in RUN_ONLY_ATTRS and k != "codec"}
     data.attrs["validated"] = True
+    data.attrs["pack_fingerprint"] = pack_fingerprint(compression, chunk_images)
+    data.checksums = row_checksums(data.images, data.codec)
     write_shard(out_h5, data, compression=compression, chunk_images=chunk_images)

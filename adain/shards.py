@@ -9,14 +9,18 @@ Datasets (N = images in the shard):
 ``style``      str ``(N,)`` the painting's file name (relative to ``style_dir``).
 ``wnid``       str ``(N,)``; ``labels_clsloc`` int64 ``(N,)`` (map_clsloc index, -1 if unknown).
 ``rejected_content``, ``rejected_reason``  str: manifest images that could not be used.
+``checksums``  uint32 ``(N,)`` CRC-32 of each stored image's bytes (final shards; ``adain verify``).
 
 Attributes: preset, method, seed, alpha, codec, split, shard, weight sha256s, package version,
-config hash, manifest count. No timestamps: the same inputs give the same bytes.
+``fingerprint`` / ``dataset_fingerprint`` / ``identity`` (what decided the bytes, see
+:mod:`adain.identity`), ``pack_fingerprint``, manifest count. No timestamps: the same inputs give
+the same bytes.
 """
 from __future__ import annotations
 
 import io
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ from PIL import Image
 
 from .atomic import atomic_path
 
-__all__ = ["ShardData", "write_shard", "read_shard", "encode_image", "decode_image", "ShardError"]
+__all__ = ["ShardData", "write_shard", "read_shard", "encode_image", "decode_image", "ShardError", "row_checksums"]
 
 _STR = h5py.string_dtype("utf-8")
 _BYTES = h5py.vlen_dtype(np.uint8)
@@ -74,6 +78,7 @@ class ShardData:
     rejected_content: list[str] = field(default_factory=list)
     rejected_reason: list[str] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    checksums: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -81,6 +86,13 @@ class ShardData:
     def pixels(self, i: int) -> np.ndarray:
         """Image ``i`` as ``uint8 (H, W, 3)``."""
         return self.images[i] if self.codec == "raw" else decode_image(self.images[i])
+
+
+def row_checksums(images: Any, codec: str) -> np.ndarray:
+    """CRC-32 of each image's stored bytes: ``uint32 (N,)``."""
+    if codec == "raw":
+        return np.array([zlib.crc32(np.ascontiguousarray(row).tobytes()) for row in images], dtype=np.uint32)
+    return np.array([zlib.crc32(np.asarray(data, dtype=np.uint8).tobytes()) for data in images], dtype=np.uint32)
 
 
 def _attr(value: Any) -> Any:
@@ -110,6 +122,8 @@ def write_shard(path: str | Path, data: ShardData, compression: str | None = Non
                 dataset[i] = encoded
             handle.create_dataset("shapes", data=np.asarray(data.shapes, dtype=np.int64).reshape(n, 3), track_times=False)
         handle.create_dataset("labels", data=np.asarray(data.labels, dtype=np.int64), track_times=False)
+        if data.checksums is not None:
+            handle.create_dataset("checksums", data=np.asarray(data.checksums, dtype=np.uint32), track_times=False)
         handle.create_dataset("labels_clsloc", data=np.asarray(data.labels_clsloc, dtype=np.int64), track_times=False)
         for name in ("content", "style", "wnid", "rejected_content", "rejected_reason"):
             handle.create_dataset(name, data=np.asarray(getattr(data, name), dtype=object), dtype=_STR, track_times=False)
@@ -141,6 +155,7 @@ def read_shard(path: str | Path) -> ShardData:
                 labels_clsloc=handle["labels_clsloc"][()],
                 codec=codec,
                 shapes=handle["shapes"][()] if "shapes" in handle else None,
+                checksums=handle["checksums"][()] if "checksums" in handle else None,
                 attrs=dict(handle.attrs),
                 **strings,
             )

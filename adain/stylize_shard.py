@@ -6,7 +6,6 @@ forms exactly the batches an uninterrupted run would, and the pixels are byte-id
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -21,6 +20,7 @@ from . import __version__
 from .checkpoint import PartStore
 from .engine import Flushed, ImageDataset, Rejected, Stylizer
 from .filters import DEFAULTS, get_filter
+from .identity import dataset_fingerprint, file_sha256, numerics, shard_fingerprint, shard_identity
 from .images import DEFAULT_MAX_PIXELS
 from .locking import held_lock
 from .manifest import read_manifest
@@ -34,10 +34,13 @@ __all__ = ["stylize_shard"]
 log = logging.getLogger(__name__)
 
 
-def _fingerprint(manifest: Path, settings: dict) -> str:
-    digest = hashlib.sha256(manifest.read_bytes())
-    digest.update(json.dumps(settings, sort_keys=True).encode())
-    return digest.hexdigest()
+class IdentityMismatch(RuntimeError):
+    """This job would make a shard other than the one the run planned (see :mod:`adain.identity`)."""
+
+
+def _differences(actual: dict, expected: dict) -> list[str]:
+    return [f"{key}: {actual.get(key)!r} here, {expected.get(key)!r} planned"
+            for key in sorted(set(actual) | set(expected)) if actual.get(key) != expected.get(key)]
 
 
 def _part_arrays(rows: list[int], images: list, rejected: dict[int, str], encoded: bool) -> dict[str, np.ndarray]:
@@ -75,6 +78,7 @@ def stylize_shard(
     attrs: dict | None = None,
     method: str = "adain",
     method_params: dict | None = None,
+    expected_identity: dict | None = None,
 ) -> dict:
     """Stylize every row of ``manifest_tsv`` with its painting and write the staging shard.
 
@@ -87,6 +91,13 @@ def stylize_shard(
         checkpoint_images, checkpoint_seconds: a checkpoint is written at the first safe point
             after this many images or seconds since the last one.
         attrs: provenance attributes stored on the shard.
+        expected_identity: what the run planned (:meth:`adain.settings.StylizeSettings.identity`);
+            the job refuses to start if its own identity differs (e.g. swapped weights, or
+            ``device: auto`` finding no GPU on this node), naming the differences.
+
+    The shard records ``fingerprint`` (:func:`adain.identity.shard_fingerprint`: its manifest file
+    and its identity), ``dataset_fingerprint`` and ``identity``; checkpoints are keyed by the
+    fingerprint, so a part made for other inputs or settings is never reused.
 
     Returns:
         Counts and timing of this run.
@@ -94,28 +105,38 @@ def stylize_shard(
     manifest_tsv, out_h5, content_dir = Path(manifest_tsv), Path(out_h5), Path(content_dir)
     # One writer per shard at a time: a duplicate job (e.g. resubmitted by a restarted cluster
     # controller while the first still runs) waits here, then finds the shard written.
-    with held_lock(out_h5.with_name(out_h5.name + ".lock")):
+    lock = out_h5.with_name(out_h5.name + ".lock")
+    with held_lock(lock):
         if out_h5.exists():
             log.info("%s was written meanwhile by another job; nothing to do", out_h5)
             return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0}
-        return _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
+        result = _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
                               batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images,
-                              checkpoint_seconds, attrs, method, method_params or {})
+                              checkpoint_seconds, attrs, method, method_params or {}, expected_identity)
+        # the shard exists now, which is what a waiting duplicate checks: the lock file can go
+        lock.unlink(missing_ok=True)
+        return result
 
 
 def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
                    batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images, checkpoint_seconds,
-                   attrs, method, method_params) -> dict:
+                   attrs, method, method_params, expected_identity) -> dict:
     rows = read_manifest(manifest_tsv)
     encoded = not preset.fixed_size
     settings = {
         **preset.describe(), "method": method, "alpha": alpha, "dtype": dtype, "batch_size": batch_size,
         "codec": codec if encoded else "raw", "jpeg_quality": jpeg_quality, "max_pixels": max_pixels,
     }
+    weights_sha256 = stats_digest = None
+    params: dict = {}
+    random_standin = False
     if method == "adain":
         model = load_adain(vgg, decoder)
         stylizer = Stylizer(model, device=device, dtype=dtype, batch_size=batch_size)
-        settings.update(vgg_sha256=model.weights.vgg_sha256, decoder_sha256=model.weights.decoder_sha256)
+        weights_sha256 = {"vgg": model.weights.vgg_sha256, "decoder": model.weights.decoder_sha256}
+        random_standin = model.weights.random_standin
+        stats_digest = PaintingStats(stats_h5).digest
+        settings.update(vgg_sha256=weights_sha256["vgg"], decoder_sha256=weights_sha256["decoder"])
     else:
         params = {**DEFAULTS[method], **method_params}
         stylizer = Stylizer(None, device=device, dtype=dtype, batch_size=batch_size, op=get_filter(method, params))
@@ -125,7 +146,18 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
         # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
         cpu_threads=torch.get_num_threads() if stylizer.device.type == "cpu" else 0,
     )
-    store = PartStore(out_h5.with_name(out_h5.name + ".parts"), _fingerprint(manifest_tsv, settings))
+    identity = shard_identity(
+        preset.describe(), method, params, alpha, dtype, settings["codec"], jpeg_quality, max_pixels,
+        numerics(stylizer.device.type, torch.get_num_threads(), batch_size), weights_sha256, stats_digest,
+    )
+    if expected_identity is not None and identity != expected_identity:
+        raise IdentityMismatch(f"{out_h5}: this job would not make the shard the run planned:\n  - "
+                               + "\n  - ".join(_differences(identity, expected_identity)))
+    dataset = dataset_fingerprint(identity)
+    fingerprint = shard_fingerprint(dataset, file_sha256(manifest_tsv))
+    settings.update(fingerprint=fingerprint, dataset_fingerprint=dataset, identity=json.dumps(identity, sort_keys=True),
+                    random_standin_weights=random_standin)
+    store = PartStore(out_h5.with_name(out_h5.name + ".parts"), fingerprint)
     parts = store.load()
     start = parts[-1][1] if parts else 0
     if start:
@@ -139,7 +171,7 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
     else:  # filters need no painting
         stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
     number = {name: i for i, name in enumerate(styles)}
-    dataset = ImageDataset([content_dir / r.content for r in todo], preset.content, max_pixels)
+    contents = ImageDataset([content_dir / r.content for r in todo], preset.content, max_pixels)
     drain_every = 0 if preset.fixed_size else max(checkpoint_images, batch_size)
 
     t0 = time.perf_counter()
@@ -149,7 +181,7 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
         total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10
     ) as bar:
         results = stylizer.stylize_dataset(
-            dataset, [[number[r.style]] for r in todo], stats, alpha, workers,
+            contents, [[number[r.style]] for r in todo], stats, alpha, workers,
             finish=preset.finish(), drain_every=drain_every, count_offset=start,
         )
         for result in results:

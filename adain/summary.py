@@ -1,25 +1,67 @@
 """The end of a run: counts per split and class, all rejects, speed, and a sample grid."""
 from __future__ import annotations
 
-import csv
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from PIL import Image
+import h5py
+from PIL import Image, ImageDraw
 
 from .atomic import atomic_path, atomic_write_text
 from .images import Preprocess, open_rgb
-from .index import iter_index
+from .index import iter_index, read_index_rejects
 from .shards import read_shard
+from .tsv import read_tsv, write_tsv
 
-__all__ = ["summarize", "sample_grid"]
+__all__ = ["summarize", "sample_grid", "RANDOM_STANDIN_WARNING", "FingerprintError"]
+
+#: Said by every output made with :func:`adain.weights.write_random_weights`'s weights.
+RANDOM_STANDIN_WARNING = "random stand-in weights — not a real dataset"
 
 
-def _read_tsv(path: str | Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
+class FingerprintError(RuntimeError):
+    """Shards of one dataset disagree in fingerprint (the message names them)."""
+
+
+def shard_record(path: Path, output_dir: Path | None) -> dict:
+    """What the dataset's listing (``summary.json``'s ``shards``) says of one final shard."""
+    with h5py.File(path, "r") as handle:
+        attrs = handle.attrs
+        record = {
+            "file": os.path.relpath(path, output_dir) if output_dir else str(path),
+            "split": str(attrs.get("split", path.parent.name)),
+            "images": int(len(handle["labels"])),
+            "fingerprint": str(attrs.get("fingerprint", "")),
+            "dataset_fingerprint": str(attrs.get("dataset_fingerprint", "")),
+            "pack_fingerprint": str(attrs.get("pack_fingerprint", "")),
+            "random_standin_weights": bool(attrs.get("random_standin_weights", False)),
+        }
+    record["bytes"] = path.stat().st_size
+    return record
+
+
+def check_fingerprints(records: Sequence[dict], expected: dict[str, str] | None = None) -> None:
+    """Every shard must have its planned fingerprint, and all one dataset fingerprint.
+
+    Raises:
+        FingerprintError: naming the shards that disagree.
+    """
+    problems = []
+    if expected is not None:
+        problems += [f"{r['file']}: fingerprint {r['fingerprint'] or 'missing'}, planned {expected[r['file']]}"
+                     for r in records if expected.get(r["file"]) not in (None, r["fingerprint"])]
+    groups: dict[str, list[str]] = {}
+    for r in records:
+        groups.setdefault(r["dataset_fingerprint"] or "missing", []).append(r["file"])
+    if len(groups) > 1:
+        problems += [f"dataset fingerprint {fp[:16]}: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
+                     for fp, files in sorted(groups.items())]
+    if problems:
+        raise FingerprintError("the shards do not form one dataset (made with other inputs, weights or settings):\n  - "
+                               + "\n  - ".join(problems))
 
 
 def sample_grid(
@@ -29,9 +71,11 @@ def sample_grid(
     content_recipe: Preprocess | None = None,
     count: int = 8,
     cell: int = 160,
+    banner: str | None = None,
 ) -> int:
     """A grid of up to ``count`` images (first of each shard, then the next): the content as
-    preprocessed (when ``content_dir`` is reachable) beside the stylized image. Returns how many."""
+    preprocessed (when ``content_dir`` is reachable) beside the stylized image; ``banner`` is
+    written across the top (e.g. :data:`RANDOM_STANDIN_WARNING`). Returns how many."""
     pairs = []
     datas = [read_shard(s) for s in shards]
     for position in range(count):
@@ -51,6 +95,10 @@ def sample_grid(
                 image = image.copy()
                 image.thumbnail((cell, cell), Image.BILINEAR)
                 grid.paste(image, (column * cell + (cell - image.width) // 2, row * cell + (cell - image.height) // 2))
+    if banner:
+        draw = ImageDraw.Draw(grid)
+        draw.rectangle((0, 0, grid.width, 14), fill=(200, 0, 0))
+        draw.text((3, 1), banner.encode("ascii", "replace").decode(), fill=(255, 255, 255))
     with atomic_path(out_png) as tmp:
         grid.save(tmp, format="PNG")
     return len(pairs)
@@ -67,12 +115,26 @@ def summarize(
     content_dir: str | Path | None = None,
     content_recipe: Preprocess | None = None,
     notes: Sequence[str] = (),
+    index_rejects_tsv: str | Path | None = None,
+    expected: dict[str, str] | None = None,
+    output_dir: str | Path | None = None,
 ) -> dict:
     """Write the run's summary, the list of every reject and a sample grid.
 
+    The summary lists the dataset's shards (``shards``: file relative to ``output_dir``, split,
+    images, fingerprints, bytes): readers read exactly these. Files the index could not use (names
+    that are not UTF-8) count as indexed and rejected.
+
+    Args:
+        expected: shard file (relative to ``output_dir``) -> the fingerprint the run planned.
+
     Raises:
         RuntimeError: the counts do not add up (indexed != packed + rejected).
+        FingerprintError: the shards disagree in fingerprint.
     """
+    output_dir = Path(output_dir) if output_dir else None
+    records = [shard_record(Path(s), output_dir) for s in shards]
+    check_fingerprints(records, expected)
     indexed: Counter = Counter()
     wnid_of_label: dict[int, str] = {}
     for record in iter_index(images_tsv):  # streamed: memory flat in the number of images
@@ -91,13 +153,14 @@ def summarize(
         rejects += [(split, "content", c, reason) for c, reason in report["rejected"].items()]
         seconds += report["stylize_seconds"]
         images += report["images_per_second"] * report["stylize_seconds"]
+    if index_rejects_tsv is not None and Path(index_rejects_tsv).is_file():
+        for split, content, reason in read_index_rejects(index_rejects_tsv):
+            indexed[split] += 1
+            rejects.append((split, "content", content, reason))
     rejected = Counter(split for split, *_ in rejects)
     for path in painting_rejects:
-        rejects += [("-", "painting", row["painting"], row["reason"]) for row in _read_tsv(path)]
-    with atomic_path(rejects_tsv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["split", "kind", "file", "reason"])
-        writer.writerows(sorted(rejects))
+        rejects += [("-", "painting", row["painting"], row["reason"]) for row in read_tsv(path)]
+    write_tsv(rejects_tsv, ["split", "kind", "file", "reason"], sorted(rejects))
     for split in indexed:
         if indexed[split] != packed[split] + rejected[split]:
             raise RuntimeError(
@@ -114,7 +177,13 @@ def summarize(
         "stylize_seconds": round(seconds, 3),
         "images_per_second": round(images / seconds, 2) if seconds else 0.0,
         "notes": list(notes),
+        "dataset_fingerprint": records[0]["dataset_fingerprint"] if records else None,
+        "shard_files": [{k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")}
+                          for r in records],
     }
+    standin = any(r["random_standin_weights"] for r in records)
+    if standin:
+        summary = {"warning": RANDOM_STANDIN_WARNING, **summary}
     atomic_write_text(summary_json, json.dumps(summary, indent=1))
-    sample_grid(shards[:4], grid_png, content_dir, content_recipe)
+    sample_grid(shards[:4], grid_png, content_dir, content_recipe, banner=RANDOM_STANDIN_WARNING if standin else None)
     return summary

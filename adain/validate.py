@@ -99,8 +99,11 @@ def validate_shard(
     report_json: str | Path,
     size: int | None,
     content_dir: str | Path | None = None,
+    expected_fingerprint: str | None = None,
 ) -> dict:
-    """Check ``shard_h5`` against ``manifest_tsv``; write ``report_json`` only if it is sound.
+    """Check ``shard_h5`` against ``manifest_tsv`` and, when given, the fingerprint the run planned
+    for it (:mod:`adain.identity`); write ``report_json`` (recording the fingerprint) only if it
+    is sound.
 
     Raises:
         ValidationError: listing every problem, naming the shard.
@@ -111,12 +114,17 @@ def validate_shard(
         raise ValidationError(str(error)) from None
     manifest = read_manifest(manifest_tsv)
     problems = check_shard(data, manifest, size, Path(content_dir) if content_dir else None)
+    fingerprint = data.attrs.get("fingerprint")
+    if expected_fingerprint is not None and fingerprint != expected_fingerprint:
+        problems.append(f"fingerprint {fingerprint} differs from the run's plan {expected_fingerprint} "
+                        "(made with other inputs, weights or settings)")
     if problems:
         raise ValidationError(f"{shard_h5} failed validation against {manifest_tsv}:\n  - " + "\n  - ".join(problems))
     seconds = float(data.attrs.get("stylize_seconds", 0.0))
     done = int(data.attrs.get("stylized_this_run", 0))
     report = {
         "shard": str(shard_h5),
+        "fingerprint": fingerprint,
         "manifest": len(manifest),
         "images": len(data),
         "rejected": dict(zip(data.rejected_content, data.rejected_reason)),

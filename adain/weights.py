@@ -6,6 +6,7 @@ its sha256 is returned for provenance.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import urllib.request
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_path
-from .model import WeightsError, build_decoder, build_vgg, file_sha256, load_state_dict_file
+from .model import RANDOM_STANDIN_KEY, WeightsError, build_decoder, build_vgg, file_sha256, load_state_dict_file
 
 __all__ = ["RELEASE_URL", "RELEASE_FILES", "download_weights", "write_random_weights", "missing_weights_message"]
 
@@ -31,25 +32,45 @@ def missing_weights_message(target: Path, kind: str, reason: str) -> str:
 
 
 def download_weights(url: str, target: str | Path, kind: str, timeout: float = 60) -> str:
-    """Download one release file to ``target`` (atomically), check its shapes, return its sha256.
+    """Download one release file to ``target``, which must not exist yet; check its shapes; return
+    its sha256.
+
+    The file appears under its name only once it is complete and checked, and never replaces an
+    existing file (a hard link, which fails if the name exists): a user's weights are never touched.
 
     Raises:
+        FileExistsError: ``target`` exists.
         WeightsError: no network, or the file is not the expected network (message says what to do).
     """
     target = Path(target)
-    with atomic_path(target) as tmp:
+    if target.exists() or target.is_symlink():
+        raise FileExistsError(f"{target} exists: weights are never overwritten")
+    tmp = target.with_name(f".{target.name}.download-{os.getpid()}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as handle:
                 shutil.copyfileobj(response, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
         except OSError as error:  # URLError, timeouts, DNS failures are all OSErrors
             raise WeightsError(missing_weights_message(target, kind, f"download failed: {error}")) from None
         load_state_dict_file(tmp, kind)  # raises WeightsError on a wrong or damaged file
+        os.link(tmp, target)  # no-clobber: FileExistsError if someone put a file there meanwhile
+    finally:
+        tmp.unlink(missing_ok=True)
     return file_sha256(target)
 
 
-def write_random_weights(folder: str | Path, seed: int = 0) -> tuple[Path, Path]:
+def write_random_weights(folder: str | Path, seed: int = 0, force: bool = False) -> tuple[Path, Path]:
     """Random weights saved exactly in the release format (keys, shapes, plain state_dicts), for
     tests, benchmarks and dry runs without a download. Outputs are NOT meaningful images.
+
+    The state_dicts carry a marker in their ``_metadata`` (:func:`adain.model.is_random_standin`),
+    so shards, summaries and grids made with them say so.
+
+    Raises:
+        FileExistsError: a target file exists and ``force`` is false.
 
     He-initialised so activations keep their scale; the first 1x1 conv does the Caffe-style
     RGB -> BGR*255 - mean step of the real file; the decoder's last conv is calibrated on a smooth
@@ -81,9 +102,14 @@ def write_random_weights(folder: str | Path, seed: int = 0) -> tuple[Path, Path]
         last.weight.mul_((0.15 / out.std(dim=(0, 2, 3))).view(3, 1, 1, 1))
         last.bias.copy_(0.5 - decoder(encoder(sample)).mean(dim=(0, 2, 3)))
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = folder / "vgg_normalised.pth", folder / "decoder.pth"
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{', '.join(existing)} exist(s): not overwritten (use --force to replace them)")
+    folder.mkdir(parents=True, exist_ok=True)
     for net, path in zip((vgg, decoder), paths):
+        state = net.state_dict()
+        state._metadata[RANDOM_STANDIN_KEY] = True  # noqa: SLF001 - torch's own metadata slot, kept by torch.save
         with atomic_path(path) as tmp:
-            torch.save(net.state_dict(), tmp)
+            torch.save(state, tmp)
     return paths

@@ -82,11 +82,19 @@ def test_corrupt_cache_entry_is_discarded(model, style_dir, tmp_path):
     stylizer = Stylizer(model, device="cpu")
     cache = StatsCache(tmp_path, model.weights.vgg_sha256, STYLE_RECIPE.key)
     good = _stats(stylizer, styles, cache)[0]
-    (entry,) = list(tmp_path.rglob("*.npy"))
-    entry.write_bytes(entry.read_bytes()[:50])
+    (entry,) = list(tmp_path.rglob("*.stats"))
+    intact = entry.read_bytes()
+    entry.write_bytes(intact[:50])  # torn
     cache = StatsCache(tmp_path, model.weights.vgg_sha256, STYLE_RECIPE.key)
-    assert cache.get(styles[0]) is None and not entry.exists()
+    assert cache.get(styles[0]) is None and not entry.exists() and cache.corrupt == 1
     np.testing.assert_array_equal(_stats(stylizer, styles, cache)[0], good)
+    flipped = bytearray(intact)
+    flipped[100] ^= 0x10  # one bit of one statistic: still a well-formed float
+    entry.write_bytes(bytes(flipped))
+    cache = StatsCache(tmp_path, model.weights.vgg_sha256, STYLE_RECIPE.key)
+    assert cache.get(styles[0]) is None and not entry.exists() and cache.corrupt == 1
+    np.testing.assert_array_equal(_stats(stylizer, styles, cache)[0], good)
+    assert entry.read_bytes() == intact  # recomputed and stored again
 
 
 def test_alpha_zero_is_decoder_of_encoder(model, content_dir, style_dir):

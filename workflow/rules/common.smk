@@ -1,12 +1,16 @@
 # Workflow-side helpers: config validation, paths, input functions. No rules here.
+#
+# Whether an output is current is decided by adain.reconcile from the fingerprints recorded in the
+# outputs themselves (docs/resume.md), never by Snakemake's metadata or file times: inputs of the
+# expensive rules are ancient(), and params carry only what decides the pixels.
 import os
 import re
 from pathlib import Path
 
 from snakemake.utils import validate
 
-from adain.jobs import config_hash
-from adain.preflight import check_run, claim_workdir
+from adain.preflight import check_run, claim_output_dir, claim_workdir, ensure_weights
+from adain.reconcile import Plan, Reconciler
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -26,9 +30,10 @@ if workflow.is_main_process:
 OUT = Path(config["output_dir"])
 METHOD = config["method"]
 ADAIN = METHOD == "adain"
-PRESET = {"name": str(config["preset"]), "stylize_size_64": config["stylize_size_64"]}
 STYLIZE_GPUS = 0 if config["device"] == "cpu" else 1
 EVALUATION = config["evaluation"]
+PLAN = Plan(config)
+RUN = {}  # this run's reconciler and output-folder lock (main process only)
 
 
 wildcard_constraints:
@@ -43,35 +48,33 @@ def out(*parts):
     return str(OUT.joinpath(*parts))
 
 
+def reconciled():
+    """Once per run, in the main process, before Snakemake looks at any file: claim output_dir (one
+    live run per folder), download missing weights, and reconcile output_dir with the plan
+    (adain.reconcile); the shards too when the manifests are current."""
+    if "reconciler" not in RUN and workflow.is_main_process:
+        if not workflow.dryrun:
+            RUN["lock"] = claim_output_dir(OUT)
+            ensure_weights(config)
+        RUN["reconciler"] = Reconciler(PLAN, dry_run=workflow.dryrun)
+        RUN["reconciler"].before_run()
+        if (OUT / "manifest" / "shards.tsv").exists():
+            RUN["reconciler"].check_shards()
+    return RUN.get("reconciler")
+
+
 def get_cache_dir():
     return config["cache_dir"] or out("cache")
 
 
-def get_stylize_settings():
-    """Settings of stylize_shard that decide the pixels (see adain.stylize_shard)."""
-    keys = ["alpha", "device", "dtype", "batch_size", "workers", "max_pixels", "jpeg_quality",
-            "checkpoint_images", "checkpoint_seconds"]
-    settings = {key: config[key] for key in keys}
-    settings["codec"] = config["full_codec"]
-    settings["method"] = METHOD
-    settings["method_params"] = {} if ADAIN else config[METHOD]
-    return settings
-
-
-def get_shard_attrs(wildcards):
-    """Provenance attributes stored on every shard."""
-    return {"seed": config["seed"], "config_hash": config_hash(config),
-            "split": wildcards.split, "shard": int(wildcards.shard)}
-
-
 def get_weights(wildcards):
-    """The AdaIN weight files; none for the texture-suppression filters."""
-    return {"vgg": config["vgg_weights"], "decoder": config["decoder_weights"]} if ADAIN else {}
+    """The AdaIN weight files (the user's; read only); none for the texture-suppression filters."""
+    return {"vgg": ancient(config["vgg_weights"]), "decoder": ancient(config["decoder_weights"])} if ADAIN else {}
 
 
 def get_painting_stats(wildcards):
     """The merged painting statistics; none for the texture-suppression filters."""
-    return [out("paintings", "stats.h5")] if ADAIN else []
+    return [ancient(out("paintings", "stats.h5"))] if ADAIN else []
 
 
 def get_painting_rejects(wildcards):
@@ -83,17 +86,35 @@ def get_painting_rejects(wildcards):
 def get_painting_chunks(wildcards):
     """The statistics chunk files, once prepare_paintings has listed the paintings."""
     accepted = checkpoints.prepare_paintings.get().output.accepted
+    if reconciled():
+        RUN["reconciler"].check_chunks()
     with open(accepted) as handle:
-        count = sum(1 for _ in handle) - 1
+        count = sum(1 for line in handle if not line.startswith("#")) - 1
     chunks = (count + config["paintings_per_job"] - 1) // config["paintings_per_job"]
-    return [out("paintings", "stats", f"{c:04d}.npz") for c in range(chunks)]
+    return [ancient(out("paintings", "stats", f"{c:04d}.npz")) for c in range(chunks)]
 
 
 def _shards():
-    from adain.manifest import read_shard_list
+    """(split, shard, images) of the manifest, reconciled with output_dir once the manifest is made."""
+    checkpoints.assign_styles.get()
+    if reconciled() and not RUN["reconciler"].shards_checked:
+        RUN["reconciler"].check_shards()
+        workflow.iocache.clear()  # files were moved after Snakemake first looked
+    return PLAN.shards
 
-    manifests = checkpoints.assign_styles.get().output.manifests
-    return read_shard_list(Path(manifests) / "shards.tsv")
+
+def get_planned_identity(wildcards):
+    """What decides a shard's bytes (besides its manifest): the stylize job checks it is making this."""
+    return PLAN.identity
+
+
+def get_planned_fingerprint(wildcards):
+    return PLAN.shard_fingerprint(wildcards.split, wildcards.shard)
+
+
+def get_planned_fingerprints(wildcards):
+    _shards()
+    return PLAN.expected_files()
 
 
 def get_packed_shards(wildcards):
@@ -113,7 +134,7 @@ def get_classifier_weights(wildcards):
     from adain.classifier import is_remote
 
     weights = EVALUATION["models"][wildcards.model]["weights"]
-    return {} if is_remote(weights) else {"weights": weights}
+    return {} if is_remote(weights) else {"weights": ancient(weights)}
 
 
 def get_stimuli():
@@ -134,5 +155,6 @@ def get_evaluation_targets():
                       for model in models for split in EVALUATION["accuracy_splits"]]
 
 
-def get_final_targets():
+def get_final_targets(wildcards):
+    reconciled()
     return [out("summary.json"), out("rejects.tsv"), out("report", "sample_grid.png"), *get_evaluation_targets()]

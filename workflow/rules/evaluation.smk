@@ -4,8 +4,8 @@
 
 rule make_cue_conflict:
     input:
-        vgg=config["vgg_weights"],
-        decoder=config["decoder_weights"],
+        vgg=ancient(config["vgg_weights"]),
+        decoder=ancient(config["decoder_weights"]),
     output:
         stimuli=directory(out("evaluation", "cue-conflict")),
     params:

@@ -3,6 +3,7 @@ rule index_images:
         images=out("index", "images.tsv"),
         classes=out("index", "classes.tsv"),
         notes=out("index", "notes.txt"),
+        rejected=out("index", "rejected.tsv"),
     params:
         content_dir=config["content_dir"],
         splits=config["splits"],

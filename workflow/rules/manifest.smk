@@ -1,6 +1,6 @@
 checkpoint assign_styles:
     input:
-        images=out("index", "images.tsv"),
+        images=ancient(out("index", "images.tsv")),
         stats=get_painting_stats,
     output:
         manifests=directory(out("manifest")),

@@ -19,20 +19,14 @@ checkpoint prepare_paintings:
 
 rule compute_painting_stats:
     input:
-        accepted=out("paintings", "accepted.tsv"),
-        vgg=config["vgg_weights"],
-        decoder=config["decoder_weights"],
+        unpack(get_weights),
+        accepted=ancient(out("paintings", "accepted.tsv")),
     output:
         stats=out("paintings", "stats", "{chunk}.npz"),
     params:
         style_dir=config["style_dir"],
         chunk_size=config["paintings_per_job"],
-        preset=PRESET,
         cache_dir=get_cache_dir(),
-        device=config["device"],
-        batch_size=config["batch_size"],
-        workers=config["workers"],
-        max_pixels=config["max_pixels"],
     log:
         out("logs", "compute_painting_stats", "{chunk}.log"),
     threads: 2
@@ -47,12 +41,11 @@ rule compute_painting_stats:
 
 rule merge_painting_stats:
     input:
+        accepted=ancient(out("paintings", "accepted.tsv")),
         chunks=get_painting_chunks,
     output:
         stats=out("paintings", "stats.h5"),
         rejected=out("paintings", "rejected_decode.tsv"),
-    params:
-        preset=PRESET,
     log:
         out("logs", "merge_painting_stats.log"),
     resources:

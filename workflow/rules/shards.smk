@@ -1,18 +1,15 @@
 rule stylize_shard:
     input:
         unpack(get_weights),
-        manifest=out("manifest", "{split}", "{shard}.tsv"),
+        manifest=ancient(out("manifest", "{split}", "{shard}.tsv")),
         stats=get_painting_stats,
     output:
         shard=temp(out("stylized", "{split}", "{shard}.h5")),
     params:
-        content_dir=config["content_dir"],
-        preset=PRESET,
-        settings=get_stylize_settings(),
-        attrs=get_shard_attrs,
+        identity=get_planned_identity,
     log:
         out("logs", "stylize_shard", "{split}", "{shard}.log"),
-    threads: 2
+    threads: config["cpu_threads"]
     resources:
         mem_mb=12000,
         gpu=STYLIZE_GPUS,
@@ -24,13 +21,12 @@ rule stylize_shard:
 
 rule validate_shard:
     input:
-        shard=out("stylized", "{split}", "{shard}.h5"),
-        manifest=out("manifest", "{split}", "{shard}.tsv"),
+        shard=ancient(out("stylized", "{split}", "{shard}.h5")),
+        manifest=ancient(out("manifest", "{split}", "{shard}.tsv")),
     output:
         report=out("validated", "{split}", "{shard}.json"),
     params:
-        preset=PRESET,
-        content_dir=config["content_dir"],
+        fingerprint=get_planned_fingerprint,
     log:
         out("logs", "validate_shard", "{split}", "{shard}.log"),
     resources:
@@ -43,13 +39,12 @@ rule validate_shard:
 
 rule pack_shard:
     input:
-        shard=out("stylized", "{split}", "{shard}.h5"),
-        report=out("validated", "{split}", "{shard}.json"),
+        shard=ancient(out("stylized", "{split}", "{shard}.h5")),
+        report=ancient(out("validated", "{split}", "{shard}.json")),
     output:
         shard=out("shards", "{split}", "{split}-{shard}.h5"),
     params:
         compression=config["compression"],
-        chunk_images=1,
     log:
         out("logs", "pack_shard", "{split}", "{shard}.log"),
     resources:

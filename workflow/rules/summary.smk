@@ -2,6 +2,7 @@ rule summarize:
     input:
         images=out("index", "images.tsv"),
         notes=out("index", "notes.txt"),
+        index_rejects=out("index", "rejected.tsv"),
         painting_rejects=get_painting_rejects,
         reports=get_shard_reports,
         shards=get_packed_shards,
@@ -10,8 +11,7 @@ rule summarize:
         rejects=out("rejects.tsv"),
         grid=report(out("report", "sample_grid.png"), caption="../report/sample_grid.rst", category="Samples"),
     params:
-        content_dir=config["content_dir"],
-        preset=PRESET,
+        expected=get_planned_fingerprints,
     log:
         out("logs", "summarize.log"),
     resources:

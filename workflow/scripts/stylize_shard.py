@@ -1,8 +1,11 @@
 from adain.jobs import logged, stylize_shard_job
+from adain.settings import StylizeSettings
 
 with logged(snakemake.log[0]):
     stylize_shard_job(
-        snakemake.input.manifest, snakemake.input.stats, snakemake.params.content_dir,
-        snakemake.input.get("vgg"), snakemake.input.get("decoder"), snakemake.params.preset, snakemake.output.shard, snakemake.params.settings,
-        snakemake.params.attrs, snakemake.threads,
+        snakemake.input.manifest, snakemake.input.stats, snakemake.input.get("vgg"), snakemake.input.get("decoder"),
+        snakemake.output.shard, StylizeSettings.from_config(snakemake.config),
+        content_dir=snakemake.config["content_dir"], output_dir=snakemake.config["output_dir"],
+        attrs={"seed": snakemake.config["seed"], "split": snakemake.wildcards.split, "shard": int(snakemake.wildcards.shard)},
+        expected_identity=snakemake.params.identity,
     )

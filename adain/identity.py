@@ -1,0 +1,145 @@
+"""Fingerprints: what decides the bytes of an output, recorded in the output itself.
+
+Every expensive output of a run carries the fingerprint of exactly what decides its bytes, and
+every run compares them (:mod:`adain.reconcile`), so that whether an output is current never rests
+on Snakemake's metadata or on file times:
+
+* the index and the painting list: their settings and a *tree signature* (the modification times
+  of the split, class and painting folders, which change when a file is added, removed or
+  renamed); their rows record each file's size and modification time;
+* painting statistics: the rows of the painting list they cover, the VGG weights, the recipe;
+* a stylized shard: its manifest rows (content paths, sizes, modification times, labels,
+  paintings), the painting statistics' digest, the weights' sha256, and the pixel-deciding
+  settings (:func:`shard_identity`);
+* a packed shard, in addition: the packing settings (:func:`pack_fingerprint`), a second, cheap
+  identity: changing them repacks, never restylizes.
+
+Locations and speed settings (``output_dir``, ``cache_dir``, ``workers``, checkpoint intervals)
+are never part of a fingerprint.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = [
+    "digest", "file_sha256", "file_identity", "tree_signature", "shard_identity", "dataset_fingerprint",
+    "shard_fingerprint", "pack_fingerprint", "numerics",
+]
+
+
+def digest(value: Any) -> str:
+    """sha256 of ``value`` as canonical JSON."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_SHA_MEMO: dict[tuple, str] = {}
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes (remembered per process for an unchanged path, size and mtime)."""
+    stat = os.stat(path)
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key not in _SHA_MEMO:
+        sha = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while block := handle.read(chunk):
+                sha.update(block)
+        _SHA_MEMO[key] = sha.hexdigest()
+    return _SHA_MEMO[key]
+
+
+def file_identity(path: str | Path | None) -> list | None:
+    """``[size, mtime_ns]`` of an optional input file (labels files), ``None`` when not set."""
+    if not path:
+        return None
+    stat = os.stat(path)
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def tree_signature(root: str | Path, folders: Iterable[str] = ("",)) -> str:
+    """Digest of the modification times of ``root/<folder>`` and of every folder below it.
+
+    A folder's modification time changes whenever an entry is added, removed or renamed in it,
+    so the signature changes with the set of files of a tree (not with a file edited in place:
+    delete ``index/`` to force a new listing after such an edit). Cheap: one ``stat`` per folder.
+    """
+    root = Path(root)
+    entries = []
+    for folder in folders:
+        top = root / folder if folder else root
+        if not top.is_dir():
+            entries.append([folder, None])
+            continue
+        for current, dirs, _files in os.walk(top, followlinks=False):
+            dirs.sort()
+            try:
+                entries.append([os.path.relpath(current, root), os.stat(current).st_mtime_ns])
+            except OSError:
+                entries.append([os.path.relpath(current, root), None])
+    return digest(entries)
+
+
+def numerics(device_type: str, cpu_threads: int, batch_size: int) -> dict:
+    """The numerics that change pixels. On the CPU, convolution sums depend on the thread count
+    (not on the batch size: measured equal for batches of 1, 3 and 8). On CUDA, TF32 is off and
+    cuDNN may choose other algorithms for other batch shapes, so the batch size counts."""
+    if device_type == "cpu":
+        return {"device": "cpu", "threads": int(cpu_threads)}
+    return {"device": device_type, "tf32": False, "batch_size": int(batch_size)}
+
+
+def shard_identity(
+    preset: dict,
+    method: str,
+    method_params: dict,
+    alpha: float,
+    dtype: str,
+    codec: str,
+    jpeg_quality: int,
+    max_pixels: int,
+    device_numerics: dict,
+    weights_sha256: dict | None,
+    stats_digest: str | None,
+) -> dict:
+    """Everything but the manifest rows that decides the bytes of a stylized shard.
+
+    Args:
+        preset: :meth:`adain.presets.Preset.describe`.
+        codec: ``raw`` for fixed-size presets, else ``png`` / ``jpeg`` (``jpeg_quality`` counts only
+            for ``jpeg``).
+        weights_sha256: ``{"vgg": ..., "decoder": ...}`` for AdaIN, ``None`` for the filters.
+        stats_digest: the painting statistics' digest (``stats.h5`` attribute ``digest``), AdaIN only.
+    """
+    adain = method == "adain"
+    return {
+        "preset": preset,
+        "method": method,
+        "method_params": {} if adain else dict(method_params),
+        "alpha": float(alpha) if adain else None,
+        "dtype": dtype,
+        "codec": codec,
+        "jpeg_quality": int(jpeg_quality) if codec == "jpeg" else None,
+        "max_pixels": int(max_pixels),
+        "numerics": device_numerics,
+        "weights_sha256": dict(weights_sha256) if adain else None,
+        "stats_digest": stats_digest if adain else None,
+    }
+
+
+def dataset_fingerprint(identity: dict) -> str:
+    """The fingerprint shared by every shard of one dataset (all but the rows)."""
+    return digest(identity)
+
+
+def shard_fingerprint(dataset: str, manifest_digest: str) -> str:
+    """One shard's fingerprint: its dataset's and the sha256 of its manifest file."""
+    return digest([dataset, manifest_digest])
+
+
+def pack_fingerprint(compression: str | None, chunk_images: int) -> str:
+    """The packing identity of a final shard (the codec is part of the shard's identity)."""
+    return digest({"compression": compression or None, "chunk_images": int(chunk_images)})

@@ -1,0 +1,108 @@
+"""Typed settings of the workflow's jobs, built from the configuration in one place.
+
+Jobs take one settings object instead of long positional lists. :meth:`StylizeSettings.identity`
+names the settings that decide a shard's pixels (see :mod:`adain.identity`); the others only
+change where or how fast a job works.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .identity import numerics, shard_identity
+
+__all__ = ["StylizeSettings", "PackSettings"]
+
+
+@dataclass(frozen=True)
+class StylizeSettings:
+    """How ``stylize_shard`` makes a shard.
+
+    Pixel-deciding: ``preset``, ``stylize_size_64``, ``method``, ``method_params``, ``alpha``,
+    ``dtype``, ``codec`` and ``jpeg_quality`` (preset ``full``), ``max_pixels`` (which images are
+    rejected), and the numerics: the device type, ``cpu_threads`` on the CPU, ``batch_size`` on CUDA.
+    Speed only: ``workers``, ``checkpoint_images``, ``checkpoint_seconds``, ``device`` index.
+    """
+
+    preset: str = "sin"
+    stylize_size_64: int = 256
+    method: str = "adain"
+    method_params: dict = field(default_factory=dict)
+    alpha: float = 1.0
+    device: str = "auto"
+    dtype: str = "float32"
+    batch_size: int = 16
+    workers: int = 2
+    max_pixels: int = 89478485
+    codec: str = "png"
+    jpeg_quality: int = 95
+    checkpoint_images: int = 1000
+    checkpoint_seconds: float = 300.0
+    cpu_threads: int = 2
+
+    @classmethod
+    def from_config(cls, config: dict) -> "StylizeSettings":
+        """The settings of a workflow configuration (validated by the schema)."""
+        method = config["method"]
+        return cls(
+            preset=str(config["preset"]), stylize_size_64=int(config["stylize_size_64"]), method=method,
+            method_params={} if method == "adain" else dict(config[method]), alpha=float(config["alpha"]),
+            device=config["device"], dtype=config["dtype"], batch_size=int(config["batch_size"]),
+            workers=int(config["workers"]), max_pixels=int(config["max_pixels"]), codec=config["full_codec"],
+            jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
+            checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
+        )
+
+    def as_dict(self) -> dict:
+        """Plain values (Snakemake params); ``StylizeSettings(**d)`` restores them."""
+        return asdict(self)
+
+    def get_preset(self):
+        from .presets import get_preset
+
+        return get_preset(self.preset, self.stylize_size_64)
+
+    @property
+    def stored_codec(self) -> str:
+        """``raw`` for fixed-size presets, else the configured ``png`` / ``jpeg``."""
+        return self.codec if self.preset == "full" else "raw"
+
+    def full_method_params(self) -> dict:
+        """The filter's parameters with its defaults filled in (``{}`` for AdaIN)."""
+        if self.method == "adain":
+            return {}
+        from .filters import DEFAULTS
+
+        return {**DEFAULTS[self.method], **self.method_params}
+
+    def planned_device_type(self) -> str:
+        """The device type jobs will use: ``auto`` is CUDA where this process sees a GPU."""
+        if self.device == "auto":
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device.split(":")[0]
+
+    def identity(self, device_type: str, weights_sha256: dict | None, stats_digest: str | None) -> dict:
+        """What decides a shard's bytes besides its manifest rows (:func:`adain.identity.shard_identity`)."""
+        return shard_identity(
+            self.get_preset().describe(), self.method, self.full_method_params(), self.alpha, self.dtype,
+            self.stored_codec, self.jpeg_quality, self.max_pixels,
+            numerics(device_type, self.cpu_threads, self.batch_size), weights_sha256, stats_digest,
+        )
+
+
+@dataclass(frozen=True)
+class PackSettings:
+    """How ``pack_shard`` writes the final shard (its second, cheap identity)."""
+
+    compression: str | None = None
+    chunk_images: int = 1
+
+    @classmethod
+    def from_config(cls, config: dict) -> "PackSettings":
+        return cls(config["compression"] or None, 1)
+
+    def fingerprint(self) -> str:
+        from .identity import pack_fingerprint
+
+        return pack_fingerprint(self.compression, self.chunk_images)
