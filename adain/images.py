@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torchvision.transforms.functional as TF
 from PIL import Image
+
+if TYPE_CHECKING:  # torch and torchvision load only where pixels are made: light jobs never import them
+    import torch
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -71,7 +74,7 @@ def open_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
 
 def check_min_side(image: torch.Tensor | Image.Image, what: str = "image") -> None:
     """Raise :class:`ImageRejected` if a side is below :data:`MIN_SIDE` pixels."""
-    width, height = (image.shape[-1], image.shape[-2]) if isinstance(image, torch.Tensor) else image.size
+    width, height = image.size if isinstance(image, Image.Image) else (image.shape[-1], image.shape[-2])
     if min(width, height) < MIN_SIDE:
         raise ImageRejected(
             f"too small: {what} is {width}x{height} after preprocessing, the encoder needs "
@@ -81,16 +84,22 @@ def check_min_side(image: torch.Tensor | Image.Image, what: str = "image") -> No
 
 def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
     """RGB PIL image -> ``uint8`` tensor ``(3, H, W)``."""
+    import torchvision.transforms.functional as TF
+
     return TF.pil_to_tensor(image)
 
 
 def resize_shorter(image: Image.Image, size: int) -> Image.Image:
     """Shorter side to ``size``, as ``torchvision.transforms.Resize(size)`` on PIL (bilinear, antialiased)."""
+    import torchvision.transforms.functional as TF
+
     return TF.resize(image, size, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
 
 
 def center_crop(image: Image.Image, size: int) -> Image.Image:
     """``torchvision.transforms.CenterCrop(size)``."""
+    import torchvision.transforms.functional as TF
+
     return TF.center_crop(image, [size, size])
 
 

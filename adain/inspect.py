@@ -17,7 +17,7 @@ from .shards import read_shard
 __all__ = ["inspect_shards", "export_shards", "methods_grid"]
 
 _PROVENANCE = ("preset", "method", "seed", "alpha", "dtype", "codec", "vgg_sha256", "decoder_sha256",
-               "package_version", "config_hash", "validated")
+               "package_version", "dataset_fingerprint", "validated", "random_standin_weights")
 
 
 def inspect_shards(path: str | Path) -> dict:
@@ -44,8 +44,14 @@ def inspect_shards(path: str | Path) -> dict:
 
 
 def format_report(report: dict) -> str:
+    from .summary import RANDOM_STANDIN_WARNING
+
     lines = [f"{report['shards']} shard(s), {report['images']} images, {len(report['classes'])} classes, "
              f"{len(report['rejected'])} rejected"]
+    if report["provenance"].get("random_standin_weights") not in (None, False, [False]):
+        lines.insert(0, f"WARNING: {RANDOM_STANDIN_WARNING}")
+    if isinstance(report["provenance"].get("dataset_fingerprint"), list):
+        lines.insert(0, "WARNING: these shards were made with different inputs, weights or settings")
     lines += [f"  split {split}: {n} images" for split, n in sorted(report["splits"].items())]
     lines += [f"  provenance: {json.dumps(report['provenance'], default=str)}"]
     lines += [f"  rejected {content}: {reason}" for content, reason in list(report["rejected"].items())[:20]]

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING, Callable
 
 from .images import Preprocess
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Preset", "get_preset", "PRESETS"]
 
@@ -51,6 +51,8 @@ class Preset:
         if self.downsample == 1:
             return None
         factor = self.downsample
+        import torch.nn.functional as F
+
         return lambda images: F.avg_pool2d(images, factor)
 
     def describe(self) -> dict:

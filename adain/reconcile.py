@@ -386,9 +386,11 @@ class Reconciler:
             listed = None
         pack = plan.pack.fingerprint()
         planned = {(file, fingerprint, pack) for file, fingerprint in plan.expected_files().items()}
-        if listed != planned:
+        missing = [file for file, _, _ in planned if not plan.path(file).exists()]
+        if listed != planned or missing:
+            reason = f"{len(missing)} of its shards are being made again" if missing else "it describes another set of shards"
             for path in (summary, plan.path("rejects.tsv"), plan.path("report", "sample_grid.png")):
-                self._remove(path, "the summary describes another set of shards")
+                self._remove(path, reason)
 
 
 def _final_attrs(path: Path, final: bool = True) -> dict | None:

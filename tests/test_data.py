@@ -115,14 +115,16 @@ def test_stream_refuses_splits_that_leave_slots_empty_or_duplicate(shards, monke
 
 
 def test_missing_or_damaged_shards_are_named(shards, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no shards of split 'test'"):
+        ShardDataset(shards, split="test")
     victim = shards / "shards" / "train" / "train-00002.h5"
     victim.write_bytes(victim.read_bytes()[:1000])
     with pytest.raises(OSError, match="train-00002.h5"):
         ShardDataset(shards)
+    with pytest.raises(OSError, match="train-00002.h5"):  # a split is read from each shard's attribute
+        ShardDataset(shards, split="val")
     with pytest.raises(FileNotFoundError, match="nope.h5"):
         ShardDataset([tmp_path / "nope.h5"])
-    with pytest.raises(FileNotFoundError, match="no shards of split 'test'"):
-        ShardDataset(shards, split="test")
 
 
 def test_inspect_and_export(shards, tmp_path, capsys):
@@ -143,3 +145,24 @@ def test_inspect_and_export(shards, tmp_path, capsys):
     split = "train"
     exported = tmp_path / "tree" / split / meta["wnid"] / (meta["content"].split("/")[-1].rsplit(".", 1)[0] + ".png")
     np.testing.assert_array_equal(np.asarray(Image.open(exported)), image.permute(1, 2, 0).numpy())
+
+
+def test_a_split_is_selected_by_the_shards_attribute_not_a_name_prefix(tmp_path):
+    from adain.shards import write_shard
+
+    for name, split in (("val-00000.h5", "val"), ("val-real-00000.h5", "val-real")):
+        data, _ = make_shard(tmp_path / name, 3, 8)
+        data.attrs["split"] = split
+        write_shard(tmp_path / name, data)
+    assert [p.name for p in find_shards(tmp_path, split="val")] == ["val-00000.h5"]
+    assert len(ShardDataset(tmp_path, split="val-real")) == 3
+
+
+def test_shards_of_other_image_sizes_are_refused_naming_them(tmp_path):
+    from adain.data import MixedShardsError
+
+    make_shard(tmp_path / "train-00000.h5", 3, 64)
+    make_shard(tmp_path / "train-00001.h5", 3, 32)
+    with pytest.raises(MixedShardsError, match="train-00001.h5"):
+        ShardDataset(tmp_path)
+    assert len(ShardDataset(tmp_path, allow_mixed=True)) == 6

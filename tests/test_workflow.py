@@ -18,6 +18,7 @@ from PIL import Image
 from adain.engine import Stylizer
 from adain.images import Preprocess, open_rgb, square_thumbnail, to_uint8_tensor
 from adain.model import load_adain
+from adain.paintings import read_painting_list
 
 from tests.workflow_utils import REPO, SNAKEMAKE, copy_demo, read_datasets, run_workflow
 
@@ -65,7 +66,8 @@ def test_sin_counts_labels_rejects_and_format(sin_run):
         with h5py.File(shard) as handle:
             attrs = dict(handle.attrs)
         assert attrs["preset"] == "sin" and attrs["seed"] == 0 and attrs["alpha"] == 1.0
-        assert len(attrs["vgg_sha256"]) == 64 and len(attrs["config_hash"]) == 64 and attrs["validated"]
+        assert len(attrs["vgg_sha256"]) == 64 and len(attrs["fingerprint"]) == 64 and attrs["validated"]
+        assert len(attrs["dataset_fingerprint"]) == 64 and attrs["random_standin_weights"]
     assert (out / "report" / "sample_grid.png").is_file()
     assert not list((out / "stylized").rglob("*.h5"))  # staging files are temporary
 
@@ -75,7 +77,7 @@ def test_sin_equals_the_engine_applied_by_hand(sin_run, weights):
     data = read_datasets(out / "shards" / "val" / "val-00000.h5")
     model = load_adain(*weights)
     stylizer = Stylizer(model, device="cpu", batch_size=SIN_SETTINGS["batch_size"])
-    paintings = [l.split("\t")[0] for l in (out / "paintings" / "accepted.tsv").read_text().splitlines()[1:]]
+    paintings = read_painting_list(out / "paintings" / "accepted.tsv")
     style_dir = Path(config["style_dir"])
     # painting statistics as the workflow forms them: the (224x224) paintings in batches of 4
     thumbs = torch.stack([to_uint8_tensor(square_thumbnail(open_rgb(style_dir / p), 224)) for p in paintings])
@@ -131,9 +133,11 @@ def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
     root, config = demo
     result = run_workflow(tmp_path, **{**config, "vgg_weights": tmp_path / "w" / "vgg_normalised.pth"},
                           output_dir=tmp_path / "out", check=False)
-    log = (tmp_path / "out" / "logs" / "download_vgg.log").read_text()
+    log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "releases/download/v0.0.0/vgg_normalised.pth" in log and "put it at" in log
+    assert not (tmp_path / "w" / "vgg_normalised.pth").exists() and not list((tmp_path / "w").glob(".*"))
+    assert "index_images" not in log  # before any job
 
 
 def test_lint():
@@ -185,13 +189,19 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
     if _wait_for(parts, process):  # mid-shard, right after a checkpoint
         _kill(process)
         kills += 1
+        # where the killed run stands, from the output folder alone
+        from adain.status import format_status, run_status
+
+        status = run_status(tmp_path / "out")
+        assert status.planned_shards == 3 and status.in_progress and status.done_shards < 3
+        assert "in progress" in format_status(status) and "checkpointed" in format_status(status)
         # a second run may start while nothing runs: the killed run's locks are stale
         started = time.time()
         concurrent_a = _start(tmp_path, run_config)
         assert _wait_for(lambda: _locked_since(tmp_path, started), concurrent_a)
         concurrent_b = _start(tmp_path, run_config, output=subprocess.PIPE)  # ... but never beside a live run
         output, _ = concurrent_b.communicate(timeout=120)
-        assert concurrent_b.returncode != 0 and "LockException" in output, output[-2000:]
+        assert concurrent_b.returncode != 0 and "is in use by a live run" in output, output[-2000:]
         _kill(concurrent_a)
         kills += 1
     for _ in range(4):
@@ -211,6 +221,7 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
         for name in ("images", "labels", "content", "style"):
             np.testing.assert_array_equal(first[name], second[name])
     assert not list((tmp_path / "out").rglob(".*.tmp-*")) and not list((tmp_path / "out").rglob("*.parts"))
+    assert not list((tmp_path / "out").rglob("*.lock"))
 
 
 def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
