@@ -16,7 +16,6 @@ from typing import Sequence
 
 from tqdm import tqdm
 
-from .atomic import atomic_write_text
 from .cache import StatsCache
 from .categories import CATEGORIES
 from .engine import ImageDataset, Rejected, Stylized, Stylizer
@@ -24,6 +23,7 @@ from .folder import save_image_file
 from .images import Preprocess
 from .index import list_images
 from .model import load_adain
+from .tsv import write_tsv
 
 __all__ = ["Stimulus", "parse_stimulus_name", "list_stimuli", "make_cue_conflict", "CueConflictSummary"]
 
@@ -166,7 +166,7 @@ def make_cue_conflict(
     for path, reason in skipped:
         log.warning("skipped %s: %s", path, reason)
     if skipped:
-        atomic_write_text(output / "skipped_inputs.tsv", "".join(f"{p}\t{r}\n" for p, r in skipped))
+        write_tsv(output / "skipped_inputs.tsv", None, skipped)
     return CueConflictSummary(written, skipped)
 
 

@@ -229,7 +229,7 @@ def load_summaries(paths: Iterable[str | Path]) -> list[dict]:
 
 def summary_table(summaries: Sequence[dict]) -> str:
     """One TSV row per summary: model, shape bias, shape and texture accuracy, conflict trials."""
+    from .tsv import format_tsv
+
     fields = ["shape_bias", "shape_accuracy", "texture_accuracy", "conflict_trials"]
-    rows = ["\t".join(["model", *fields])]
-    rows += ["\t".join([s["model"], *(str(s["result"][f]) for f in fields)]) for s in summaries]
-    return "\n".join(rows) + "\n"
+    return format_tsv(["model", *fields], ([s["model"], *(s["result"][f] for f in fields)] for s in summaries))

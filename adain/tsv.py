@@ -20,20 +20,26 @@ from typing import Iterable, Iterator, Sequence
 
 from .atomic import atomic_write_bytes
 
-__all__ = ["write_tsv", "iter_tsv", "read_tsv", "read_meta", "rows_digest", "display_name", "is_utf8_name"]
+__all__ = ["format_tsv", "write_tsv", "open_tsv", "iter_tsv", "read_tsv", "read_meta", "rows_digest", "display_name", "is_utf8_name"]
 
 _META = "# adain: "
 
 
-def write_tsv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence], meta: dict | None = None) -> None:
-    """Write ``header`` and ``rows`` to ``path`` atomically, with an optional metadata line."""
+def format_tsv(header: Sequence[str] | None, rows: Iterable[Sequence], meta: dict | None = None) -> str:
+    """The text of a TSV file: optional metadata line, ``header`` (``None``: none), ``rows``."""
     buffer = io.StringIO(newline="")
     if meta is not None:
         buffer.write(_META + json.dumps(meta, sort_keys=True) + "\n")
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(header)
+    if header is not None:
+        writer.writerow(header)
     writer.writerows(rows)
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+    return buffer.getvalue()
+
+
+def write_tsv(path: str | Path, header: Sequence[str] | None, rows: Iterable[Sequence], meta: dict | None = None) -> None:
+    """Write ``header`` and ``rows`` to ``path`` atomically, with an optional metadata line."""
+    atomic_write_bytes(path, format_tsv(header, rows, meta).encode("utf-8"))
 
 
 class TsvWriter:
