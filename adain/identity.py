@@ -60,26 +60,35 @@ def file_identity(path: str | Path | None) -> list | None:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def tree_signature(root: str | Path, folders: Iterable[str] = ("",)) -> str:
-    """Digest of the modification times of ``root/<folder>`` and of every folder below it.
+def tree_signature(root: str | Path, folders: Iterable[str] = ("",), depth: int | None = None) -> str:
+    """Digest of the modification times of ``root/<folder>`` and of the folders below it (down
+    to ``depth`` levels; ``None``: all).
 
     A folder's modification time changes whenever an entry is added, removed or renamed in it,
     so the signature changes with the set of files of a tree (not with a file edited in place:
     delete ``index/`` to force a new listing after such an edit). Cheap: one ``stat`` per folder.
     """
     root = Path(root)
-    entries = []
+    entries: list = []
+
+    def visit(path: Path, level: int) -> None:
+        try:
+            entries.append([os.path.relpath(path, root), os.stat(path).st_mtime_ns])
+            if depth is not None and level >= depth:
+                return
+            children = sorted(e.name for e in os.scandir(path) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            entries.append([os.path.relpath(path, root), None])
+            return
+        for name in children:
+            visit(path / name, level + 1)
+
     for folder in folders:
         top = root / folder if folder else root
-        if not top.is_dir():
+        if top.is_dir():
+            visit(top, 0)
+        else:
             entries.append([folder, None])
-            continue
-        for current, dirs, _files in os.walk(top, followlinks=False):
-            dirs.sort()
-            try:
-                entries.append([os.path.relpath(current, root), os.stat(current).st_mtime_ns])
-            except OSError:
-                entries.append([os.path.relpath(current, root), None])
     return digest(entries)
 
 

@@ -241,7 +241,7 @@ def index_fingerprint(
     return digest({
         "splits": splits, "extensions": sorted(e.lower().lstrip(".") for e in extensions),
         "val_labels": file_identity(val_labels), "class_index": file_identity(class_index),
-        "tree": tree_signature(content_dir, splits), "columns": INDEX_COLUMNS,
+        "tree": tree_signature(content_dir, splits, depth=1), "columns": INDEX_COLUMNS,
     })
 
 
