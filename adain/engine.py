@@ -18,7 +18,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from .cache import StatsCache
 from .functional import calc_mean_std
-from .images import DEFAULT_MAX_PIXELS, ImageRejected, Preprocess, check_min_side, open_rgb, to_uint8_tensor
+from .images import (
+    DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS, ImageRejected, Preprocess, check_min_side,
+    check_preprocessed_size, open_rgb, to_uint8_tensor,
+)
 from .model import AdaIN
 
 __all__ = [
@@ -72,17 +75,21 @@ class ImageDataset(Dataset):
     with ``reason`` saying why the file was rejected.
     """
 
-    def __init__(self, paths: Sequence[str | Path], preprocess: Preprocess, max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, paths: Sequence[str | Path], preprocess: Preprocess, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS):
         self.paths = list(paths)
         self.preprocess = preprocess
         self.max_pixels = max_pixels
+        self.max_preprocessed_pixels = max_preprocessed_pixels
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[int, torch.Tensor | None, str | None]:
         try:
-            image = self.preprocess(open_rgb(self.paths[index], self.max_pixels))
+            image = open_rgb(self.paths[index], self.max_pixels)
+            check_preprocessed_size(image.size, self.preprocess, self.max_preprocessed_pixels)
+            image = self.preprocess(image)
             check_min_side(image)
             return index, to_uint8_tensor(image), None
         except ImageRejected as error:

@@ -109,7 +109,7 @@ def shard_identity(
     dtype: str,
     codec: str,
     jpeg_quality: int,
-    max_pixels: int,
+    max_pixels: int | tuple[int, int],
     device_numerics: dict,
     weights_sha256: dict | None,
     stats_digest: str | None,
@@ -122,6 +122,7 @@ def shard_identity(
             for ``jpeg``).
         weights_sha256: ``{"vgg": ..., "decoder": ...}`` for AdaIN, ``None`` for the filters.
         stats_digest: the painting statistics' digest (``stats.h5`` attribute ``digest``), AdaIN only.
+        max_pixels: the guards that decide rejects: ``(max_pixels, max_preprocessed_pixels)``.
     """
     adain = method == "adain"
     return {
@@ -132,7 +133,7 @@ def shard_identity(
         "dtype": dtype,
         "codec": codec,
         "jpeg_quality": int(jpeg_quality) if codec == "jpeg" else None,
-        "max_pixels": int(max_pixels),
+        "max_pixels": [int(v) for v in max_pixels] if isinstance(max_pixels, (tuple, list)) else int(max_pixels),
         "numerics": device_numerics,
         "weights_sha256": dict(weights_sha256) if adain else None,
         "stats_digest": stats_digest if adain else None,

@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # torch and torchvision load only where pixels are made: ligh
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_PREPROCESSED_PIXELS",
+    "check_preprocessed_size",
     "MIN_SIDE",
     "ImageRejected",
     "open_rgb",
@@ -32,6 +34,11 @@ __all__ = [
 #: Default pixel guard: images with more pixels are rejected before decoding (PIL's own
 #: decompression-bomb warning threshold). Configurable everywhere (``max_pixels``).
 DEFAULT_MAX_PIXELS = 89_478_485
+
+#: Default guard on the working size of a preprocessed image: ``Resize(256)`` of a 20000x2 file
+#: would allocate 256 x 2,560,000 pixels (gigabytes) from a 196-byte PNG. An ImageNet photo needs
+#: ~90k, a 10:1 panorama ~655k.
+DEFAULT_MAX_PREPROCESSED_PIXELS = 50_000_000
 
 #: The encoder needs at least 2x2 relu4_1 positions (ReflectionPad2d and the unbiased variance),
 #: i.e. at least 9 pixels per side after preprocessing.
@@ -79,6 +86,18 @@ def check_min_side(image: torch.Tensor | Image.Image, what: str = "image") -> No
         raise ImageRejected(
             f"too small: {what} is {width}x{height} after preprocessing, the encoder needs "
             f">= {MIN_SIDE} px per side"
+        )
+
+
+def check_preprocessed_size(size: tuple[int, int], recipe: "Preprocess", limit: int = DEFAULT_MAX_PREPROCESSED_PIXELS) -> None:
+    """Raise :class:`ImageRejected` before preprocessing an image of ``size`` ``(W, H)`` would
+    allocate more than ``limit`` pixels (extreme aspect ratios: ``Resize`` scales the long side)."""
+    width, height = recipe.working_size(*size)
+    if limit and width * height > limit:
+        ratio = max(size) / max(1, min(size))
+        raise ImageRejected(
+            f"too large after preprocessing: {size[0]}x{size[1]} (aspect ratio {ratio:.0f}:1) would become "
+            f"{width}x{height} = {width * height} pixels > max_preprocessed_pixels={limit}"
         )
 
 
@@ -146,6 +165,19 @@ class Preprocess:
     @property
     def key(self) -> str:
         return f"{self.recipe}-{self.size}-{self.crop}"
+
+    def working_size(self, width: int, height: int) -> tuple[int, int]:
+        """The largest image ``(W, H)`` this recipe makes on the way from a ``width x height`` input."""
+        if self.recipe == "square-thumbnail":
+            side = min(width, height)
+            return side, side
+        if self.recipe == "box":
+            return self.size, self.size
+        if self.size:
+            short, long = min(width, height), max(width, height)
+            scaled = int(self.size * long / max(1, short)) + 1
+            return (self.size, scaled) if width <= height else (scaled, self.size)
+        return width, height
 
     def __call__(self, image: Image.Image) -> Image.Image:
         if self.recipe == "square-thumbnail":

@@ -106,7 +106,8 @@ def stylize_shard_job(manifest, stats_h5, vgg, decoder, out_h5, settings: "Styli
         result = stylize_shard(
             manifest, _single(stats_h5), content_dir, vgg, decoder, settings.get_preset(), out_h5,
             alpha=settings.alpha, device=device, dtype=settings.dtype, batch_size=settings.batch_size,
-            workers=settings.workers, max_pixels=settings.max_pixels, codec=settings.codec,
+            workers=settings.workers, max_pixels=settings.max_pixels,
+            max_preprocessed_pixels=settings.max_preprocessed_pixels, codec=settings.codec,
             jpeg_quality=settings.jpeg_quality, checkpoint_images=settings.checkpoint_images,
             checkpoint_seconds=settings.checkpoint_seconds, attrs=attrs, method=settings.method,
             method_params=settings.method_params, expected_identity=expected_identity,

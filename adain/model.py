@@ -7,6 +7,7 @@ so published weights load unchanged. Files are recognised by their tensor shapes
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,12 +162,19 @@ def load_state_dict_file(path: str | Path, kind: str) -> dict[str, torch.Tensor]
     """
     path = Path(path)
     what, spec = _KINDS[kind]
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder, not a weights file; expected {what}")
     if not path.is_file():
-        raise WeightsError(f"{path}: file not found; expected {what}")
+        raise WeightsError(f"{path}: file not found (it does not exist); expected {what}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated, not a torch file, pickled code, ...
-        raise WeightsError(f"{path}: cannot be read as a state_dict ({error}); expected {what}") from None
+    except pickle.UnpicklingError:  # pickled Python objects other than tensors: refused, never run
+        raise WeightsError(f"{path}: holds pickled Python objects other than tensors, which are never loaded "
+                           f"(loading them could run code); expected {what}") from None
+    except Exception as error:  # truncated, not a torch file, ...
+        reason = str(error).split("\n")[0][:200]
+        raise WeightsError(f"{path}: cannot be read as a state_dict ({type(error).__name__}: {reason}); "
+                           f"expected {what}") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -18,8 +18,8 @@ class StylizeSettings:
     """How ``stylize_shard`` makes a shard.
 
     Pixel-deciding: ``preset``, ``stylize_size_64``, ``method``, ``method_params``, ``alpha``,
-    ``dtype``, ``codec`` and ``jpeg_quality`` (preset ``full``), ``max_pixels`` (which images are
-    rejected), and the numerics: the device type, ``cpu_threads`` on the CPU, ``batch_size`` on CUDA.
+    ``dtype``, ``codec`` and ``jpeg_quality`` (preset ``full``), ``max_pixels`` and
+    ``max_preprocessed_pixels`` (which images are rejected), and the numerics: the device type, ``cpu_threads`` on the CPU, ``batch_size`` on CUDA.
     Speed only: ``workers``, ``checkpoint_images``, ``checkpoint_seconds``, ``device`` index.
     """
 
@@ -33,6 +33,7 @@ class StylizeSettings:
     batch_size: int = 16
     workers: int = 2
     max_pixels: int = 89478485
+    max_preprocessed_pixels: int = 50_000_000
     codec: str = "png"
     jpeg_quality: int = 95
     checkpoint_images: int = 1000
@@ -47,7 +48,8 @@ class StylizeSettings:
             preset=str(config["preset"]), stylize_size_64=int(config["stylize_size_64"]), method=method,
             method_params={} if method == "adain" else dict(config[method]), alpha=float(config["alpha"]),
             device=config["device"], dtype=config["dtype"], batch_size=int(config["batch_size"]),
-            workers=int(config["workers"]), max_pixels=int(config["max_pixels"]), codec=config["full_codec"],
+            workers=int(config["workers"]), max_pixels=int(config["max_pixels"]),
+            max_preprocessed_pixels=int(config["max_preprocessed_pixels"]), codec=config["full_codec"],
             jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
             checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
         )
@@ -86,7 +88,7 @@ class StylizeSettings:
         """What decides a shard's bytes besides its manifest rows (:func:`adain.identity.shard_identity`)."""
         return shard_identity(
             self.get_preset().describe(), self.method, self.full_method_params(), self.alpha, self.dtype,
-            self.stored_codec, self.jpeg_quality, self.max_pixels,
+            self.stored_codec, self.jpeg_quality, (self.max_pixels, self.max_preprocessed_pixels),
             numerics(device_type, self.cpu_threads, self.batch_size), weights_sha256, stats_digest,
         )
 

@@ -21,7 +21,7 @@ from .checkpoint import PartStore
 from .engine import Flushed, ImageDataset, Rejected, Stylizer
 from .filters import DEFAULTS, get_filter
 from .identity import dataset_fingerprint, file_sha256, numerics, shard_fingerprint, shard_identity
-from .images import DEFAULT_MAX_PIXELS
+from .images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS
 from .locking import held_lock
 from .manifest import read_manifest
 from .model import load_adain
@@ -71,6 +71,7 @@ def stylize_shard(
     batch_size: int = 32,
     workers: int = 2,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS,
     codec: str = "png",
     jpeg_quality: int = 95,
     checkpoint_images: int = 1000,
@@ -110,22 +111,27 @@ def stylize_shard(
         if out_h5.exists():
             log.info("%s was written meanwhile by another job; nothing to do", out_h5)
             return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0}
-        result = _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
-                              batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images,
-                              checkpoint_seconds, attrs, method, method_params or {}, expected_identity)
+        result = _stylize_shard(
+            manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha=alpha, device=device, dtype=dtype,
+            batch_size=batch_size, workers=workers, max_pixels=max_pixels, max_preprocessed_pixels=max_preprocessed_pixels,
+            codec=codec, jpeg_quality=jpeg_quality, checkpoint_images=checkpoint_images,
+            checkpoint_seconds=checkpoint_seconds, attrs=attrs, method=method, method_params=method_params or {},
+            expected_identity=expected_identity,
+        )
         # the shard exists now, which is what a waiting duplicate checks: the lock file can go
         lock.unlink(missing_ok=True)
         return result
 
 
-def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha, device, dtype,
-                   batch_size, workers, max_pixels, codec, jpeg_quality, checkpoint_images, checkpoint_seconds,
-                   attrs, method, method_params, expected_identity) -> dict:
+def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, *, alpha, device, dtype,
+                   batch_size, workers, max_pixels, max_preprocessed_pixels, codec, jpeg_quality, checkpoint_images,
+                   checkpoint_seconds, attrs, method, method_params, expected_identity) -> dict:
     rows = read_manifest(manifest_tsv)
     encoded = not preset.fixed_size
     settings = {
         **preset.describe(), "method": method, "alpha": alpha, "dtype": dtype, "batch_size": batch_size,
         "codec": codec if encoded else "raw", "jpeg_quality": jpeg_quality, "max_pixels": max_pixels,
+        "max_preprocessed_pixels": max_preprocessed_pixels,
     }
     weights_sha256 = stats_digest = None
     params: dict = {}
@@ -147,7 +153,8 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
         cpu_threads=torch.get_num_threads() if stylizer.device.type == "cpu" else 0,
     )
     identity = shard_identity(
-        preset.describe(), method, params, alpha, dtype, settings["codec"], jpeg_quality, max_pixels,
+        preset.describe(), method, params, alpha, dtype, settings["codec"], jpeg_quality,
+        (max_pixels, max_preprocessed_pixels),
         numerics(stylizer.device.type, torch.get_num_threads(), batch_size), weights_sha256, stats_digest,
     )
     if expected_identity is not None and identity != expected_identity:
@@ -171,7 +178,7 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
     else:  # filters need no painting
         stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
     number = {name: i for i, name in enumerate(styles)}
-    contents = ImageDataset([content_dir / r.content for r in todo], preset.content, max_pixels)
+    contents = ImageDataset([content_dir / r.content for r in todo], preset.content, max_pixels, max_preprocessed_pixels)
     drain_every = 0 if preset.fixed_size else max(checkpoint_images, batch_size)
 
     t0 = time.perf_counter()

@@ -70,6 +70,21 @@ def test_foreign_and_wrong_shaped_files_are_rejected(tmp_path):
         load_state_dict_file(bad, "decoder")
     with pytest.raises(WeightsError, match="file not found"):
         load_state_dict_file(tmp_path / "missing.pth", "vgg")
+    with pytest.raises(WeightsError, match="is a folder, not a weights file"):
+        load_state_dict_file(tmp_path, "vgg")
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_a_pickle_with_code_is_refused_without_advice_to_unpickle_it(tmp_path):
+    evil = tmp_path / "vgg_normalised.pth"
+    torch.save({"0.weight": _Exploit()}, evil)
+    with pytest.raises(WeightsError, match="pickled Python objects other than tensors") as error:
+        load_state_dict_file(evil, "vgg")
+    assert "weights_only" not in str(error.value)
 
 
 def test_vgg_cut_at_relu4_1_is_accepted_but_shorter_is_not(tmp_path):
