@@ -53,14 +53,19 @@ def _matches(name: str, suffixes: set[str]) -> bool:
 
 def list_images(root: str | Path, extensions: Iterable[str]) -> list[Path]:
     """Files under ``root`` (recursively) whose suffix is one of ``extensions``, case-insensitively
-    (``JPEG`` matches ImageNet's ``.JPEG``), sorted by path."""
+    (``JPEG`` matches ImageNet's ``.JPEG``), sorted by path. Hidden files and folders (a name
+    starting with ``.``) are skipped; symlinked folders are not followed (no loops)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"folder not found: {root}")
     wanted = {"." + ext.lower().lstrip(".") for ext in extensions}
     if not wanted:
         raise ValueError("no file extensions given")
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in wanted and p.is_file())
+    return sorted(
+        p for p in root.rglob("*")
+        if p.suffix.lower() in wanted and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and p.is_file()
+    )
 
 
 def read_class_map(path: str | Path) -> dict[str, int]:
@@ -107,27 +112,67 @@ def read_val_labels(path: str | Path, files: Sequence[str], class_map: dict[str,
     return {name: by_stem[Path(name).stem] for name in files}
 
 
-def _split_entries(split_dir: Path, suffixes: set[str], rejects: list | None) -> tuple[list[str], list[str]]:
-    """(class folder names, flat image names) of one split folder, sorted. Names that are not
-    valid UTF-8 cannot be stored in shards: they go to ``rejects`` as ``(path, reason)``."""
-    folders, flat = [], []
-    for entry in os.scandir(split_dir):
-        if entry.is_dir():
-            if not is_utf8_name(entry.name):
-                if rejects is not None:
-                    rejects.append((f"{split_dir.name}/{display_name(entry.name)}/", _BAD_NAME))
-                continue
-            folders.append(entry.name)
-        elif entry.is_file() and _matches(entry.name, suffixes):
-            if not is_utf8_name(entry.name):
-                if rejects is not None:
-                    rejects.append((f"{split_dir.name}/{display_name(entry.name)}", _BAD_NAME))
-                continue
-            flat.append(entry.name)
-    return sorted(folders), sorted(flat)
-
-
 _BAD_NAME = "file name is not valid UTF-8 (rename it to use it)"
+_STRAY = "image in the split's root, not in a class folder (set val_labels for a flat split)"
+
+
+@dataclass
+class _Listing:
+    """What one folder holds, sorted: sub-folders and image files (other files are not images);
+    hidden entries and unreadable links are described in ``notes``, bad names in ``rejects``."""
+
+    folders: list[str]
+    images: list[str]
+    notes: list[str]
+    rejects: list[tuple[str, str]]
+
+
+def _list_folder(folder: Path, rel: str, suffixes: set[str]) -> _Listing:
+    listing = _Listing([], [], [], [])
+    hidden = 0
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            hidden += 1  # .ipynb_checkpoints, .DS_Store, ...: never a class, never an image
+            continue
+        shown = f"{rel}/{display_name(entry.name)}"
+        try:
+            is_dir, is_file = entry.is_dir(), entry.is_file()
+            if entry.is_symlink():
+                os.stat(entry.path)  # a loop or a dangling link raises here
+        except OSError as error:
+            listing.notes.append(f"{shown}: skipped, unreadable ({error.strerror or error}; a symlink loop or broken link?)")
+            continue
+        if not is_utf8_name(entry.name):
+            if is_dir or _matches(entry.name, suffixes):
+                listing.rejects.append((shown + ("/" if is_dir else ""), _BAD_NAME))
+            continue
+        if is_dir:
+            listing.folders.append(entry.name)
+        elif is_file and _matches(entry.name, suffixes):
+            listing.images.append(entry.name)
+    if hidden:
+        listing.notes.append(f"{rel}: {hidden} hidden entr{'y' if hidden == 1 else 'ies'} (name starting with '.') skipped")
+    return listing
+
+
+def _walk_class(folder: Path, rel: str, suffixes: set[str], notes: list[str], rejects: list,
+                seen: set[tuple[int, int]] | None = None) -> Iterator[str]:
+    """Image paths (relative to the content root) in a class folder and, as torchvision's
+    ``ImageFolder`` does, in its sub-folders, sorted; a folder reached twice (a symlink loop) is
+    skipped with a note."""
+    seen = set() if seen is None else seen
+    stat = folder.stat()
+    if (stat.st_dev, stat.st_ino) in seen:
+        notes.append(f"{rel}: skipped, already indexed through another path (a symlink loop?)")
+        return
+    seen.add((stat.st_dev, stat.st_ino))
+    listing = _list_folder(folder, rel, suffixes)
+    notes += listing.notes
+    rejects += listing.rejects
+    for name in listing.images:
+        yield f"{rel}/{name}"
+    for name in listing.folders:
+        yield from _walk_class(folder / name, f"{rel}/{name}", suffixes, notes, rejects, seen)
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -148,40 +193,52 @@ def iter_images(
 
     Only one class folder is listed in memory at a time, so memory stays flat in the dataset
     size. Labels follow torchvision's ``ImageFolder``: classes are the class folders (of all
-    requested splits) plus the WNIDs of flat splits, sorted. Missing splits are skipped and
-    described in ``notes``; files whose names are not valid UTF-8 are appended to ``rejects`` as
-    ``(split, path, reason)`` (while the stream is consumed). Each record carries the file's size
-    and modification time.
+    requested splits) plus the WNIDs of flat splits, sorted; a class folder's images include
+    those in its sub-folders. One documented behaviour per oddity, never a crash:
+
+    * a missing split: skipped, with a note;
+    * hidden entries (``.ipynb_checkpoints``, ``.DS_Store``): never a class or an image; a note;
+    * an empty class folder: keeps its label (so labels match the folder listing), with a note;
+    * an image in a split's root beside class folders: rejected with a reason (with ``val_labels``
+      and no class folders, the split is a flat one);
+    * a symlink loop or dangling link: skipped, with a note;
+    * files without one of ``extensions`` (``notes.txt``): not images, ignored;
+    * names that are not valid UTF-8: rejected with a reason.
+
+    Notes go to ``notes``; rejects to ``rejects`` as ``(split, path, reason)`` (while the stream is
+    consumed). Each record carries the file's size and modification time.
 
     Raises:
         FileNotFoundError: ``content_dir`` is missing.
-        ValueError: a flat split without ``val_labels``.
+        ValueError: a flat split (images and no class folders) without ``val_labels``.
     """
     root = Path(content_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"content_dir not found: {root}")
+    notes = [] if notes is None else notes
+    rejects = [] if rejects is None else rejects
     suffixes = {"." + e.lower().lstrip(".") for e in extensions}
     class_map = read_class_map(class_index) if class_index else None
     layout: dict[str, tuple[list[str], dict[str, str]]] = {}
     for split in splits:
         split_dir = root / split
         if not split_dir.is_dir():
-            if notes is not None:
-                notes.append(f"split {split!r} skipped: {split_dir} does not exist")
+            notes.append(f"split {split!r} skipped: {split_dir} does not exist")
             continue
-        split_rejects: list[tuple[str, str]] = []
-        folders, flat = _split_entries(split_dir, suffixes, split_rejects)
-        if rejects is not None:
-            rejects += [(split, path, reason) for path, reason in split_rejects]
+        listing = _list_folder(split_dir, split, suffixes)
+        notes += listing.notes
+        rejects += [(split, path, reason) for path, reason in listing.rejects]
         flat_wnids: dict[str, str] = {}
-        if flat:
+        if listing.images and listing.folders and val_labels is None:
+            rejects += [(split, f"{split}/{name}", _STRAY) for name in listing.images]
+        elif listing.images:
             if val_labels is None:
                 raise ValueError(
-                    f"{split_dir} holds {len(flat)} images without class folders: set val_labels to "
+                    f"{split_dir} holds {len(listing.images)} images without class folders: set val_labels to "
                     "LOC_val_solution.csv or the devkit ground truth"
                 )
-            flat_wnids = read_val_labels(val_labels, flat, class_map)
-        layout[split] = (folders, flat_wnids)
+            flat_wnids = read_val_labels(val_labels, listing.images, class_map)
+        layout[split] = (listing.folders, flat_wnids)
     classes = sorted({w for folders, flat in layout.values() for w in [*folders, *flat.values()]})
     label_of = {wnid: i for i, wnid in enumerate(classes)}
 
@@ -192,15 +249,17 @@ def iter_images(
     def stream() -> Iterator[ImageRecord]:
         for split, (folders, flat_wnids) in layout.items():
             for folder in folders:
-                names = []
-                for entry in os.scandir(root / split / folder):
-                    if entry.is_file() and _matches(entry.name, suffixes):
-                        if is_utf8_name(entry.name):
-                            names.append(entry.name)
-                        elif rejects is not None:
-                            rejects.append((split, f"{split}/{folder}/{display_name(entry.name)}", _BAD_NAME))
-                for name in sorted(names):
-                    yield record(split, f"{split}/{folder}/{name}", folder)
+                found = 0
+                class_rejects: list[tuple[str, str]] = []
+                for rel in _walk_class(root / split / folder, f"{split}/{folder}", suffixes, notes, class_rejects):
+                    try:
+                        yield record(split, rel, folder)
+                        found += 1
+                    except OSError as error:
+                        rejects.append((split, rel, f"unreadable: {error.strerror or error}"))
+                rejects.extend((split, path, reason) for path, reason in class_rejects)
+                if not found:
+                    notes.append(f"class folder {split}/{folder} holds no images: it keeps label {label_of[folder]}")
             for name, wnid in flat_wnids.items():
                 yield record(split, f"{split}/{name}", wnid)
 
@@ -241,7 +300,7 @@ def index_fingerprint(
     return digest({
         "splits": splits, "extensions": sorted(e.lower().lstrip(".") for e in extensions),
         "val_labels": file_identity(val_labels), "class_index": file_identity(class_index),
-        "tree": tree_signature(content_dir, splits, depth=1), "columns": INDEX_COLUMNS,
+        "tree": tree_signature(content_dir, splits), "columns": INDEX_COLUMNS,
     })
 
 

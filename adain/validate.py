@@ -58,9 +58,9 @@ def check_shard(data: ShardData, manifest: list, size: int | None, content_dir: 
             continue
         if int(data.labels[i]) != row.label or data.wnid[i] != row.wnid:
             problems.append(f"{content}: label {int(data.labels[i])}/{data.wnid[i]} but the manifest says {row.label}/{row.wnid}")
-        parts = content.split("/")
-        if len(parts) >= 3 and parts[-2] != data.wnid[i]:
-            problems.append(f"{content}: WNID {data.wnid[i]} disagrees with the class folder {parts[-2]}")
+        parts = content.split("/")  # <split>/<class folder>/[sub-folders/]<file>, or <split>/<file> (flat)
+        if len(parts) >= 3 and parts[1] != data.wnid[i]:
+            problems.append(f"{content}: WNID {data.wnid[i]} disagrees with the class folder {parts[1]}")
         if data.style[i] != row.style:
             problems.append(f"{content}: painting {data.style[i]} but the manifest says {row.style}")
     problems += _check_pixels(data, size, content_dir)

@@ -75,3 +75,34 @@ def test_manifests_stream_into_shards_with_seeded_paintings(tmp_path):
     assert [r.content for r in rows] == sorted(r.content for r in rows)
     assert all(r.style == ["a.jpg", "b.jpg", "c.jpg"][draw_paintings(5, r.content, 3)[0]] for r in rows)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".manifest")]
+
+
+def test_every_oddity_of_a_tree_has_one_documented_behaviour(tmp_path):
+    import os
+
+    _touch(tmp_path, "train/n01/a.JPEG", "train/n01/sub/deeper/b.JPEG", "train/n02/c.png", "train/stray.JPEG",
+           "train/.ipynb_checkpoints/x.JPEG", "train/n01/...JPEG", "train/n01/.hidden.png")
+    (tmp_path / "train" / "n03_empty").mkdir()
+    os.symlink("loop", tmp_path / "train" / "n01" / "loop")  # a link to itself
+    os.symlink(tmp_path / "train" / "n01", tmp_path / "train" / "n01" / "sub" / "up")  # a folder loop
+    os.symlink("loop.JPEG", tmp_path / "train" / "n02" / "loop.JPEG")
+    index_rejects = tmp_path / "rejected.tsv"
+    per_split, notes = write_index(tmp_path, ["train"], tmp_path / "images.tsv", tmp_path / "classes.tsv",
+                                   rejected_tsv=index_rejects)
+    records = read_index(tmp_path / "images.tsv")
+    # nested files belong to their class folder (ImageFolder); hidden entries never make a class
+    assert [(r.content, r.wnid, r.label) for r in records] == [
+        ("train/n01/a.JPEG", "n01", 0), ("train/n01/sub/deeper/b.JPEG", "n01", 0), ("train/n02/c.png", "n02", 1)]
+    assert (tmp_path / "classes.tsv").read_text().splitlines()[1:] == ["0\tn01\t2", "1\tn02\t1", "2\tn03_empty\t0"]
+    text = "\n".join(notes)
+    assert "train: 1 hidden entry" in text and "train/n01: 2 hidden entries" in text
+    assert "class folder train/n03_empty holds no images: it keeps label 2" in text
+    assert "train/n01/loop: skipped, unreadable" in text and "train/n02/loop.JPEG: skipped, unreadable" in text
+    assert "train/n01/sub/up: skipped, already indexed" in text
+    assert "train/stray.JPEG\timage in the split's root" in index_rejects.read_text()
+
+
+def test_a_flat_split_without_labels_is_still_an_error(tmp_path):
+    _touch(tmp_path, "val/a.JPEG")
+    with pytest.raises(ValueError, match="without class folders: set val_labels"):
+        index_images(tmp_path, ["val"])
