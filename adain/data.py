@@ -308,8 +308,15 @@ def _rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
 class ShardStream(IterableDataset):
     """Streaming dataset: shards in a seeded shuffled order, samples through a shuffle buffer.
 
-    Shards are dealt round-robin to ``world_size x num_workers`` slots, so every sample is read
-    exactly once per epoch across all ranks and workers. Call :meth:`set_epoch` each epoch.
+    Each epoch, the shards are put in a seeded order and their samples form one sequence that is
+    cut into equal contiguous parts, one per rank, exactly as ``DistributedSampler`` cuts indices:
+    every rank yields **the same number of samples** (else DDP training hangs at the end of an
+    epoch), ``len(self)`` of them. By default the sequence is padded by repeating its first
+    samples (at most ``world_size - 1`` repeats: every sample is read at least once); with
+    ``drop_last=True`` its tail (fewer than ``world_size`` samples) is dropped instead. A rank's
+    part is cut again into one contiguous piece per DataLoader worker, so reads stay sequential
+    within shards. Call :meth:`set_epoch` each epoch: it reaches persistent workers too (a value in
+    shared memory).
 
     Args:
         root_or_paths, transform, split, metadata, allow_mixed: as :class:`ShardDataset`.
@@ -317,10 +324,11 @@ class ShardStream(IterableDataset):
         seed: seed of the shard order and the buffer.
         rank, world_size: this process's place in distributed training (default: from
             ``torch.distributed`` when initialized, else a single process).
+        drop_last: equal the ranks by dropping the tail instead of repeating the head.
 
     Raises:
-        ValueError: fewer shards than slots (a worker would get no data and ranks would differ),
-            or a distributed run that would duplicate samples.
+        ValueError: fewer samples per rank than workers (a worker would get no data), or a
+            distributed run that would duplicate samples.
     """
 
     def __init__(
@@ -334,7 +342,10 @@ class ShardStream(IterableDataset):
         rank: int | None = None,
         world_size: int | None = None,
         allow_mixed: bool = False,
+        drop_last: bool = False,
     ) -> None:
+        import multiprocessing
+
         self.infos = [read_shard_info(p) for p in find_shards(root_or_paths, split)]
         if not allow_mixed:
             check_one_dataset(self.infos)
@@ -343,44 +354,72 @@ class ShardStream(IterableDataset):
         self.shuffle_buffer = shuffle_buffer
         self.seed = seed
         self.rank, self.world_size = _rank(rank, world_size)
-        self.epoch = 0
+        self.drop_last = drop_last
+        # shared memory: persistent DataLoader workers (forked or spawned) see set_epoch
+        self._epoch = multiprocessing.RawValue("q", 0)
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch.value)
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self._epoch.value = int(epoch)
 
-    def __len__(self) -> int:
-        """Samples of all ranks together."""
+    def total(self) -> int:
+        """Distinct samples of all ranks together."""
         return sum(info.count for info in self.infos)
 
-    def my_shards(self, worker: int, workers: int) -> list[ShardInfo]:
-        """The shards this (rank, worker) reads in this epoch."""
-        slots = self.world_size * workers
-        if len(self.infos) < slots:
-            raise ValueError(
-                f"{len(self.infos)} shards for {self.world_size} rank(s) x {workers} worker(s): some would read "
-                "nothing; use fewer workers or smaller shards"
-            )
+    def __len__(self) -> int:
+        """Samples this rank yields per epoch: the same on every rank and in every epoch."""
+        total = self.total()
+        return total // self.world_size if self.drop_last else -(-total // self.world_size)
+
+    def _segments(self, first: int, end: int) -> list[tuple[ShardInfo, int, int]]:
+        """``(shard, first row, end row)`` covering positions ``[first, end)`` of this epoch's
+        sequence (positions past the end wrap around to its start)."""
         order = list(range(len(self.infos)))
         random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
-        slot = self.rank * workers + worker
-        return [self.infos[i] for i in order[slot::slots]]
+        total, segments, position = self.total(), [], first
+        while position < end and total:
+            offset = position % total
+            for i in order:
+                count = self.infos[i].count
+                if offset < count:
+                    rows = min(count - offset, end - position)
+                    segments.append((self.infos[i], offset, offset + rows))
+                    position += rows
+                    break
+                offset -= count
+        return segments
+
+    def my_shards(self, worker: int, workers: int) -> list[tuple[ShardInfo, int, int]]:
+        """The ``(shard, first row, end row)`` pieces this (rank, worker) reads in this epoch."""
+        per_rank = len(self)
+        if per_rank < workers or per_rank == 0:
+            raise ValueError(
+                f"{self.total()} samples in {len(self.infos)} shards for {self.world_size} rank(s) x {workers} "
+                "worker(s): some would read nothing; use fewer workers"
+            )
+        start = self.rank * per_rank
+        first = start + per_rank * worker // workers
+        end = start + per_rank * (worker + 1) // workers
+        return self._segments(first, end)
 
     def __iter__(self) -> Iterator:
         worker, workers = _slot()
         rng = random.Random(f"{self.seed}-{self.epoch}-{self.rank}-{worker}")
         buffer: list = []
-        for info in self.my_shards(worker, workers):
+        for info, first, end in self.my_shards(worker, workers):
             with h5py.File(info.path, "r") as handle:
                 labels = handle["labels"][()]
-                for start in range(0, info.count, 256):
-                    rows = list(range(start, min(start + 256, info.count)))
+                for start in range(first, end, 256):
+                    rows = list(range(start, min(start + 256, end)))
                     images = _sample(handle, info.codec, rows, info.path)
                     for row, pixels in zip(rows, images):
-                        label = labels[row]
                         image = _to_tensor(pixels)
                         if self.transform is not None:
                             image = self.transform(image)
-                        item = (image, int(label))
+                        item = (image, int(labels[row]))
                         if self.metadata:
                             item += (_metadata(handle, row),)
                         if self.shuffle_buffer <= 0:

@@ -85,14 +85,49 @@ def test_distributed_sampler_covers_every_sample_once(shards):
     assert len(seen) == len(set(seen)) == len(dataset) - len(dataset) % 3
 
 
-@pytest.mark.parametrize("world_size,workers", [(1, 0), (1, 2), (2, 2)])
+@pytest.mark.parametrize("world_size,workers", [(1, 0), (1, 2), (3, 2), (5, 2)])
 def test_stream_split_by_rank_and_worker_sees_each_sample_once(shards, world_size, workers):
-    seen = []
+    """45 samples: every one read once; ranks pad to equal counts as DistributedSampler does."""
+    seen, counts = [], []
     for rank in range(world_size):
         stream = ShardStream(shards, split="train", metadata=True, shuffle_buffer=10, seed=1, rank=rank, world_size=world_size)
         stream.set_epoch(3)
-        seen += _contents(DataLoader(stream, batch_size=4, num_workers=workers))
-    assert len(seen) == len(set(seen)) == len(ShardDataset(shards, split="train"))
+        mine = _contents(DataLoader(stream, batch_size=4, num_workers=workers))
+        counts.append(len(mine))
+        assert len(mine) == len(stream) == -(-45 // world_size)
+        seen += mine
+    assert set(seen) == set(_contents(DataLoader(ShardDataset(shards, split="train", metadata=True), batch_size=8)))
+    assert len(seen) - len(set(seen)) == (-45) % world_size  # the padded repeats, fewer than world_size
+
+
+def test_stream_ranks_of_uneven_shards_yield_equal_counts(tmp_path):
+    """18 images in shards of 8, 8 and 2 over 3 ranks: 6 each (DDP needs equal counts)."""
+    for i, n in enumerate((8, 8, 2)):
+        make_shard(tmp_path / f"train-0000{i}.h5", n, 8, start=10 * i)
+    for drop_last, per_rank in ((False, 6), (True, 6)):
+        seen = []
+        for rank in range(3):
+            stream = ShardStream(tmp_path, metadata=True, rank=rank, world_size=3, drop_last=drop_last, shuffle_buffer=0)
+            mine = _contents(DataLoader(stream, batch_size=4, num_workers=2))
+            assert len(mine) == len(stream) == per_rank
+            seen += mine
+        assert len(set(seen)) == len(seen) == 18
+    stream = ShardStream(tmp_path, rank=0, world_size=4, drop_last=True)
+    assert len(stream) == 4 and len(ShardStream(tmp_path, rank=3, world_size=4)) == 5
+
+
+def test_set_epoch_reaches_persistent_workers(shards):
+    stream = ShardStream(shards, split="train", metadata=True, shuffle_buffer=8, seed=2)
+    loader = DataLoader(stream, batch_size=5, num_workers=2, persistent_workers=True)
+    epochs = []
+    for epoch in range(2):
+        stream.set_epoch(epoch)
+        epochs.append(_contents(loader))
+    for epoch in range(2):  # the same order as fresh workers that start in that epoch
+        fresh = ShardStream(shards, split="train", metadata=True, shuffle_buffer=8, seed=2)
+        fresh.set_epoch(epoch)
+        assert _contents(DataLoader(fresh, batch_size=5, num_workers=2)) == epochs[epoch]
+    assert epochs[0] != epochs[1]
 
 
 def test_stream_order_is_seeded(shards):
@@ -106,8 +141,8 @@ def test_stream_order_is_seeded(shards):
 
 
 def test_stream_refuses_splits_that_leave_slots_empty_or_duplicate(shards, monkeypatch):
-    stream = ShardStream(shards, split="train", rank=0, world_size=4)
-    with pytest.raises(ValueError, match="5 shards for 4 rank"):
+    stream = ShardStream(shards, split="train", rank=0, world_size=50)
+    with pytest.raises(ValueError, match="45 samples in 5 shards for 50 rank"):
         list(DataLoader(stream, batch_size=4, num_workers=2))
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ValueError, match="duplicates"):
