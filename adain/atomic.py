@@ -24,7 +24,10 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    suffix = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    # a long target name keeps the temporary name within the file system's 255-byte limit
+    name = target.name if len(target.name.encode()) + len(suffix) + 1 <= 255 else target.name.encode()[:64].decode("utf-8", "ignore")
+    tmp = target.with_name(f".{name}{suffix}")
     try:
         yield tmp
         with open(tmp, "rb+") as handle:

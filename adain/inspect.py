@@ -82,24 +82,53 @@ def methods_grid(image_path: str | Path, out_png: str | Path, recipe=None, param
     return [name for name, _ in columns]
 
 
-def export_shards(path: str | Path, dest: str | Path, image_format: str = "png", quality: int = 95, workers: int = 4) -> int:
-    """Write every image as ``<dest>/<split>/<wnid>/<content stem>.<png|jpeg>`` (an ImageFolder tree).
+def _export_parts(split: str, wnid: str, content: str) -> tuple[str, ...]:
+    """Where an image goes below the export root: ``<split>/<wnid>/<its path below the class
+    folder>`` (sub-folders kept, so names never collide), each part from data made safe later."""
+    parts = [p for p in content.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    if parts and parts[0] == split:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] == wnid:
+        parts = parts[1:]
+    return (split, wnid, *parts) if parts else (split, wnid, "image")
 
-    Returns the number of files written.
+
+def export_shards(path: str | Path, dest: str | Path, image_format: str = "png", quality: int = 95, workers: int = 4) -> int:
+    """Write every image as ``<dest>/<split>/<wnid>/<path below the class folder>.<png|jpeg>``
+    (an ImageFolder tree).
+
+    Every part of a target comes from data (shard attributes, content paths) and is confined to
+    ``dest`` (:func:`adain.safepath.confined`): ``..``, absolute paths and separators never lead out,
+    over-long names are shortened. Two images whose names differ only in their extension
+    (``dup.JPEG``, ``dup.png``) keep it (``dup.JPEG.png``, ``dup.png.png``), so none overwrites another.
+
+    Returns:
+        The number of files written (one per image).
     """
+    from .safepath import confined
+
     if image_format not in ("png", "jpeg"):
         raise ValueError(f"--format must be png or jpeg, got {image_format!r}")
     dest = Path(dest)
     shards = find_shards(path)
-    total = sum(read_shard_info(s).count for s in shards)
+    plans: list[list[tuple[str, ...]]] = []
+    stems: Counter = Counter()
+    for shard in shards:
+        with h5py.File(shard, "r") as handle:
+            split = str(handle.attrs.get("split", shard.parent.name))
+            parts = [_export_parts(split, w.decode(), c.decode()) for w, c in zip(handle["wnid"][()], handle["content"][()])]
+        plans.append(parts)
+        stems.update((p[:-1], Path(p[-1]).stem) for p in parts)
+    total = sum(len(p) for p in plans)
     written = 0
     with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=total, unit="img", desc="export") as bar:
-        for shard in shards:
+        for shard, parts in zip(shards, plans):
             data = read_shard(shard)
-            split = str(data.attrs.get("split", shard.parent.name))
 
             def save(i: int) -> None:
-                target = dest / split / data.wnid[i] / f"{Path(data.content[i]).stem}.{image_format}"
+                *folders, name = parts[i]
+                unique = stems[(tuple(folders), Path(name).stem)] == 1
+                target = confined(dest, [*folders, f"{Path(name).stem if unique else name}.{image_format}"])
                 options = {"quality": quality} if image_format == "jpeg" else {}
                 with atomic_path(target) as tmp:
                     Image.fromarray(data.pixels(i)).save(tmp, format=image_format.upper(), **options)

@@ -201,3 +201,31 @@ def test_shards_of_other_image_sizes_are_refused_naming_them(tmp_path):
     with pytest.raises(MixedShardsError, match="train-00001.h5"):
         ShardDataset(tmp_path)
     assert len(ShardDataset(tmp_path, allow_mixed=True)) == 6
+
+
+def test_export_stays_in_its_folder_and_never_overwrites(tmp_path):
+    """Shard attributes and content paths are data: `..`, absolute paths, same stems, long names."""
+    from PIL import Image
+
+    from adain.inspect import export_shards
+
+    long_stem = "x" * 240
+    contents = ["../../../../escaped.JPEG", "/etc/absolute.JPEG", "train/n01/dup.JPEG", "train/n01/dup.png",
+                "train/n01/sub/dup.JPEG", f"train/n01/{long_stem}.JPEG", f"train/n01/{long_stem}y.JPEG",
+                "train/n01/tab\there.JPEG"]
+    n = len(contents)
+    pixels = np.random.default_rng(0).integers(0, 256, (n, 8, 8, 3), dtype=np.uint8)
+    for name, split, wnid in (("a-00000.h5", "../../..", "/abs"), ("b-00000.h5", "train", "n01")):
+        data = ShardData(images=pixels, labels=np.zeros(n, np.int64), content=contents, style=["s"] * n,
+                         wnid=[wnid] * n, labels_clsloc=np.full(n, -1), attrs={"split": split})
+        write_shard(tmp_path / "shards" / name, data)
+    dest = tmp_path / "deep" / "er" / "export"
+    assert export_shards(tmp_path / "shards", dest) == 2 * n
+    outside = [p for p in tmp_path.rglob("*.png") if dest not in p.parents]
+    assert outside == []
+    files = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*.png"))
+    assert len(files) == 2 * n  # nothing overwritten
+    assert "train/n01/dup.JPEG.png" in files and "train/n01/dup.png.png" in files and "train/n01/sub/dup.png" in files
+    assert all(len(part.encode()) <= 255 for f in files for part in f.split("/"))
+    exported = {p.relative_to(dest).as_posix(): np.asarray(Image.open(p)) for p in dest.rglob("*.png")}
+    np.testing.assert_array_equal(exported["train/n01/sub/dup.png"], pixels[4])
