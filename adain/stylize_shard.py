@@ -230,7 +230,9 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
             images += [arrays["bytes"][offsets[i] : offsets[i + 1]] for i in range(len(arrays["sizes"]))]
         shapes = np.array([_encoded_shape(e) for e in images], dtype=np.int64).reshape(-1, 3)
     else:
-        images = np.concatenate([p[2]["pixels"] for p in parts]) if kept else np.zeros((0, preset.size, preset.size, 3), np.uint8)
+        # a part whose rows were all rejected holds a (0, 1, 1, 3) placeholder: leave it out
+        images = (np.concatenate([p[2]["pixels"] for p in parts if len(p[2]["rows"])]) if kept
+                  else np.zeros((0, preset.size, preset.size, 3), np.uint8))
         shapes = None
     data = ShardData(
         images=images,
