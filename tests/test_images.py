@@ -59,3 +59,40 @@ def test_pixel_guard_applies_before_decoding(tmp_path):
 def test_unknown_recipe_raises():
     with pytest.raises(ValueError, match="unknown recipe"):
         Preprocess("bicubic")
+
+
+def test_a_tiny_file_that_would_become_huge_is_rejected_before_it_is_made(tmp_path):
+    """A 20000x2 PNG is a few hundred bytes; Resize(256) would make it 256 x 2,560,000."""
+    import resource
+
+    from adain.presets import get_preset
+
+    Image.new("RGB", (20000, 2), (9, 9, 9)).save(tmp_path / "sliver.png")
+    assert (tmp_path / "sliver.png").stat().st_size < 2000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, image, reason = ImageDataset([tmp_path / "sliver.png"], get_preset("sin").content)[0]
+    assert image is None and "too large after preprocessing: 20000x2 (aspect ratio 10000:1)" in reason
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing large was made
+    Image.new("RGB", (700, 7), (9, 9, 9)).save(tmp_path / "narrow.png")  # 25,600 x 256 once resized
+    _, image, reason = ImageDataset([tmp_path / "narrow.png"], get_preset("sin").content)[0]
+    assert reason is None and tuple(image.shape) == (3, 224, 224)
+    _, image, reason = ImageDataset([tmp_path / "narrow.png"], get_preset("sin").content, max_preprocessed_pixels=10**6)[0]
+    assert image is None and "max_preprocessed_pixels=1000000" in reason  # the guard is configurable
+
+
+def test_preflight_says_is_a_file_is_a_folder_or_does_not_exist(tmp_path):
+    import yaml
+
+    from adain.preflight import PreflightError, check_run
+    from tests.workflow_utils import REPO
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    (tmp_path / "a_file").write_text("x")
+    config.update(content_dir=str(tmp_path / "a_file"), style_dir=str(tmp_path / "missing"),
+                  vgg_weights=str(tmp_path), output_dir=str(tmp_path / "out"))
+    with pytest.raises(PreflightError) as error:
+        check_run(config)
+    message = str(error.value)
+    assert f"content_dir {tmp_path / 'a_file'} is a file, not a folder" in message
+    assert f"style_dir {tmp_path / 'missing'} does not exist" in message
+    assert f"vgg_weights: {tmp_path} is a folder, not a weights file" in message
