@@ -25,6 +25,7 @@ from .images import (
 from .model import AdaIN
 
 __all__ = [
+    "disable_tf32",
     "resolve_device",
     "resolve_dtype",
     "ImageDataset",
@@ -52,6 +53,14 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def disable_tf32() -> None:
+    """Run float32 convolutions and matrix products in IEEE float32 on CUDA (torch 2.14 leaves
+    cuDNN convolutions in TF32, which would make "float32" inexact on Ampere and later GPUs, and a
+    resume on another GPU generation mix numerics)."""
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
 
 
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
@@ -197,6 +206,8 @@ class Stylizer:
             raise ValueError("give either a model or an op")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
+        if self.device.type == "cuda":
+            disable_tf32()  # float32 means IEEE float32: part of every shard's fingerprint
         self.batch_size = batch_size
         self.op = op
         self.model = model

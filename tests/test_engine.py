@@ -144,3 +144,16 @@ def test_bad_device_and_dtype_are_clear(model):
         Stylizer(model, device="cuda:7") if not torch.cuda.is_available() else Stylizer(model, device="cuda:99")
     with pytest.raises(ValueError, match="CUDA only"):
         Stylizer(model, device="cpu", dtype="bfloat16")
+
+
+def test_float32_on_cuda_means_ieee_float32_not_tf32():
+    """The identity of a shard says TF32 is off on CUDA; this is what makes it true."""
+    from adain.engine import disable_tf32
+
+    before = torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision
+    try:
+        torch.backends.cudnn.conv.fp32_precision = "tf32"
+        disable_tf32()
+        assert torch.backends.cudnn.conv.fp32_precision == "ieee" == torch.backends.cuda.matmul.fp32_precision
+    finally:
+        torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision = before
