@@ -23,7 +23,7 @@ from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 __all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info", "MixedShardsError",
-           "check_one_dataset"]
+           "check_one_dataset", "collate_variable_size"]
 
 
 def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | None = None) -> list[Path]:
@@ -73,6 +73,19 @@ def _split_of(path: Path) -> str:
     except OSError as error:
         raise OSError(f"damaged or unreadable shard {path}: {error}") from None
     return str(split) if split is not None else path.name.rsplit("-", 1)[0]
+
+
+def collate_variable_size(batch: Sequence[tuple]) -> tuple:
+    """A DataLoader ``collate_fn`` for images of different sizes (preset ``full``): images stay a
+    list of ``uint8 (3, H_i, W_i)`` tensors, labels become a ``(B,)`` tensor, metadata a list.
+
+    Example:
+        >>> loader = DataLoader(ShardDataset("results/full"), batch_size=64,
+        ...                     collate_fn=collate_variable_size)   # doctest: +SKIP
+    """
+    columns = list(zip(*batch))
+    images, labels = list(columns[0]), torch.tensor(columns[1], dtype=torch.int64)
+    return (images, labels, list(columns[2])) if len(columns) > 2 else (images, labels)
 
 
 class MixedShardsError(ValueError):

@@ -1,5 +1,6 @@
 """Texture-suppression variants ("Suppressing texture to build representations for better
-transfer learning"): Gaussian, bilateral, anisotropic diffusion (Perona-Malik) and cartoon.
+transfer learning"): Gaussian, bilateral, anisotropic diffusion (Perona-Malik) and cartoon; and
+``none``, the identity, which makes plain ImageNet (IN) shards in the same format as SIN.
 
 Every function takes and returns float images ``(B, 3, H, W)`` in [0, 1] on any device, batched.
 kornia supplies the image operations where it has them; Perona-Malik is written here in torch.
@@ -14,7 +15,7 @@ from kornia.color import rgb_to_grayscale
 from kornia.filters import bilateral_blur, box_blur, gaussian_blur2d, median_blur
 from kornia.geometry.transform import pyrdown, pyrup
 
-__all__ = ["METHODS", "DEFAULTS", "gaussian", "bilateral", "anisotropic", "cartoon", "get_filter"]
+__all__ = ["METHODS", "DEFAULTS", "gaussian", "bilateral", "anisotropic", "cartoon", "identity", "get_filter"]
 
 #: Parameters of each method and their defaults (the config schema documents them).
 DEFAULTS: dict[str, dict] = {
@@ -24,7 +25,8 @@ DEFAULTS: dict[str, dict] = {
     "cartoon": {"downsamples": 2, "bilateral_iterations": 7, "diameter": 9, "sigma_color": 9 / 255,
                 "sigma_space": 7.0, "median": 7, "block": 9, "c": 2.0},
 }
-METHODS = ("adain", *DEFAULTS)
+#: ``none``: the preset's preprocessing only (IN beside SIN, image for image); no parameters.
+METHODS = ("adain", "none", *DEFAULTS)
 
 
 def _check(images: torch.Tensor) -> None:
@@ -115,8 +117,14 @@ def cartoon(
     return (colour * edges).clamp(0, 1)
 
 
+def identity(images: torch.Tensor) -> torch.Tensor:
+    """``none``: the images unchanged; after quantization exactly the preprocessed pixels."""
+    _check(images)
+    return images
+
+
 _FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
-    "gaussian": gaussian, "bilateral": bilateral, "anisotropic": anisotropic, "cartoon": cartoon,
+    "gaussian": gaussian, "bilateral": bilateral, "anisotropic": anisotropic, "cartoon": cartoon, "none": identity,
 }
 
 
@@ -129,8 +137,8 @@ def get_filter(method: str, params: dict | None = None) -> Callable[[torch.Tenso
     """
     if method not in _FUNCTIONS:
         raise ValueError(f"unknown method {method!r}; use one of {list(METHODS)}")
-    settings = {**DEFAULTS[method], **(params or {})}
-    unknown = set(settings) - set(DEFAULTS[method])
+    settings = {**DEFAULTS.get(method, {}), **(params or {})}
+    unknown = set(settings) - set(DEFAULTS.get(method, {}))
     if unknown:
         raise ValueError(f"unknown parameters for {method}: {sorted(unknown)}")
     function = _FUNCTIONS[method]

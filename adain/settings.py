@@ -46,7 +46,7 @@ class StylizeSettings:
         method = config["method"]
         return cls(
             preset=str(config["preset"]), stylize_size_64=int(config["stylize_size_64"]), method=method,
-            method_params={} if method == "adain" else dict(config[method]), alpha=float(config["alpha"]),
+            method_params=dict(config.get(method) or {}), alpha=float(config["alpha"]),
             device=config["device"], dtype=config["dtype"], batch_size=int(config["batch_size"]),
             workers=int(config["workers"]), max_pixels=int(config["max_pixels"]),
             max_preprocessed_pixels=int(config["max_preprocessed_pixels"]), codec=config["full_codec"],
@@ -74,7 +74,7 @@ class StylizeSettings:
             return {}
         from .filters import DEFAULTS
 
-        return {**DEFAULTS[self.method], **self.method_params}
+        return {**DEFAULTS.get(self.method, {}), **self.method_params}
 
     def planned_device_type(self) -> str:
         """The device type jobs will use: ``auto`` is CUDA where this process sees a GPU."""

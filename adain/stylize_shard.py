@@ -144,7 +144,7 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
         stats_digest = PaintingStats(stats_h5).digest
         settings.update(vgg_sha256=weights_sha256["vgg"], decoder_sha256=weights_sha256["decoder"])
     else:
-        params = {**DEFAULTS[method], **method_params}
+        params = {**DEFAULTS.get(method, {}), **method_params}
         stylizer = Stylizer(None, device=device, dtype=dtype, batch_size=batch_size, op=get_filter(method, params))
         settings.update(method_params=params)
     settings.update(

@@ -229,3 +229,17 @@ def test_export_stays_in_its_folder_and_never_overwrites(tmp_path):
     assert all(len(part.encode()) <= 255 for f in files for part in f.split("/"))
     exported = {p.relative_to(dest).as_posix(): np.asarray(Image.open(p)) for p in dest.rglob("*.png")}
     np.testing.assert_array_equal(exported["train/n01/sub/dup.png"], pixels[4])
+
+
+def test_full_shards_batch_with_the_collate_or_a_resizing_transform(tmp_path):
+    from torchvision.transforms import v2
+
+    from adain.data import collate_variable_size
+
+    make_shard(tmp_path / "train-00000.h5", 6, None)  # PNGs of six different sizes
+    images, labels, meta = next(iter(DataLoader(ShardDataset(tmp_path, metadata=True), batch_size=4,
+                                                collate_fn=collate_variable_size)))
+    assert [tuple(i.shape) for i in images] == [(3, 10 + i, 12 + 2 * i) for i in range(4)]
+    assert labels.tolist() == [0, 1, 2, 3] and len(meta) == 4
+    batch, _ = next(iter(DataLoader(ShardDataset(tmp_path, transform=v2.Resize((16, 16))), batch_size=4)))
+    assert batch.shape == (4, 3, 16, 16)

@@ -390,3 +390,23 @@ def test_evaluation_rules_shape_bias_plot_and_accuracy_without_touching_the_shar
     accuracy = json.loads((out / "evaluation" / "accuracy" / "squeeze_val.json").read_text())
     assert accuracy["result"]["images"] == 6 and accuracy["split"] is None
     assert len((out / "evaluation" / "accuracy" / "squeeze_val.csv").read_text().splitlines()) == 7
+
+
+def test_in_shards_line_up_with_sin_image_for_image(sin_run, tmp_path):
+    """method none: the preset's preprocessing only (plain ImageNet), in the same shards and order."""
+    out, config = sin_run
+    run_workflow(tmp_path, **{**config, "vgg_weights": tmp_path / "none.pth", "style_dir": tmp_path / "none"},
+                 output_dir=tmp_path / "in", method="none", preset="sin", shard_size=8, **SIN_SETTINGS)
+    recipe = Preprocess("resize-crop", 256, 224)
+    sin_shards = sorted((out / "shards").rglob("*.h5"))
+    assert [s.relative_to(out) for s in sin_shards] == sorted(s.relative_to(tmp_path / "in") for s in (tmp_path / "in" / "shards").rglob("*.h5"))
+    for shard in sin_shards:
+        sin, plain = read_datasets(shard), read_datasets(tmp_path / "in" / shard.relative_to(out))
+        for name in ("content", "labels", "wnid", "rejected_content"):
+            np.testing.assert_array_equal(sin[name], plain[name])
+        assert set(plain["style"]) == {b""}
+        for content, pixels in zip(plain["content"], plain["images"]):
+            expected = to_uint8_tensor(recipe(open_rgb(Path(config["content_dir"]) / content.decode())))
+            np.testing.assert_array_equal(pixels, expected.permute(1, 2, 0).numpy())  # exactly the original pixels
+        with h5py.File(tmp_path / "in" / shard.relative_to(out)) as handle:
+            assert handle.attrs["method"] == "none"
