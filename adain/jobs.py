@@ -137,12 +137,13 @@ def pack_shard_job(staging_h5, report_json, out_h5, compression, chunk_images: i
 
 def summarize_job(images_tsv, painting_rejects, reports, shards, notes_txt, index_rejects_tsv, summary_json, rejects_tsv,
                   grid_png, content_dir, settings: "StylizeSettings", expected: dict | None = None,
-                  output_dir=None) -> None:
+                  output_dir=None, card_md=None, config: dict | None = None) -> None:
     from .summary import summarize
 
     notes = Path(notes_txt).read_text().splitlines()
     summary = summarize(images_tsv, painting_rejects, reports, shards, summary_json, rejects_tsv, grid_png,
-                        content_dir, settings.get_preset().content, notes, index_rejects_tsv, expected, output_dir)
+                        content_dir, settings.get_preset().content, notes, index_rejects_tsv, expected, output_dir,
+                        card_md, config)
     logging.getLogger("adain").info("summary: %s", json.dumps(summary["splits"]))
 
 

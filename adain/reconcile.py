@@ -261,8 +261,13 @@ class Reconciler:
         if not plan.manifest_dir.exists():
             return
         self._remove(plan.manifest_dir, reason)
-        for path in (plan.path("summary.json"), plan.path("rejects.tsv"), plan.path("report", "sample_grid.png")):
+        for path in self._summary_files():
             self._remove(path, "the plan is being made again")
+
+    def _summary_files(self) -> list[Path]:
+        plan = self.plan
+        return [plan.path("summary.json"), plan.path("rejects.tsv"), plan.path("report", "sample_grid.png"),
+                plan.path("README.md")]
 
     def check_chunks(self) -> None:
         """Statistics chunks: keep those whose fingerprint matches the painting list's rows."""
@@ -389,7 +394,7 @@ class Reconciler:
         missing = [file for file, _, _ in planned if not plan.path(file).exists()]
         if listed != planned or missing:
             reason = f"{len(missing)} of its shards are being made again" if missing else "it describes another set of shards"
-            for path in (summary, plan.path("rejects.tsv"), plan.path("report", "sample_grid.png")):
+            for path in self._summary_files():
                 self._remove(path, reason)
 
 

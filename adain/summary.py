@@ -118,6 +118,8 @@ def summarize(
     index_rejects_tsv: str | Path | None = None,
     expected: dict[str, str] | None = None,
     output_dir: str | Path | None = None,
+    card_md: str | Path | None = None,
+    config: dict | None = None,
 ) -> dict:
     """Write the run's summary, the list of every reject and a sample grid.
 
@@ -127,6 +129,7 @@ def summarize(
 
     Args:
         expected: shard file (relative to ``output_dir``) -> the fingerprint the run planned.
+        card_md: where to write the dataset card (:func:`adain.card.dataset_card`), with ``config``.
 
     Raises:
         RuntimeError: the counts do not add up (indexed != packed + rejected).
@@ -185,5 +188,13 @@ def summarize(
     if standin:
         summary = {"warning": RANDOM_STANDIN_WARNING, **summary}
     atomic_write_text(summary_json, json.dumps(summary, indent=1))
+    if card_md is not None:
+        from .card import dataset_card
+
+        identity = {}
+        if shards:
+            with h5py.File(shards[0], "r") as handle:
+                identity = json.loads(handle.attrs.get("identity", "{}"))
+        atomic_write_text(card_md, dataset_card(summary, identity, config or {}))
     sample_grid(shards[:4], grid_png, content_dir, content_recipe, banner=RANDOM_STANDIN_WARNING if standin else None)
     return summary

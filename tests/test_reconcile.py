@@ -154,6 +154,7 @@ def test_random_stand_in_weights_are_said_everywhere(scenario, capsys):
 
     out = scenario["out"]
     assert scenario["clean"]["summary"]["warning"] == "random stand-in weights — not a real dataset"
+    assert "WARNING: random stand-in weights" in (out / "README.md").read_text()
     with h5py.File(next((out / "shards").rglob("*.h5"))) as handle:
         assert handle.attrs["random_standin_weights"]
     assert main(["inspect", str(out)]) == 0

@@ -410,3 +410,16 @@ def test_in_shards_line_up_with_sin_image_for_image(sin_run, tmp_path):
             np.testing.assert_array_equal(pixels, expected.permute(1, 2, 0).numpy())  # exactly the original pixels
         with h5py.File(tmp_path / "in" / shard.relative_to(out)) as handle:
             assert handle.attrs["method"] == "none"
+
+
+def test_the_dataset_card_says_what_the_shards_hold(sin_run):
+    out, config = sin_run
+    card = (out / "README.md").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    with h5py.File(out / "shards" / "val" / "val-00000.h5") as handle:
+        vgg = handle.attrs["vgg_sha256"]
+    assert card.startswith("# Stylized-ImageNet, preset sin")
+    assert "WARNING: random stand-in weights — not a real dataset" in card
+    assert f"| train | 14 | 13 | 1 | 3 |" in card and "| val | 6 | 6 | 0 | 3 |" in card
+    assert f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
+    assert "ShardDataset" in card and "ImageNet terms of access" in card and "Painter-by-Numbers" in card

@@ -157,4 +157,5 @@ def get_evaluation_targets():
 
 def get_final_targets(wildcards):
     reconciled()
-    return [out("summary.json"), out("rejects.tsv"), out("report", "sample_grid.png"), *get_evaluation_targets()]
+    return [out("summary.json"), out("rejects.tsv"), out("report", "sample_grid.png"), out("README.md"),
+            *get_evaluation_targets()]

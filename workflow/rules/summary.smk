@@ -10,6 +10,7 @@ rule summarize:
         summary=report(out("summary.json"), caption="../report/summary.rst", category="Summary"),
         rejects=out("rejects.tsv"),
         grid=report(out("report", "sample_grid.png"), caption="../report/sample_grid.rst", category="Samples"),
+        card=out("README.md"),
     params:
         expected=get_planned_fingerprints,
     log:
