@@ -152,18 +152,23 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
 
 def _add_export(commands) -> None:
-    parser = commands.add_parser("export", help="shards back to an ImageFolder tree of image files")
+    parser = commands.add_parser("export", help="shards back to an ImageFolder tree of image files, or WebDataset tars")
     parser.add_argument("path", help="a workflow output folder, a folder of shards or one shard")
-    parser.add_argument("dest", help="target folder: <dest>/<split>/<wnid>/<name>.<format>")
-    parser.add_argument("--format", default="png", choices=["png", "jpeg"])
+    parser.add_argument("dest", help="target folder: <dest>/<split>/<wnid>/<name>.<format>, or <dest>/<shard>.tar")
+    parser.add_argument("--format", default="png", choices=["png", "jpeg", "webdataset"],
+                        help="image files, or WebDataset tar shards (one per shard: .png image, .cls label, .json metadata)")
+    parser.add_argument("--image-format", default="png", choices=["png", "jpeg"], help="image encoding inside WebDataset tars")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
     parser.set_defaults(run=_run_export)
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .inspect import export_shards
+    from .inspect import export_shards, export_webdataset
 
-    count = export_shards(args.path, args.dest, args.format, args.quality)
+    if args.format == "webdataset":
+        count = export_webdataset(args.path, args.dest, args.image_format, args.quality)
+    else:
+        count = export_shards(args.path, args.dest, args.format, args.quality)
     print(f"wrote {count} images to {args.dest}")
     return 0
 

@@ -23,7 +23,7 @@ from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 __all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info", "MixedShardsError",
-           "check_one_dataset", "collate_variable_size"]
+           "check_one_dataset", "collate_variable_size", "shard_split"]
 
 
 def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | None = None) -> list[Path]:
@@ -60,13 +60,14 @@ def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | N
         if missing:
             raise FileNotFoundError(f"shard file not found: {missing[0]}")
     if split is not None:
-        paths = [p for p in paths if _split_of(p) == split]
+        paths = [p for p in paths if shard_split(p) == split]
     if not paths:
         raise FileNotFoundError(f"no shards{f' of split {split!r}' if split else ''} in {root_or_paths}")
     return paths
 
 
-def _split_of(path: Path) -> str:
+def shard_split(path: Path) -> str:
+    """A shard's split: its ``split`` attribute, else the file name's prefix (``train-00000.h5``)."""
     try:
         with h5py.File(path, "r") as handle:
             split = handle.attrs.get("split")

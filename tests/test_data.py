@@ -243,3 +243,29 @@ def test_full_shards_batch_with_the_collate_or_a_resizing_transform(tmp_path):
     assert labels.tolist() == [0, 1, 2, 3] and len(meta) == 4
     batch, _ = next(iter(DataLoader(ShardDataset(tmp_path, transform=v2.Resize((16, 16))), batch_size=4)))
     assert batch.shape == (4, 3, 16, 16)
+
+
+@pytest.mark.parametrize("size", [8, None], ids=["raw", "png"])
+def test_webdataset_export_reads_back_with_webdataset_itself(tmp_path, size):
+    import json
+
+    import webdataset as wds
+
+    from adain.cli import main
+
+    for shard in range(2):
+        make_shard(tmp_path / "shards" / f"train-{shard:05d}.h5", 5, size, start=10 * shard, seed=shard)
+    assert main(["export", str(tmp_path / "shards"), str(tmp_path / "wds"), "--format", "webdataset"]) == 0
+    tars = sorted(str(p) for p in (tmp_path / "wds").glob("*.tar"))
+    assert len(tars) == 2
+    samples = list(wds.WebDataset(tars, shardshuffle=False).decode("rgb8"))
+    expected = {meta["content"]: (image, label) for image, label, meta in ShardDataset(tmp_path / "shards", metadata=True)}
+    assert len(samples) == len(expected) == 10
+    for sample in samples:
+        meta = sample["json"]
+        image, label = expected.pop(meta["content"])  # every sample exactly once
+        assert sample["cls"] == label == meta["label"] and meta["wnid"] and meta["split"] == "train"
+        np.testing.assert_array_equal(sample["png"], image.permute(1, 2, 0).numpy())
+    again = tmp_path / "again"
+    assert main(["export", str(tmp_path / "shards"), str(again), "--format", "webdataset"]) == 0
+    assert (again / "train-00000.tar").read_bytes() == (tmp_path / "wds" / "train-00000.tar").read_bytes()  # reproducible
