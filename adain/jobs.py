@@ -83,12 +83,12 @@ def merge_painting_stats_job(chunks: Sequence[str], rejected_tsv, out_h5, plan: 
     logging.getLogger("adain").info("%d paintings usable", usable)
 
 
-def assign_styles_job(images_tsv, stats_h5, seed, shard_size, out_dir) -> None:
+def assign_styles_job(images_tsv, stats_h5, seed, shard_size, out_dir, order: str = "shuffled") -> None:
     from .manifest import write_manifests
     from .paintings import PaintingStats
 
     paintings = PaintingStats(_single(stats_h5)).names if _single(stats_h5) else None  # None: a filter method
-    counts = write_manifests(images_tsv, paintings, seed, shard_size, out_dir)
+    counts = write_manifests(images_tsv, paintings, seed, shard_size, out_dir, order)
     logging.getLogger("adain").info("shards per split: %s", counts)
 
 

@@ -1,11 +1,13 @@
 """The manifest: a painting for every image (seeded), cut into shards of ``shard_size``.
 
 Written as one folder: ``shards.tsv`` (split, shard, images) and ``<split>/<shard>.tsv`` with the
-columns of :data:`MANIFEST_COLUMNS`, rows in index order. The folder appears by one rename, so a
-crash never leaves a partial manifest.
+columns of :data:`MANIFEST_COLUMNS`; a split's images are spread over its shards in a seeded
+random order (or in index order, ``order="sorted"``). The folder appears by one rename, so a crash
+never leaves a partial manifest.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -13,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from .assign import draw_paintings
 from .identity import digest
 from .index import iter_index
-from .tsv import iter_tsv, open_tsv, read_meta, rows_digest, write_tsv
+from .tsv import iter_tsv, read_meta, rows_digest, write_tsv
 
 __all__ = [
     "MANIFEST_COLUMNS", "ManifestRow", "write_manifests", "read_manifest", "read_shard_list", "shard_name",
-    "manifest_fingerprint", "names_digest", "read_manifest_fingerprint",
+    "manifest_fingerprint", "names_digest", "read_manifest_fingerprint", "shuffle_key", "ORDERS",
 ]
 
 #: ``size`` and ``mtime_ns``: the content file's version when it was indexed.
@@ -44,14 +48,45 @@ def names_digest(paintings: Sequence[str] | None) -> str | None:
     return None if paintings is None else digest(list(paintings))
 
 
-def manifest_fingerprint(images_tsv: str | Path, paintings_digest: str | None, seed: int, shard_size: int) -> str:
-    """What decides the manifests: the index's rows, the painting names, the seed, the shard size."""
+def manifest_fingerprint(images_tsv: str | Path, paintings_digest: str | None, seed: int, shard_size: int,
+                         order: str = "shuffled") -> str:
+    """What decides the manifests: the index's rows, the painting names, the seed, the shard size
+    and the order of images over the shards."""
     return digest({"index": rows_digest(images_tsv), "paintings": paintings_digest, "seed": int(seed),
-                   "shard_size": int(shard_size), "columns": MANIFEST_COLUMNS})
+                   "shard_size": int(shard_size), "order": order, "columns": MANIFEST_COLUMNS})
 
 
 def shard_name(shard: int) -> str:
     return f"{shard:05d}"
+
+
+#: Manifest rows held in memory at once while shuffled shards are written (a few tens of MB).
+_ROWS_IN_MEMORY = 200_000
+ORDERS = ("shuffled", "sorted")
+
+
+def shuffle_key(seed: int, content: str) -> int:
+    """A row's place in a shuffled split: a seeded hash of its path (independent of the rest)."""
+    return int.from_bytes(hashlib.sha256(f"{int(seed)}\0{content}".encode("utf-8", "surrogateescape")).digest()[:8], "little")
+
+
+def _positions(images_tsv: Path, seed: int, order: str) -> dict[str, np.ndarray]:
+    """Per split: ``position[i]`` = where the split's ``i``-th index row goes (0 = first row of
+    its first shard). Raises if a split's rows are not contiguous."""
+    keys: dict[str, list[int]] = {}
+    previous = None
+    for record in iter_index(images_tsv):
+        if record.split != previous and record.split in keys:
+            raise ValueError(f"{images_tsv}: rows of split {record.split!r} are not contiguous")
+        previous = record.split
+        keys.setdefault(record.split, []).append(shuffle_key(seed, record.content) if order == "shuffled" else 0)
+    positions = {}
+    for split, split_keys in keys.items():
+        ranks = np.argsort(np.asarray(split_keys, dtype=np.uint64), kind="stable")
+        position = np.empty(len(ranks), dtype=np.int64)
+        position[ranks] = np.arange(len(ranks))
+        positions[split] = position
+    return positions
 
 
 def write_manifests(
@@ -60,62 +95,65 @@ def write_manifests(
     seed: int,
     shard_size: int,
     out_dir: str | Path,
+    order: str = "shuffled",
 ) -> dict[str, int]:
     """Assign one painting per image and write the shard manifests into ``out_dir``.
-
-    The index is streamed: memory stays flat in the number of images.
 
     Args:
         images_tsv: the index (:func:`adain.index.write_index`), rows grouped by split.
         paintings: usable painting names, sorted; the draw is a number into this list. ``None``
             for methods without paintings (the texture-suppression filters): ``style`` stays empty.
-        seed: the run's seed (see :mod:`adain.assign`).
+        seed: the run's seed (see :mod:`adain.assign`); it also orders ``shuffled`` shards.
         shard_size: images per shard.
+        order: ``shuffled`` (default): a split's images are spread over its shards in a seeded
+            random order (:func:`shuffle_key`), so a shard holds a mix of classes; ``sorted``: in
+            index order (class by class). Either way the same seed gives the same bytes.
 
-    ``shards.tsv`` records the fingerprint (:func:`manifest_fingerprint`).
+    The index is streamed (once per group of shards that fits in memory), so memory stays flat in
+    the number of images. ``shards.tsv`` records the fingerprint (:func:`manifest_fingerprint`).
 
     Returns:
         split -> number of shards.
     """
-    fingerprint = manifest_fingerprint(images_tsv, names_digest(paintings), seed, shard_size)
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    fingerprint = manifest_fingerprint(images_tsv, names_digest(paintings), seed, shard_size, order)
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     if paintings is not None and not paintings:
         raise ValueError("no usable paintings")
     out_dir = Path(out_dir)
+    positions = _positions(Path(images_tsv), seed, order)
+    if not positions:
+        raise ValueError(f"{images_tsv} lists no images")
+    counts = {split: -(-len(position) // shard_size) for split, position in positions.items()}
+    listing = [(split, shard_name(s), min(shard_size, len(positions[split]) - s * shard_size))
+               for split in positions for s in range(counts[split])]
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    counts: dict[str, int] = {}
-    listing: list[tuple[str, str, int]] = []
-    handle, writer, current, filled = None, None, None, 0
+    group = max(1, _ROWS_IN_MEMORY // shard_size)  # shards written per pass over the index
     try:
-        for record in iter_index(images_tsv):
-            if record.split != current or filled == shard_size:
-                if handle is not None:
-                    handle.close()
-                    listing.append((current, shard_name(counts[current] - 1), filled))
-                if record.split != current and record.split in counts:
-                    raise ValueError(f"{images_tsv}: rows of split {record.split!r} are not contiguous")
-                current, filled = record.split, 0
-                counts[current] = counts.get(current, 0) + 1
-                path = tmp / current / f"{shard_name(counts[current] - 1)}.tsv"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handle = open(path, "w", newline="", encoding="utf-8")
-                writer = open_tsv(handle, MANIFEST_COLUMNS)
-            style = paintings[draw_paintings(seed, record.content, len(paintings))[0]] if paintings else ""
-            writer.writerow((record.split, record.content, record.wnid, record.label, record.clsloc, style,
-                             record.size, record.mtime_ns))
-            filled += 1
-        if handle is None:
-            raise ValueError(f"{images_tsv} lists no images")
-        handle.close()
-        listing.append((current, shard_name(counts[current] - 1), filled))
+        for split in positions:
+            (tmp / split).mkdir(parents=True, exist_ok=True)
+            for first in range(0, counts[split], group):
+                held: dict[int, list] = {}
+                row = -1
+                for record in iter_index(images_tsv):
+                    if record.split != split:
+                        continue
+                    row += 1
+                    position = int(positions[split][row])
+                    if first <= position // shard_size < first + group:
+                        style = paintings[draw_paintings(seed, record.content, len(paintings))[0]] if paintings else ""
+                        held.setdefault(position // shard_size, []).append((position, (
+                            record.split, record.content, record.wnid, record.label, record.clsloc, style,
+                            record.size, record.mtime_ns)))
+                for shard, rows in held.items():
+                    write_tsv(tmp / split / f"{shard_name(shard)}.tsv", MANIFEST_COLUMNS, (r for _, r in sorted(rows)))
         write_tsv(tmp / "shards.tsv", ["split", "shard", "images"], listing, {"fingerprint": fingerprint})
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
     finally:
-        if handle is not None and not handle.closed:
-            handle.close()
         if tmp.exists():
             shutil.rmtree(tmp)
     return counts

@@ -118,7 +118,7 @@ class Plan:
 
         names = PaintingStats(self.stats_h5).names if self.adain else None
         return manifest_fingerprint(self.path("index", "images.tsv"), names_digest(names), self.config["seed"],
-                                    self.config["shard_size"])
+                                    self.config["shard_size"], self.config["shard_order"])
 
     # --- shards ----------------------------------------------------------------------------
     @cached_property

@@ -67,7 +67,8 @@ def test_manifests_stream_into_shards_with_seeded_paintings(tmp_path):
 
     _touch(tmp_path, *[f"train/n0{c}/{i}.JPEG" for c in range(3) for i in range(4)], "val/n01/v.JPEG")
     write_index(tmp_path, ["train", "val"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
-    counts = write_manifests(tmp_path / "images.tsv", ["a.jpg", "b.jpg", "c.jpg"], 5, 5, tmp_path / "manifest")
+    counts = write_manifests(tmp_path / "images.tsv", ["a.jpg", "b.jpg", "c.jpg"], 5, 5, tmp_path / "manifest",
+                             order="sorted")
     assert counts == {"train": 3, "val": 1}
     assert read_shard_list(tmp_path / "manifest" / "shards.tsv") == [
         ("train", "00000", 5), ("train", "00001", 5), ("train", "00002", 2), ("val", "00000", 1)]
@@ -106,3 +107,26 @@ def test_a_flat_split_without_labels_is_still_an_error(tmp_path):
     _touch(tmp_path, "val/a.JPEG")
     with pytest.raises(ValueError, match="without class folders: set val_labels"):
         index_images(tmp_path, ["val"])
+
+
+def test_shuffled_shards_are_a_seeded_class_mixed_permutation(tmp_path, monkeypatch):
+    import adain.manifest
+    from adain.manifest import read_manifest, read_shard_list, write_manifests
+
+    _touch(tmp_path, *[f"train/n0{c}/{i}.JPEG" for c in range(4) for i in range(25)], "val/n01/v.JPEG")
+    write_index(tmp_path, ["train", "val"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
+    index = [r.content for r in read_index(tmp_path / "images.tsv") if r.split == "train"]
+
+    def shards(name, seed, **options):
+        write_manifests(tmp_path / "images.tsv", None, seed, 10, tmp_path / name, **options)
+        listing = read_shard_list(tmp_path / name / "shards.tsv")
+        return [[r.content for r in read_manifest(tmp_path / name / s / f"{n}.tsv")] for s, n, _ in listing if s == "train"]
+
+    first = shards("a", seed=1)
+    assert sorted(c for shard in first for c in shard) == sorted(index) and [len(s) for s in first] == [10] * 10
+    assert all(len({c.split("/")[1] for c in shard}) >= 3 for shard in first)  # classes mixed in every shard
+    assert shards("b", seed=1) == first and shards("c", seed=2) != first  # seeded
+    assert (tmp_path / "a" / "train" / "00003.tsv").read_bytes() == (tmp_path / "b" / "train" / "00003.tsv").read_bytes()
+    monkeypatch.setattr(adain.manifest, "_ROWS_IN_MEMORY", 25)  # several passes over the index, same shards
+    assert shards("d", seed=1) == first
+    assert [c for shard in shards("e", seed=1, order="sorted") for c in shard] == index

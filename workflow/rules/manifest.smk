@@ -7,6 +7,7 @@ checkpoint assign_styles:
     params:
         seed=config["seed"],
         shard_size=config["shard_size"],
+        order=config["shard_order"],
     log:
         out("logs", "assign_styles.log"),
     resources:
