@@ -27,7 +27,8 @@ def missing_weights_message(target: Path, kind: str, reason: str) -> str:
     name = "vgg_normalised.pth" if kind == "vgg" else "decoder.pth"
     return (
         f"cannot get {target} ({reason}). Download {RELEASE_URL}/{name} on a machine with internet "
-        f"access and put it at {target.resolve()} (or set the path in config.yaml)."
+        f"access and put it at {target.resolve()} (or set the path in config.yaml). To try the tool offline, "
+        f"`adain weights random {target.parent}` writes random stand-ins (the images are then not meaningful)."
     )
 
 
