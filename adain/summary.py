@@ -98,7 +98,7 @@ def sample_grid(
     if banner:
         draw = ImageDraw.Draw(grid)
         draw.rectangle((0, 0, grid.width, 14), fill=(200, 0, 0))
-        draw.text((3, 1), banner.encode("ascii", "replace").decode(), fill=(255, 255, 255))
+        draw.text((3, 1), banner.replace("\u2014", "-").encode("ascii", "replace").decode(), fill=(255, 255, 255))
     with atomic_path(out_png) as tmp:
         grid.save(tmp, format="PNG")
     return len(pairs)
