@@ -224,6 +224,9 @@ def _run_verify(args: argparse.Namespace) -> int:
     if damaged and args.repair:
         from .reconcile import retire
 
+        if not (root / "manifest").is_dir() and not (root / "summary.json").is_file():
+            raise ValueError(f"--repair needs a workflow output folder (with manifest/ or summary.json); {root} is not one")
+
         for check in damaged:
             retire(root, check.path, f"damaged: {check.problem}")
         print(f"moved {len(damaged)} damaged shard(s) to {root / 'stale'}; run the workflow again to remake them")

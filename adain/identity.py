@@ -70,13 +70,16 @@ def tree_signature(root: str | Path, folders: Iterable[str] = ("",), depth: int 
     """
     root = Path(root)
     entries: list = []
+    seen: set[tuple[int, int]] = set()
 
     def visit(path: Path, level: int) -> None:
         try:
-            entries.append([os.path.relpath(path, root), os.stat(path).st_mtime_ns])
-            if depth is not None and level >= depth:
+            stat = os.stat(path)  # follows a symlinked folder, as the index does
+            entries.append([os.path.relpath(path, root), stat.st_mtime_ns])
+            if (stat.st_dev, stat.st_ino) in seen or (depth is not None and level >= depth):
                 return
-            children = sorted(e.name for e in os.scandir(path) if e.is_dir(follow_symlinks=False))
+            seen.add((stat.st_dev, stat.st_ino))
+            children = sorted(e.name for e in os.scandir(path) if _is_dir(e))
         except OSError:
             entries.append([os.path.relpath(path, root), None])
             return
@@ -90,6 +93,13 @@ def tree_signature(root: str | Path, folders: Iterable[str] = ("",), depth: int 
         else:
             entries.append([folder, None])
     return digest(entries)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop
+        return False
 
 
 def numerics(device_type: str, cpu_threads: int, batch_size: int) -> dict:

@@ -158,19 +158,31 @@ def export_shards(path: str | Path, dest: str | Path, image_format: str = "png",
     for shard in shards:
         with h5py.File(shard, "r") as handle:
             split = str(handle.attrs["split"]) if "split" in handle.attrs else shard_split(shard)
-            parts = [_export_parts(split, w.decode(), c.decode()) for w, c in zip(handle["wnid"][()], handle["content"][()])]
+            parts = [_export_parts(split, w.decode("utf-8", "backslashreplace"), c.decode("utf-8", "backslashreplace"))
+                     for w, c in zip(handle["wnid"][()], handle["content"][()])]
         plans.append(parts)
         stems.update((p[:-1], Path(p[-1]).stem) for p in parts)
+    # where each image goes; names that still meet after sanitising get their position appended
+    targets: list[list[Path]] = []
+    taken: set[Path] = set()
+    for number, parts in enumerate(plans):
+        shard_targets = []
+        for i, (*folders, name) in enumerate(parts):
+            unique = stems[(tuple(folders), Path(name).stem)] == 1
+            target = confined(dest, [*folders, f"{Path(name).stem if unique else name}.{image_format}"])
+            if target in taken:
+                target = target.with_name(f"{target.stem}~{number}-{i}{target.suffix}")
+            taken.add(target)
+            shard_targets.append(target)
+        targets.append(shard_targets)
     total = sum(len(p) for p in plans)
     written = 0
     with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=total, unit="img", desc="export") as bar:
-        for shard, parts in zip(shards, plans):
+        for shard, shard_targets in zip(shards, targets):
             data = read_shard(shard)
 
             def save(i: int) -> None:
-                *folders, name = parts[i]
-                unique = stems[(tuple(folders), Path(name).stem)] == 1
-                target = confined(dest, [*folders, f"{Path(name).stem if unique else name}.{image_format}"])
+                target = shard_targets[i]
                 options = {"quality": quality} if image_format == "jpeg" else {}
                 with atomic_path(target) as tmp:
                     Image.fromarray(data.pixels(i)).save(tmp, format=image_format.upper(), **options)

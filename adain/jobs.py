@@ -100,8 +100,8 @@ def stylize_shard_job(manifest, stats_h5, vgg, decoder, out_h5, settings: "Styli
     from .gpus import gpu_slot
     from .stylize_shard import stylize_shard
 
-    if settings.device == "cpu" or settings.planned_device_type() == "cpu":
-        torch.set_num_threads(max(1, settings.cpu_threads))  # on the CPU it decides the pixels
+    # on the CPU the thread count decides the pixels; set always (no CUDA call before gpu_slot)
+    torch.set_num_threads(max(1, settings.cpu_threads))
     with gpu_slot(settings.device) as device:
         result = stylize_shard(
             manifest, _single(stats_h5), content_dir, vgg, decoder, settings.get_preset(), out_h5,
@@ -115,7 +115,10 @@ def stylize_shard_job(manifest, stats_h5, vgg, decoder, out_h5, settings: "Styli
     if output_dir is not None:
         from .status import progress_line
 
-        line = progress_line(output_dir, Path(out_h5), result)
+        try:  # only a line for the user: other jobs may be moving files meanwhile
+            line = progress_line(output_dir, Path(out_h5), result)
+        except Exception as error:  # noqa: BLE001
+            line = f"adain: stylized {out_h5}: {result['images']} images ({error.__class__.__name__} in the progress figures)"
         logging.getLogger("adain").info(line)
         print(line, flush=True)
     return result

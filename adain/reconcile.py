@@ -28,7 +28,7 @@ from typing import Callable
 
 from .identity import dataset_fingerprint, file_sha256, shard_fingerprint
 from .settings import PackSettings, StylizeSettings
-from .tsv import read_meta, read_tsv, write_tsv
+from .tsv import display_name, read_meta, read_tsv, write_tsv
 
 __all__ = ["Plan", "Reconciler", "shard_key", "retire"]
 
@@ -144,6 +144,28 @@ class Plan:
     def dataset_fingerprint(self) -> str:
         return dataset_fingerprint(self.identity)
 
+    @property
+    def identity_json(self) -> Path:
+        return self.path("manifest", "identity.json")
+
+    def write_identity(self) -> Path:
+        """Record the controller's planned identity beside the manifests, for jobs on other machines."""
+        import json
+
+        from .atomic import atomic_write_text
+
+        atomic_write_text(self.identity_json, json.dumps(self.identity, sort_keys=True, indent=1))
+        return self.identity_json
+
+    def read_identity(self) -> dict:
+        """The controller's planned identity (:meth:`write_identity`), or this machine's when absent."""
+        import json
+
+        try:
+            return json.loads(self.identity_json.read_text())
+        except (OSError, ValueError):
+            return self.identity
+
     def shard_fingerprint(self, split: str, shard: str) -> str:
         return shard_fingerprint(self.dataset_fingerprint, file_sha256(self.manifest(split, shard)))
 
@@ -170,7 +192,7 @@ def retire(output_dir: Path, path: Path, reason: str, stamp: str | None = None) 
     target = output_dir / "stale" / (stamp or time.strftime("%Y%m%d-%H%M%S")) / path.relative_to(output_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, target)
-    moved = str(target.relative_to(output_dir))
+    moved = display_name(target.relative_to(output_dir))
     listing = output_dir / "stale" / "stale.tsv"
     rows = [(r["file"], r["reason"]) for r in read_tsv(listing)] if listing.is_file() else []
     write_tsv(listing, ["file", "reason"], rows + [(moved, reason)])
@@ -202,7 +224,7 @@ class Reconciler:
     def _remove(self, path: Path, reason: str) -> None:
         if not (path.exists() or path.is_symlink()):
             return
-        self.say(f"{'would remove' if self.dry_run else 'removing'} {path} ({reason})")
+        self.say(f"{'would remove' if self.dry_run else 'removing'} {display_name(path)} ({reason})")
         if self.dry_run:
             return
         if path.is_dir() and not path.is_symlink():
@@ -211,7 +233,7 @@ class Reconciler:
             path.unlink()
 
     def _retire(self, path: Path, reason: str) -> None:
-        self.say(f"{'would move' if self.dry_run else 'moving'} {path} out of the dataset ({reason})")
+        self.say(f"{'would move' if self.dry_run else 'moving'} {display_name(path)} out of the dataset ({reason})")
         if not self.dry_run:
             self.retired.append((retire(self.plan.out, path, reason, self.stamp), reason))
 
@@ -230,8 +252,12 @@ class Reconciler:
         return False
 
     # --- before the DAG is built -----------------------------------------------------------
-    def before_run(self) -> None:
-        """Index, painting list, painting statistics and manifests (cheap outputs)."""
+    def before_run(self) -> bool:
+        """Index, painting list, painting statistics and manifests (cheap outputs).
+
+        Returns:
+            Whether the manifests exist and are current, so that the shards can be checked now.
+        """
         plan = self.plan
         index_ok = self._check_tsv(
             plan.path("index", "images.tsv"), plan.index_fingerprint(),
@@ -242,17 +268,25 @@ class Reconciler:
             paintings_ok = self._check_tsv(accepted, plan.paintings_fingerprint(),
                                            [plan.path("paintings", "rejected_prepare.tsv")], "the painting list")
             if plan.weights_sha256 is None:
-                return  # a dry run before the weights' download: nothing can be compared yet
+                return False  # a dry run before the weights' download: nothing can be compared yet
             if paintings_ok:
                 self.check_chunks()
-            stats_ok = paintings_ok and self._check_stats(accepted)
+                stats_ok = self._check_stats(accepted)
+            else:  # made from the old list: they go with it (the chunks are checked once it is made again)
+                for path in (plan.stats_h5, plan.path("paintings", "rejected_decode.tsv")):
+                    self._remove(path, "the painting list is being made again")
+                stats_ok = False
         if not (index_ok and stats_ok):
             self._remove_plan("its inputs are being made again")
-        elif plan.manifest_dir.exists():
-            from .manifest import read_manifest_fingerprint
+            return False
+        if not plan.manifest_dir.exists():
+            return False
+        from .manifest import read_manifest_fingerprint
 
-            if read_manifest_fingerprint(plan.manifest_dir) != plan.manifest_fingerprint():
-                self._remove_plan("the manifests are out of date (seed, shard_size, index or paintings changed)")
+        if read_manifest_fingerprint(plan.manifest_dir) != plan.manifest_fingerprint():
+            self._remove_plan("the manifests are out of date (seed, shard_size, order, index or paintings changed)")
+            return False
+        return not self.dry_run or (plan.manifest_dir / "shards.tsv").exists()
 
     def _remove_plan(self, reason: str) -> None:
         """The manifests, and the summary that describes their shards (the shards themselves are
@@ -316,6 +350,7 @@ class Reconciler:
         self._check_final(expected, pack)
         self._check_staging(expected)
         self._check_reports(expected)
+        self._restore_reports(expected)
         self._check_summary()
 
     def _check_final(self, expected: dict, pack: str) -> None:
@@ -338,7 +373,7 @@ class Reconciler:
                 self._retire(path, "made with other inputs, weights or settings")
             elif attrs.get("pack_fingerprint") != pack:
                 staging = plan.path("stylized", key[0], f"{key[1]}.h5")
-                self.say(f"{'would repack' if self.dry_run else 'repacking'} {path} (packing settings changed)")
+                self.say(f"{'would repack' if self.dry_run else 'repacking'} {display_name(path)} (packing settings changed)")
                 if not self.dry_run:
                     staging.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(path, staging)
@@ -377,6 +412,20 @@ class Reconciler:
             if key not in expected or fingerprint != expected[key] or not self.plan.final_shard(*key).exists() \
                     and not self.plan.path("stylized", key[0], f"{key[1]}.h5").exists():
                 self._remove(path, "validation report of another shard version")
+
+    def _restore_reports(self, expected: dict) -> None:
+        """A current final shard whose validation report is missing (a copied output_dir, a deleted
+        ``validated/``) gets it back from its own contents: else the summary would need it and
+        Snakemake would stylize the shard again to validate it."""
+        from .validate import report_from_final_shard
+
+        for (split, shard), fingerprint in expected.items():
+            final, report = self.plan.final_shard(split, shard), self.plan.path("validated", split, f"{shard}.json")
+            if final.exists() and not report.exists() and not self.dry_run:
+                attrs = _final_attrs(final)
+                if attrs is not None and attrs.get("fingerprint") == fingerprint:
+                    self.say(f"restoring {display_name(report)} from its validated shard")
+                    report_from_final_shard(final, report)
 
     def _check_summary(self) -> None:
         import json

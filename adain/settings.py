@@ -76,14 +76,6 @@ class StylizeSettings:
 
         return {**DEFAULTS.get(self.method, {}), **self.method_params}
 
-    def planned_device_type(self) -> str:
-        """The device type jobs will use: ``auto`` is CUDA where this process sees a GPU."""
-        if self.device == "auto":
-            import torch
-
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device.split(":")[0]
-
     def identity(self, device_type: str, weights_sha256: dict | None, stats_digest: str | None) -> dict:
         """What decides a shard's bytes besides its manifest rows (:func:`adain.identity.shard_identity`)."""
         return shard_identity(

@@ -146,7 +146,7 @@ def read_shard(path: str | Path) -> ShardData:
             codec = str(handle.attrs.get("codec", "raw"))
             images = handle["images"][()] if codec == "raw" else list(handle["images"][()])
             strings = {
-                name: [s.decode("utf-8") if isinstance(s, bytes) else s for s in handle[name][()]]
+                name: [s.decode("utf-8", "backslashreplace") if isinstance(s, bytes) else s for s in handle[name][()]]
                 for name in ("content", "style", "wnid", "rejected_content", "rejected_reason")
             }
             return ShardData(

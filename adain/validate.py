@@ -18,7 +18,7 @@ from .atomic import atomic_write_text
 from .manifest import read_manifest
 from .shards import ShardData, ShardError, decode_image, read_shard
 
-__all__ = ["ValidationError", "check_shard", "validate_shard"]
+__all__ = ["ValidationError", "check_shard", "validate_shard", "report_from_final_shard"]
 
 
 class ValidationError(Exception):
@@ -131,6 +131,26 @@ def validate_shard(
         "labels": dict(Counter(map(int, data.labels))),
         "stylize_seconds": seconds,
         "images_per_second": done / seconds if seconds else 0.0,
+    }
+    atomic_write_text(report_json, json.dumps(report, indent=1, sort_keys=True))
+    return report
+
+
+def report_from_final_shard(shard_h5: str | Path, report_json: str | Path) -> dict:
+    """Write the validation report of a final (already validated and packed) shard again, from its
+    own datasets (labels, rejects) and attributes, without reading its images; timing is unknown (0)."""
+    import h5py
+
+    with h5py.File(shard_h5, "r") as handle:
+        labels = handle["labels"][()]
+        rejected = [c.decode() for c in handle["rejected_content"][()]]
+        reasons = [r.decode() for r in handle["rejected_reason"][()]]
+        fingerprint = handle.attrs.get("fingerprint")
+        manifest = int(handle.attrs.get("manifest_count", len(labels) + len(rejected)))
+    report = {
+        "shard": str(shard_h5), "fingerprint": None if fingerprint is None else str(fingerprint), "manifest": manifest,
+        "images": len(labels), "rejected": dict(zip(rejected, reasons)), "labels": dict(Counter(map(int, labels))),
+        "stylize_seconds": 0.0, "images_per_second": 0.0,
     }
     atomic_write_text(report_json, json.dumps(report, indent=1, sort_keys=True))
     return report

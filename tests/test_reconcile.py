@@ -224,6 +224,11 @@ def test_damage_is_found_and_repaired(scenario):
     result = run_workflow(work, **config)
     assert "damaged: unreadable, truncated or incomplete" in result.stdout + result.stderr
     assert _shards(out) == intact and main(["verify", str(out)]) == 0
+    # an output_dir copied without its validation reports: restored from the shards, nothing restylized
+    shutil.rmtree(out / "validated")
+    (out / "summary.json").unlink()
+    result = run_workflow(work, **config)
+    assert _jobs(result) == {"summarize", "all"} and _shards(out) == intact
 
 
 def test_status_of_a_finished_run_with_stale_shards(scenario, capsys):

@@ -57,8 +57,7 @@ def reconciled():
             RUN["lock"] = claim_output_dir(OUT)
             ensure_weights(config)
         RUN["reconciler"] = Reconciler(PLAN, dry_run=workflow.dryrun)
-        RUN["reconciler"].before_run()
-        if (OUT / "manifest" / "shards.tsv").exists():
+        if RUN["reconciler"].before_run():  # the manifests are current: the shards can be checked now
             RUN["reconciler"].check_shards()
     return RUN.get("reconciler")
 
@@ -68,8 +67,12 @@ def get_cache_dir():
 
 
 def get_weights(wildcards):
-    """The AdaIN weight files (the user's; read only); none for the texture-suppression filters."""
-    return {"vgg": ancient(config["vgg_weights"]), "decoder": ancient(config["decoder_weights"])} if ADAIN else {}
+    """The AdaIN weight files (the user's; read only); none for the texture-suppression filters. A
+    dry run before their download leaves them out (the real run downloads them when it starts)."""
+    if not ADAIN:
+        return {}
+    weights = {"vgg": config["vgg_weights"], "decoder": config["decoder_weights"]}
+    return {k: ancient(v) for k, v in weights.items() if not workflow.dryrun or Path(v).exists()}
 
 
 def get_painting_stats(wildcards):
@@ -96,15 +99,21 @@ def get_painting_chunks(wildcards):
 
 def _shards():
     """(split, shard, images) of the manifest, reconciled with output_dir once the manifest is made."""
+    reconciled()  # first: it may remove stale manifests (targets other than `all`)
     checkpoints.assign_styles.get()
-    if reconciled() and not RUN["reconciler"].shards_checked:
+    if RUN.get("reconciler") and not RUN["reconciler"].shards_checked:
         RUN["reconciler"].check_shards()
         workflow.iocache.clear()  # files were moved after Snakemake first looked
+    if RUN.get("reconciler") and not workflow.dryrun and "plan" not in RUN:
+        RUN["plan"] = PLAN.write_identity()  # for jobs on other machines (see get_planned_identity)
     return PLAN.shards
 
 
 def get_planned_identity(wildcards):
-    """What decides a shard's bytes (besides its manifest): the stylize job checks it is making this."""
+    """What decides a shard's bytes (besides its manifest): the stylize job checks it is making this.
+    A job on another machine (Slurm) takes the controller's plan, not one made on its own node."""
+    if not workflow.is_main_process:
+        return PLAN.read_identity()
     return PLAN.identity
 
 
