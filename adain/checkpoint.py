@@ -17,10 +17,19 @@ import numpy as np
 
 from .atomic import atomic_write_bytes
 
-__all__ = ["PartStore"]
+__all__ = ["PartStore", "rows_checkpointed"]
 
 log = logging.getLogger(__name__)
 _PART = re.compile(r"^(\d{7})-(\d{7})-([0-9a-f]{16})\.npz$")
+
+
+def rows_checkpointed(folder: str | Path) -> int:
+    """How far the parts in ``folder`` reach, from their names alone (for progress reports; a
+    resuming job verifies them with :meth:`PartStore.load`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    return max((int(match[2]) for path in folder.iterdir() if (match := _PART.match(path.name))), default=0)
 
 
 class PartStore:

@@ -7,16 +7,15 @@ machine. ``adain status OUTPUT_DIR`` prints it; each finished stylize job prints
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checkpoint import rows_checkpointed
 from .tsv import iter_tsv
 
 __all__ = ["RunStatus", "run_status", "format_status", "progress_line"]
 
-_PART = re.compile(r"^\d{7}-(\d{7})-[0-9a-f]{16}\.npz$")
 _RECENT = 20
 
 
@@ -93,8 +92,10 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
                 status.done_images += images
                 finished.append((staged, images))
             else:
-                done = max((int(m[1]) for p in (parts.iterdir() if parts.is_dir() else [])
-                            if (m := _PART.match(p.name))), default=0)
+                try:
+                    done = rows_checkpointed(parts)
+                except OSError:  # the job finished and cleared its parts meanwhile
+                    done = 0
                 if done:
                     status.in_progress[f"{split}/{shard}"] = done
                 remaining += images - done

@@ -1,6 +1,6 @@
 import numpy as np
 
-from adain.checkpoint import PartStore
+from adain.checkpoint import PartStore, rows_checkpointed
 
 
 def _arrays(value):
@@ -11,6 +11,7 @@ def test_parts_chain_and_survive_reload(tmp_path):
     store = PartStore(tmp_path / "p", "plan-a")
     store.save(0, 2, _arrays(0))
     store.save(2, 4, _arrays(2))
+    assert rows_checkpointed(tmp_path / "p") == 4 and rows_checkpointed(tmp_path / "none") == 0
     parts = PartStore(tmp_path / "p", "plan-a").load()
     assert [(s, e) for s, e, _ in parts] == [(0, 2), (2, 4)]
     np.testing.assert_array_equal(parts[1][2]["pixels"], _arrays(2)["pixels"])
