@@ -145,7 +145,7 @@ def shard_identity(
         "jpeg_quality": int(jpeg_quality) if codec == "jpeg" else None,
         "max_pixels": [int(v) for v in max_pixels] if isinstance(max_pixels, (tuple, list)) else int(max_pixels),
         "numerics": device_numerics,
-        "weights_sha256": dict(weights_sha256) if adain else None,
+        "weights_sha256": dict(weights_sha256) if adain and weights_sha256 else None,
         "stats_digest": stats_digest if adain else None,
     }
 
