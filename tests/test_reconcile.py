@@ -75,6 +75,8 @@ def scenario(tmp_path_factory):
     run("clean")
     run("speed", forget=True, workers=2, checkpoint_images=2, checkpoint_seconds=1)
     run("packing", compression="gzip")
+    dry = run_workflow(work, "-n", **{**base, "compression": "gzip", "alpha": 0.5})  # a dry run changes nothing
+    seen["dry"] = {"log": dry.stdout + dry.stderr, "shards": _shards(out)}
     write_random_weights(weights, seed=1, force=True)  # swapped in place, with an old time
     for path in (vgg, decoder):
         _age(path)
@@ -104,6 +106,10 @@ def test_packing_settings_repack_without_restylizing(scenario):
         (first / name).write_bytes(scenario["clean"]["shards"][name])
     for name in scenario["back"]["shards"]:  # ... with the same images (checked on the final state)
         np.testing.assert_array_equal(read_datasets(first / name)["images"], read_datasets(out / name)["images"])
+
+
+def test_a_dry_run_says_what_it_would_move_and_moves_nothing(scenario):
+    assert "would move" in scenario["dry"]["log"] and scenario["dry"]["shards"] == scenario["packing"]["shards"]
 
 
 def test_swapped_weights_with_an_old_time_are_noticed(scenario):
