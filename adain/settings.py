@@ -6,7 +6,7 @@ change where or how fast a job works.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .identity import numerics, shard_identity
 
@@ -53,10 +53,6 @@ class StylizeSettings:
             jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
             checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
         )
-
-    def as_dict(self) -> dict:
-        """Plain values (Snakemake params); ``StylizeSettings(**d)`` restores them."""
-        return asdict(self)
 
     def get_preset(self):
         from .presets import get_preset

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from adain.paintings import read_painting_list
 from adain.preflight import check_run, claim_output_dir, claim_workdir, ensure_weights
 from adain.reconcile import Plan, Reconciler
 
@@ -91,8 +92,7 @@ def get_painting_chunks(wildcards):
     accepted = checkpoints.prepare_paintings.get().output.accepted
     if reconciled():
         RUN["reconciler"].check_chunks()
-    with open(accepted) as handle:
-        count = sum(1 for line in handle if not line.startswith("#")) - 1
+    count = len(read_painting_list(accepted))
     chunks = (count + config["paintings_per_job"] - 1) // config["paintings_per_job"]
     return [ancient(out("paintings", "stats", f"{c:04d}.npz")) for c in range(chunks)]
 
