@@ -1,14 +1,25 @@
 """Batched AdaIN inference: painting statistics once, contents in same-size batches.
 
-The data's way: DataLoader workers decode and preprocess images into ``uint8 (3, H, W)`` tensors;
-the main loop groups them by size into batches (no padding: padding would change the pixels);
-the model runs on the chosen device; outputs are cropped to the input size and quantized exactly
-as ``torchvision.utils.save_image`` does.
+The data's way is a three-stage pipeline with bounded queues, so that the device never waits:
+
+1. **in**: DataLoader workers decode and preprocess runs of consecutive images and collate them
+   into ``uint8 (n, 3, H, W)`` tensors, one per image size (:class:`ImageBatch`); on CUDA they are
+   pinned in the main process. Batches are grouped by size (no padding: padding would change the
+   pixels).
+2. **compute**: the model runs on the device, off the caller's thread (:class:`DeviceQueue`: a
+   CUDA side stream fed from pinned memory, or one compute thread on the CPU); outputs are
+   quantized on the device exactly as ``torchvision.utils.save_image`` does and copied back
+   asynchronously (into pinned buffers on CUDA). Out of memory splits a batch, then rejects the
+   single image that does not fit.
+3. **out**: the caller receives finished batches in order while the next ones compute; encoding
+   and writing belong to it (:func:`adain.stylize_shard.stylize_shard` does both off this thread).
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
+import logging
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -20,7 +31,7 @@ from .cache import StatsCache
 from .functional import calc_mean_std
 from .images import (
     DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS, ImageRejected, Preprocess, check_min_side,
-    check_preprocessed_size, open_rgb, to_uint8_tensor,
+    check_preprocessed_size, open_rgb, read_jpeg_tensor, to_uint8_tensor,
 )
 from .model import AdaIN
 
@@ -28,7 +39,11 @@ __all__ = [
     "disable_tf32",
     "resolve_device",
     "resolve_dtype",
+    "DECODE_PATHS",
     "ImageDataset",
+    "ImageBatch",
+    "iterate_batches",
+    "DeviceQueue",
     "Stylized",
     "Rejected",
     "Flushed",
@@ -37,10 +52,35 @@ __all__ = [
 ]
 
 
+log = logging.getLogger(__name__)
+
+#: ``fast``: JPEGs decoded by ``torchvision.io.decode_jpeg`` and resized on tensors (within 1 level
+#: of PIL's pixels); ``exact``: PIL for every step (the reference recipe).
+DECODE_PATHS = ("fast", "exact")
+
+
+def _cuda_usable() -> str | None:
+    """``None`` when a CUDA device answers, else why not."""
+    if not torch.cuda.is_available():
+        return "CUDA is not available"
+    try:
+        torch.zeros(1, device="cuda").add_(1).item()
+    except Exception as error:  # noqa: BLE001 - a broken driver, a busy or lost device, ...
+        return f"CUDA is unusable ({type(error).__name__}: {error})"
+    return None
+
+
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` (CUDA when available, else CPU) | ``cpu`` | ``cuda`` | ``cuda:N``."""
+    """``auto`` (CUDA when it works, else the CPU with a warning) | ``cpu`` | ``cuda`` | ``cuda:N``."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        problem = _cuda_usable()
+        if problem is None:
+            return torch.device("cuda")
+        from .gpus import visible_gpus
+
+        if torch.cuda.is_available() or visible_gpus():  # a GPU is there but does not answer: say so
+            log.warning("device auto: %s; running on the CPU (much slower)", problem)
+        return torch.device("cpu")
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
@@ -63,12 +103,12 @@ def disable_tf32() -> None:
     torch.backends.cuda.matmul.fp32_precision = "ieee"
 
 
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """``float32`` (default, exact) | ``bfloat16`` | ``float16`` (CUDA only; autocast)."""
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:  # noqa: ARG001 - every dtype runs everywhere
+    """``float32`` (default: IEEE float32) | ``bfloat16`` | ``float16`` (autocast; the AdaIN
+    statistics stay float32). Half precisions run on the CPU too (slowly, unless it has AMX);
+    their drift from float32 is in docs/benchmarks.md."""
     if name not in _DTYPES:
         raise ValueError(f"unknown dtype {name!r}; use one of {sorted(_DTYPES)}")
-    if name != "float32" and device.type != "cuda":
-        raise ValueError(f"dtype {name} is offered on CUDA only; use float32 on {device}")
     return _DTYPES[name]
 
 
@@ -82,25 +122,49 @@ class ImageDataset(Dataset):
 
     Item ``i`` is ``(i, image, reason)``: ``image`` a ``uint8 (3, H, W)`` tensor, or ``None``
     with ``reason`` saying why the file was rejected.
+
+    Args:
+        decode: ``exact`` (PIL for every step) or ``fast`` (:data:`DECODE_PATHS`: plain JPEGs
+            through ``decode_jpeg`` and the recipe on tensors; everything else still via PIL).
     """
 
     def __init__(self, paths: Sequence[str | Path], preprocess: Preprocess, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS):
+                 max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS, decode: str = "exact"):
+        if decode not in DECODE_PATHS:
+            raise ValueError(f"unknown decode path {decode!r}; use one of {list(DECODE_PATHS)}")
         self.paths = list(paths)
         self.preprocess = preprocess
         self.max_pixels = max_pixels
         self.max_preprocessed_pixels = max_preprocessed_pixels
+        self.decode = decode
 
     def __len__(self) -> int:
         return len(self.paths)
 
+    def import_decoders(self) -> None:
+        """Import the decoding modules in this process, so that forked DataLoader workers start
+        with them: otherwise every worker of every job spends ~1.2 s importing torchvision."""
+        import torchvision.transforms.functional  # noqa: F401 - PIL -> tensor
+
+        if self.decode == "fast":
+            read_jpeg_tensor(__file__)  # imports torchvision.io (a non-JPEG: nothing is decoded)
+            import torchvision.transforms.v2.functional  # noqa: F401
+
+    def _load(self, path: str | Path) -> torch.Tensor:
+        if self.decode == "fast" and self.preprocess.on_tensors:
+            image = read_jpeg_tensor(path, self.max_pixels)
+            if image is not None:
+                check_preprocessed_size((image.shape[-1], image.shape[-2]), self.preprocess, self.max_preprocessed_pixels)
+                return self.preprocess.apply_tensor(image)
+        image = open_rgb(path, self.max_pixels)
+        check_preprocessed_size(image.size, self.preprocess, self.max_preprocessed_pixels)
+        return to_uint8_tensor(self.preprocess(image))
+
     def __getitem__(self, index: int) -> tuple[int, torch.Tensor | None, str | None]:
         try:
-            image = open_rgb(self.paths[index], self.max_pixels)
-            check_preprocessed_size(image.size, self.preprocess, self.max_preprocessed_pixels)
-            image = self.preprocess(image)
+            image = self._load(self.paths[index])
             check_min_side(image)
-            return index, to_uint8_tensor(image), None
+            return index, image, None
         except ImageRejected as error:
             return index, None, str(error)
 
@@ -121,6 +185,120 @@ def iterate_images(dataset: ImageDataset, workers: int, prefetch: int = 4) -> It
     )
     for batch in loader:
         yield from batch
+
+
+@dataclass
+class ImageBatch:
+    """Items ``start`` to ``stop`` (exclusive) of an :class:`ImageDataset`, collated in a worker.
+
+    Attributes:
+        groups: one ``(indices, images)`` per image size, in order of first appearance:
+            ``indices`` the item numbers (ascending), ``images`` ``uint8 (n, 3, H, W)``.
+        rejected: ``(index, reason)`` of the items that could not be used.
+    """
+
+    start: int
+    stop: int
+    groups: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def pin_memory(self) -> "ImageBatch":
+        """Called by the DataLoader's pinning thread (CUDA): page-locked images copy asynchronously."""
+        return ImageBatch(self.start, self.stop, [(i, x.pin_memory()) for i, x in self.groups], self.rejected)
+
+
+class _Runs(Dataset):
+    """Item ``k``: :class:`ImageBatch` of ``dataset`` over ``bounds[k]:bounds[k + 1]``."""
+
+    def __init__(self, dataset: ImageDataset, bounds: Sequence[int]) -> None:
+        self.dataset, self.bounds = dataset, list(bounds)
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, k: int) -> ImageBatch:
+        start, stop = self.bounds[k], self.bounds[k + 1]
+        by_size: dict[tuple[int, int], tuple[list[int], list[torch.Tensor]]] = {}
+        rejected = []
+        for index in range(start, stop):
+            _, image, reason = self.dataset[index]
+            if image is None:
+                rejected.append((index, reason))
+            else:
+                indices, images = by_size.setdefault(tuple(image.shape[-2:]), ([], []))
+                indices.append(index)
+                images.append(image)
+        return ImageBatch(start, stop, [(i, torch.stack(x)) for i, x in by_size.values()], rejected)
+
+
+def run_bounds(length: int, run: int, offset: int = 0) -> list[int]:
+    """Boundaries of runs of ``run`` items over ``length`` items, aligned to multiples of ``run``
+    counted from ``-offset`` (so a resumed run that starts at item ``offset`` of a longer list
+    forms the runs of an uninterrupted one)."""
+    first = (-offset) % run or run
+    return sorted({0, length, *range(min(first, length), length, run)})
+
+
+def iterate_batches(dataset: ImageDataset, run: int, workers: int, offset: int = 0, pin_memory: bool = False,
+                    prefetch: int = 2) -> Iterator[ImageBatch]:
+    """:class:`ImageBatch` es of ``run`` consecutive items (see :func:`run_bounds`), in order,
+    decoded and collated by ``workers`` processes (0: in this process); at most
+    ``workers * prefetch`` wait ready."""
+    dataset.import_decoders()
+    loader = DataLoader(
+        _Runs(dataset, run_bounds(len(dataset), run, offset)),
+        batch_size=None,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        prefetch_factor=prefetch if workers else None,
+        persistent_workers=False,
+    )
+    yield from loader
+
+
+class DeviceQueue:
+    """Runs work on the device in submission order without blocking the caller.
+
+    CUDA: the work is launched on a side stream (copies from pinned memory, kernels, copies back
+    into pinned memory are all asynchronous) and its result is ready once the stream has passed
+    an event recorded after it. CPU: one compute thread (torch releases the GIL while it computes),
+    so decoding and writing go on meanwhile. The same code runs on both.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+        self.pool = None if self.stream is not None else ThreadPoolExecutor(1, thread_name_prefix="adain-compute")
+
+    def submit(self, work: Callable, *args) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(work, *args)
+        future: Future = Future()
+        try:
+            with torch.cuda.stream(self.stream):
+                result = work(*args)
+            event = torch.cuda.Event()
+            event.record(self.stream)
+        except BaseException as error:  # noqa: BLE001 - delivered where the result is read
+            future.set_exception(error)
+            return future
+        return _CudaFuture(result, event)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _CudaFuture(Future):
+    """A result computed on a CUDA stream, readable once the stream passed ``event``."""
+
+    def __init__(self, result, event) -> None:
+        super().__init__()
+        self._value, self._event = result, event
+
+    def result(self, timeout=None):  # noqa: ARG002 - the event has no timeout
+        self._event.synchronize()
+        return self._value
 
 
 @dataclass
@@ -190,6 +368,8 @@ class Stylizer:
         batch_size: contents per forward pass.
         op: instead of AdaIN, a float ``(B, 3, H, W) -> (B, 3, H, W)`` operation in [0, 1] (the
             texture-suppression filters of :mod:`adain.filters`); painting statistics are ignored.
+        channels_last: memory format of the convolutions; ``None``: on CUDA only.
+        compile: ``torch.compile`` the model (the first batch of each new size compiles).
     """
 
     def __init__(
@@ -199,6 +379,8 @@ class Stylizer:
         dtype: str = "float32",
         batch_size: int = 16,
         op: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        channels_last: bool | None = None,
+        compile: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -211,15 +393,19 @@ class Stylizer:
         self.batch_size = batch_size
         self.op = op
         self.model = model
+        self.channels_last = self.device.type == "cuda" if channels_last is None else bool(channels_last)
+        self.compiled = bool(compile)
+        self._forward = op
         if model is not None:
             self.model = model.to(self.device).eval().requires_grad_(False)
-            if self.device.type == "cuda":
+            if self.channels_last:
                 self.model = self.model.to(memory_format=torch.channels_last)
+            self._forward = torch.compile(self.model) if compile else self.model
 
     def _to_input(self, images: torch.Tensor) -> torch.Tensor:
         """``uint8 (B, 3, H, W)`` -> float in [0, 1] on the device (as ``ToTensor``)."""
         images = images.to(self.device, non_blocking=True).float().div(255)
-        if self.device.type == "cuda":
+        if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return images
 
@@ -242,7 +428,7 @@ class Stylizer:
             if self.op is not None:
                 return self.op(self._to_input(content)).float()
             stats = stats.to(self.device, non_blocking=True)
-            out = self.model(self._to_input(content), stats[:, 0], stats[:, 1], alpha)
+            out = self._forward(self._to_input(content), stats[:, 0], stats[:, 1], alpha)
         return out.float()
 
     def stylize(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
@@ -300,6 +486,45 @@ class Stylizer:
             run(batch)
         return stats, rejected
 
+    def _to_host(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Device ``uint8`` -> host: on CUDA an asynchronous copy into a pinned buffer."""
+        if self.device.type != "cuda":
+            return pixels.contiguous()
+        host = torch.empty(pixels.shape, dtype=torch.uint8, pin_memory=True)
+        return host.copy_(pixels, non_blocking=True)
+
+    @torch.inference_mode()
+    def compute_batch(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0,
+                      finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                      offset: int = 0) -> list[tuple[int, torch.Tensor | str]]:
+        """Stylize, finish and quantize one batch on the device; out of memory splits it in halves,
+        down to single images, and an image that does not fit alone is rejected with a reason.
+
+        Args:
+            content: ``uint8 (B, 3, H, W)``; stats: ``(B, 2, 512)`` painting statistics.
+
+        Returns:
+            Pieces in order: ``(offset, pixels)`` with host ``uint8 (n, h, w, 3)`` for samples
+            ``offset .. offset + n``, or ``(offset, reason)`` for one sample that did not fit.
+        """
+        try:
+            out = self.stylize_float(content, stats, alpha)
+            if finish is not None:
+                out = finish(out)
+            return [(offset, self._to_host(quantize(out).permute(0, 2, 3, 1)))]
+        except torch.OutOfMemoryError:
+            out = None
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            count, (height, width) = content.shape[0], content.shape[-2:]
+            if count == 1:
+                return [(offset, f"out of memory on {self.device} for one {width}x{height} image "
+                                 f"(dtype {str(self.dtype).removeprefix('torch.')})")]
+            log.warning("out of memory on %s for %d images of %dx%d: splitting the batch", self.device, count, width, height)
+            half = count // 2
+            return (self.compute_batch(content[:half], stats[:half], alpha, finish, offset)
+                    + self.compute_batch(content[half:], stats[half:], alpha, finish, offset + half))
+
     def stylize_dataset(
         self,
         dataset: ImageDataset,
@@ -310,21 +535,25 @@ class Stylizer:
         finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
         drain_every: int = 0,
         count_offset: int = 0,
+        depth: int = 2,
     ) -> Iterator[Stylized | Rejected | Flushed]:
-        """Stylize every image of ``dataset`` with its paintings.
+        """Stylize every image of ``dataset`` with its paintings, overlapping decoding, compute
+        and the caller's work (see the module's docstring).
 
         Args:
             dataset: the content images.
             paintings: for item ``i``, the painting numbers to apply (one output each).
             stats: painting number -> ``(2, 512)`` statistics.
             alpha: stylization strength in [0, 1].
-            workers: decoding processes.
+            workers: decoding processes; each decodes ``batch_size`` consecutive items at a time.
             finish: optional float ``(B, 3, H, W) -> (B, 3, h, w)`` step before quantization
                 (e.g. downsampling for the 64x64 preset).
-            drain_every: if > 0, run every pending batch after each ``drain_every``-th item,
-                counted as ``count_offset + items consumed`` (so a resumed run that starts at
-                ``count_offset`` drains at the same items as an uninterrupted one).
+            drain_every: if > 0, run every pending batch whenever the items consumed, counted as
+                ``count_offset + consumed``, pass a multiple of ``drain_every`` (runs of items are
+                aligned the same way, so a resumed run that starts at ``count_offset`` forms the
+                batches of an uninterrupted one).
             count_offset: see ``drain_every``.
+            depth: batches computing or waiting to be read at once (the compute queue's bound).
 
         Yields:
             :class:`Stylized` per (image, painting), :class:`Rejected` per unusable image, in
@@ -334,31 +563,67 @@ class Stylizer:
         if len(paintings) != len(dataset):
             raise ValueError(f"{len(paintings)} painting lists for {len(dataset)} images")
         buckets = _Buckets(self.batch_size, max_pending=8 * self.batch_size)
+        device = DeviceQueue(self.device)
+        queue: deque = deque()  # in order: (samples, Future) per batch, Rejected, Flushed
+        in_flight = 0
 
-        def run(group: list[tuple[int, int, torch.Tensor]]) -> Iterator[Stylized]:
-            content = torch.stack([image for _, _, image in group])
-            style = torch.from_numpy(np.stack([stats[p] for _, p, _ in group]))
-            out = self.stylize_float(content, style, alpha)
-            if finish is not None:
-                out = finish(out)
-            pixels = quantize(out).permute(0, 2, 3, 1).cpu().numpy()
-            for (index, painting, _), image in zip(group, pixels):
-                yield Stylized(index, painting, image)
+        def submit(group: list[tuple[int, int, torch.Tensor, int]]) -> None:
+            nonlocal in_flight
+            content = _stack([(images, row) for _, _, images, row in group])
+            style = torch.from_numpy(np.stack([stats[p] for _, p, _, _ in group]))
+            queue.append(([(i, p) for i, p, _, _ in group], device.submit(self.compute_batch, content, style, alpha, finish)))
+            in_flight += 1
 
-        for index, image, reason in iterate_images(dataset, workers):
-            if image is None:
-                yield Rejected(index, reason)
-            else:
-                for painting in paintings[index]:
-                    batch = buckets.add(tuple(image.shape[-2:]), (index, painting, image))
-                    if batch:
-                        yield from run(batch)
-            if drain_every and (count_offset + index + 1) % drain_every == 0:
-                for batch in buckets.drain():
-                    yield from run(batch)
-            if buckets.pending == 0:
-                yield Flushed(index + 1)
-        for batch in buckets.drain():
-            yield from run(batch)
-        if len(dataset):
-            yield Flushed(len(dataset))
+        def settle(limit: int) -> Iterator[Stylized | Rejected | Flushed]:
+            nonlocal in_flight
+            while queue and (in_flight > limit or not isinstance(queue[0], tuple)):
+                entry = queue.popleft()
+                if not isinstance(entry, tuple):
+                    yield entry
+                    continue
+                in_flight -= 1
+                samples, future = entry
+                for offset, piece in future.result():
+                    if isinstance(piece, str):
+                        yield Rejected(samples[offset][0], piece)
+                        continue
+                    pixels = piece.numpy()
+                    if self.device.type == "cuda":
+                        pixels = pixels.copy()  # hand the pinned buffer back
+                    for (index, painting), image in zip(samples[offset:], pixels):
+                        yield Stylized(index, painting, image)
+
+        try:
+            pin = self.device.type == "cuda"
+            for batch in iterate_batches(dataset, self.batch_size, workers, count_offset, pin_memory=pin):
+                queue.extend(Rejected(index, reason) for index, reason in batch.rejected)
+                for indices, images in batch.groups:
+                    size = tuple(images.shape[-2:])
+                    for row, index in enumerate(indices):
+                        for painting in paintings[index]:
+                            group = buckets.add(size, (index, painting, images, row))
+                            if group:
+                                submit(group)
+                before, after = count_offset + batch.start, count_offset + batch.stop
+                if drain_every and before // drain_every != after // drain_every:
+                    for group in buckets.drain():
+                        submit(group)
+                if buckets.pending == 0:
+                    queue.append(Flushed(batch.stop))
+                yield from settle(depth)
+            for group in buckets.drain():
+                submit(group)
+            if len(dataset):
+                queue.append(Flushed(len(dataset)))
+            yield from settle(0)
+        finally:
+            device.close()
+
+
+def _stack(rows: list[tuple[torch.Tensor, int]]) -> torch.Tensor:
+    """``(images, row)`` pairs -> ``uint8 (B, 3, H, W)``; a whole collated tensor in order is used
+    as it is (no copy: it may be pinned)."""
+    first = rows[0][0]
+    if len(rows) == first.shape[0] and all(images is first and row == i for i, (images, row) in enumerate(rows)):
+        return first
+    return torch.stack([images[row] for images, row in rows])

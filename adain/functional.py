@@ -66,13 +66,15 @@ def adain_with_stats(
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     b, c = content_feat.shape[:2]
-    style_mean = style_mean.reshape(b, c, 1, 1).to(content_feat.dtype)
-    style_std = style_std.reshape(b, c, 1, 1).to(content_feat.dtype)
-    content_mean, content_std = calc_mean_std(content_feat)
-    stylized = (content_feat - content_mean) / content_std * style_std + style_mean
-    if alpha == 1.0:
-        return stylized
-    return alpha * stylized + (1 - alpha) * content_feat
+    # statistics and normalisation in float32 even under half-precision autocast (a no-op in float32)
+    dtype, features = content_feat.dtype, content_feat.float()
+    style_mean = style_mean.reshape(b, c, 1, 1).float()
+    style_std = style_std.reshape(b, c, 1, 1).float()
+    content_mean, content_std = calc_mean_std(features)
+    stylized = (features - content_mean) / content_std * style_std + style_mean
+    if alpha != 1.0:
+        stylized = alpha * stylized + (1 - alpha) * features
+    return stylized.to(dtype)
 
 
 def adaptive_instance_normalization(

@@ -5,13 +5,16 @@ job should use. Each job therefore claims a free device itself, by locking
 ``<lock_dir>/gpu-<id>.lock`` (node-local, ``/tmp`` by default), and runs with
 ``CUDA_VISIBLE_DEVICES=<id>``. The operating system drops the lock when the process exits, however
 it exits, so a slot is never lost. Where a scheduler already bound the job to devices (Slurm sets
-``CUDA_VISIBLE_DEVICES``), only those devices are candidates.
+``CUDA_VISIBLE_DEVICES``), only those devices are candidates, and the locks are keyed by the Slurm
+job: with cgroup-bound GPUs every job of a node sees its own GPU as ``0``, and Slurm never gives
+one GPU to two jobs, so jobs of one node must not queue on one ``gpu-0`` lock.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -21,13 +24,21 @@ from typing import IO, Iterator
 
 from .locking import try_lock
 
-__all__ = ["visible_gpus", "claim_gpu", "gpu_slot", "default_lock_dir"]
+__all__ = ["visible_gpus", "claim_gpu", "gpu_slot", "default_lock_dir", "slot_lock_name"]
 
 log = logging.getLogger(__name__)
 
 
 def default_lock_dir() -> Path:
     return Path(os.environ.get("ADAIN_GPU_LOCK_DIR") or Path(tempfile.gettempdir()) / f"adain-gpus-{os.getuid()}")
+
+
+def slot_lock_name(device: str) -> str:
+    """The lock file of device id ``device`` (an index, a ``GPU-<uuid>`` or a MIG id); within a
+    Slurm job, ids are the job's own and keyed by ``SLURM_JOB_ID``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", device)
+    job = os.environ.get("SLURM_JOB_ID", "")
+    return f"gpu-slurm{re.sub(r'[^0-9_]', '_', job)}-{safe}.lock" if job else f"gpu-{safe}.lock"
 
 
 def visible_gpus() -> list[str]:
@@ -62,7 +73,7 @@ def claim_gpu(devices: list[str], lock_dir: str | Path | None = None, wait: floa
     start, announced = time.monotonic(), False
     while True:
         for device in devices:
-            handle = try_lock(folder / f"gpu-{device}.lock")
+            handle = try_lock(folder / slot_lock_name(device))
             if handle is None:
                 continue
             handle.seek(0)

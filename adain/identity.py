@@ -102,13 +102,22 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def numerics(device_type: str, cpu_threads: int, batch_size: int) -> dict:
+def numerics(device_type: str, cpu_threads: int, batch_size: int, channels_last: bool = False,
+             compiled: bool = False) -> dict:
     """The numerics that change pixels. On the CPU, convolution sums depend on the thread count
     (not on the batch size: measured equal for batches of 1, 3 and 8). On CUDA, TF32 is off and
-    cuDNN may choose other algorithms for other batch shapes, so the batch size counts."""
+    cuDNN may choose other algorithms for other batch shapes, so the batch size counts. The memory
+    format and ``torch.compile`` choose other kernels on both (recorded only when they differ from
+    the defaults: channels_last on CUDA, eager)."""
     if device_type == "cpu":
-        return {"device": "cpu", "threads": int(cpu_threads)}
-    return {"device": device_type, "tf32": False, "batch_size": int(batch_size)}
+        found = {"device": "cpu", "threads": int(cpu_threads)}
+    else:
+        found = {"device": device_type, "tf32": False, "batch_size": int(batch_size)}
+    if bool(channels_last) != (device_type == "cuda"):
+        found["channels_last"] = bool(channels_last)
+    if compiled:
+        found["compile"] = True
+    return found
 
 
 def shard_identity(
@@ -123,6 +132,7 @@ def shard_identity(
     device_numerics: dict,
     weights_sha256: dict | None,
     stats_digest: str | None,
+    decode: str = "exact",
 ) -> dict:
     """Everything but the manifest rows that decides the bytes of a stylized shard.
 
@@ -133,6 +143,7 @@ def shard_identity(
         weights_sha256: ``{"vgg": ..., "decoder": ...}`` for AdaIN, ``None`` for the filters.
         stats_digest: the painting statistics' digest (``stats.h5`` attribute ``digest``), AdaIN only.
         max_pixels: the guards that decide rejects: ``(max_pixels, max_preprocessed_pixels)``.
+        decode: the content decode path, ``fast`` or ``exact`` (:data:`adain.engine.DECODE_PATHS`).
     """
     adain = method == "adain"
     return {
@@ -147,6 +158,7 @@ def shard_identity(
         "numerics": device_numerics,
         "weights_sha256": dict(weights_sha256) if adain and weights_sha256 else None,
         "stats_digest": stats_digest if adain else None,
+        "decode": decode,
     }
 
 

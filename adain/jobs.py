@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
@@ -103,15 +104,8 @@ def stylize_shard_job(manifest, stats_h5, vgg, decoder, out_h5, settings: "Styli
     # on the CPU the thread count decides the pixels; set always (no CUDA call before gpu_slot)
     torch.set_num_threads(max(1, settings.cpu_threads))
     with gpu_slot(settings.device) as device:
-        result = stylize_shard(
-            manifest, _single(stats_h5), content_dir, vgg, decoder, settings.get_preset(), out_h5,
-            alpha=settings.alpha, device=device, dtype=settings.dtype, batch_size=settings.batch_size,
-            workers=settings.workers, max_pixels=settings.max_pixels,
-            max_preprocessed_pixels=settings.max_preprocessed_pixels, codec=settings.codec,
-            jpeg_quality=settings.jpeg_quality, checkpoint_images=settings.checkpoint_images,
-            checkpoint_seconds=settings.checkpoint_seconds, attrs=attrs, method=settings.method,
-            method_params=settings.method_params, expected_identity=expected_identity,
-        )
+        result = stylize_shard(manifest, _single(stats_h5), content_dir, vgg, decoder, out_h5,
+                               replace(settings, device=device), attrs, expected_identity)
     if output_dir is not None:
         from .status import progress_line
 
@@ -152,18 +146,22 @@ def summarize_job(images_tsv, painting_rejects, reports, shards, notes_txt, inde
 
 def make_cue_conflict_job(shapes, textures, out_dir, vgg, decoder, size, device, batch_size, workers) -> None:
     from .cueconflict import make_cue_conflict
+    from .gpus import gpu_slot
 
-    summary = make_cue_conflict(shapes, textures, out_dir, vgg, decoder, size=size, device=device,
-                                batch_size=batch_size, workers=workers)
+    with gpu_slot(device) as claimed:
+        summary = make_cue_conflict(shapes, textures, out_dir, vgg, decoder, size=size, device=claimed,
+                                    batch_size=batch_size, workers=workers)
     logging.getLogger("adain").info("wrote %d cue-conflict images, skipped %d inputs", summary.written, len(summary.skipped))
 
 
 def shape_bias_job(name, model: dict, stimuli, out_dir, aggregation, device, batch_size, workers) -> None:
     """One model (and its Top-K sweep) on the cue-conflict set: CSVs and JSON summaries in ``out_dir``."""
+    from .gpus import gpu_slot
     from .shapebias import run_shape_bias
 
-    run_shape_bias(name, model.get("arch"), model["weights"], stimuli, out_dir, aggregation, model.get("topk", []),
-                   model.get("topk_at"), device, batch_size, workers)
+    with gpu_slot(device) as claimed:  # like a stylize job: one GPU of the machine, its own
+        run_shape_bias(name, model.get("arch"), model["weights"], stimuli, out_dir, aggregation,
+                       model.get("topk", []), model.get("topk_at"), claimed, batch_size, workers)
 
 
 def plot_shape_bias_job(model_dirs: Sequence[str], figure, table_tsv) -> None:
@@ -182,6 +180,8 @@ def plot_shape_bias_job(model_dirs: Sequence[str], figure, table_tsv) -> None:
 
 def accuracy_job(model: dict, shards: Sequence[str], out_json, size, aggregation, device, batch_size, workers) -> None:
     from .accuracy import run_accuracy
+    from .gpus import gpu_slot
 
-    run_accuracy(model.get("arch"), model["weights"], list(shards), out_json, device=device, batch_size=batch_size,
-                 workers=workers, size=size, aggregation=aggregation)
+    with gpu_slot(device) as claimed:
+        run_accuracy(model.get("arch"), model["weights"], list(shards), out_json, device=claimed,
+                     batch_size=batch_size, workers=workers, size=size, aggregation=aggregation)

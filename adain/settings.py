@@ -19,7 +19,8 @@ class StylizeSettings:
 
     Pixel-deciding: ``preset``, ``stylize_size_64``, ``method``, ``method_params``, ``alpha``,
     ``dtype``, ``codec`` and ``jpeg_quality`` (preset ``full``), ``max_pixels`` and
-    ``max_preprocessed_pixels`` (which images are rejected), and the numerics: the device type, ``cpu_threads`` on the CPU, ``batch_size`` on CUDA.
+    ``max_preprocessed_pixels`` (which images are rejected), ``decode``, and the numerics: the
+    device type, ``cpu_threads`` on the CPU, ``batch_size`` on CUDA, ``channels_last``, ``compile``.
     Speed only: ``workers``, ``checkpoint_images``, ``checkpoint_seconds``, ``device`` index.
     """
 
@@ -36,9 +37,12 @@ class StylizeSettings:
     max_preprocessed_pixels: int = 50_000_000
     codec: str = "png"
     jpeg_quality: int = 95
-    checkpoint_images: int = 1000
-    checkpoint_seconds: float = 300.0
+    checkpoint_images: int = 10000
+    checkpoint_seconds: float = 120.0
     cpu_threads: int = 2
+    decode: str = "fast"
+    channels_last: bool | str = "auto"
+    compile: bool = False
 
     @classmethod
     def from_config(cls, config: dict) -> "StylizeSettings":
@@ -52,7 +56,12 @@ class StylizeSettings:
             max_preprocessed_pixels=int(config["max_preprocessed_pixels"]), codec=config["full_codec"],
             jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
             checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
+            decode=config["decode"], channels_last=config["channels_last"], compile=bool(config["compile"]),
         )
+
+    def uses_channels_last(self, device_type: str) -> bool:
+        """``channels_last`` resolved for a device (``auto``: on CUDA only)."""
+        return device_type == "cuda" if self.channels_last == "auto" else bool(self.channels_last)
 
     def get_preset(self):
         from .presets import get_preset
@@ -77,7 +86,8 @@ class StylizeSettings:
         return shard_identity(
             self.get_preset().describe(), self.method, self.full_method_params(), self.alpha, self.dtype,
             self.stored_codec, self.jpeg_quality, (self.max_pixels, self.max_preprocessed_pixels),
-            numerics(device_type, self.cpu_threads, self.batch_size), weights_sha256, stats_digest,
+            numerics(device_type, self.cpu_threads, self.batch_size, self.uses_channels_last(device_type), self.compile),
+            weights_sha256, stats_digest, self.decode,
         )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import zlib
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ from PIL import Image
 
 from .atomic import atomic_path
 
-__all__ = ["ShardData", "write_shard", "read_shard", "encode_image", "decode_image", "ShardError", "row_checksums"]
+__all__ = ["ShardData", "ShardWriter", "write_shard", "read_shard", "encode_image", "decode_image", "ShardError",
+           "row_checksums", "encoded_shape"]
 
 _STR = h5py.string_dtype("utf-8")
 _BYTES = h5py.vlen_dtype(np.uint8)
@@ -121,15 +123,91 @@ def write_shard(path: str | Path, data: ShardData, compression: str | None = Non
             for i, encoded in enumerate(data.images):
                 dataset[i] = encoded
             handle.create_dataset("shapes", data=np.asarray(data.shapes, dtype=np.int64).reshape(n, 3), track_times=False)
-        handle.create_dataset("labels", data=np.asarray(data.labels, dtype=np.int64), track_times=False)
-        if data.checksums is not None:
-            handle.create_dataset("checksums", data=np.asarray(data.checksums, dtype=np.uint32), track_times=False)
-        handle.create_dataset("labels_clsloc", data=np.asarray(data.labels_clsloc, dtype=np.int64), track_times=False)
-        for name in ("content", "style", "wnid", "rejected_content", "rejected_reason"):
-            handle.create_dataset(name, data=np.asarray(getattr(data, name), dtype=object), dtype=_STR, track_times=False)
-        handle.attrs["codec"] = data.codec
-        for key, value in sorted(data.attrs.items()):
-            handle.attrs[key] = _attr(value)
+        _write_rows(handle, data)
+
+
+def _write_rows(handle: h5py.File, data: ShardData) -> None:
+    """Everything of ``data`` but the images (and, for encoded images, their ``shapes``)."""
+    handle.create_dataset("labels", data=np.asarray(data.labels, dtype=np.int64), track_times=False)
+    if data.checksums is not None:
+        handle.create_dataset("checksums", data=np.asarray(data.checksums, dtype=np.uint32), track_times=False)
+    handle.create_dataset("labels_clsloc", data=np.asarray(data.labels_clsloc, dtype=np.int64), track_times=False)
+    for name in ("content", "style", "wnid", "rejected_content", "rejected_reason"):
+        handle.create_dataset(name, data=np.asarray(getattr(data, name), dtype=object), dtype=_STR, track_times=False)
+    handle.attrs["codec"] = data.codec
+    for key, value in sorted(data.attrs.items()):
+        handle.attrs[key] = _attr(value)
+
+
+class ShardWriter:
+    """A staging shard written while its images arrive, in row order (:mod:`adain.stylize_shard`):
+    the images go to disk as they come (nothing is gathered in memory, no copy at the end), the
+    other datasets at :meth:`close`. Atomic like :func:`write_shard`: the file appears under its
+    name only when closed; :meth:`abort` (or an exception inside ``with``) leaves nothing.
+
+    The images dataset is chunked one image per chunk (resizable); packing rewrites it in the
+    final layout.
+
+    Args:
+        codec: ``raw`` (then ``image_shape`` ``(H, W, 3)``), ``png`` or ``jpeg``.
+    """
+
+    def __init__(self, path: str | Path, codec: str, image_shape: tuple[int, int, int] | None = None) -> None:
+        self.codec = codec
+        self._stack = ExitStack()
+        tmp = self._stack.enter_context(atomic_path(path))
+        self._handle = self._stack.enter_context(h5py.File(tmp, "w", track_order=True))
+        if codec == "raw":
+            self._images = self._handle.create_dataset(
+                "images", shape=(0, *image_shape), maxshape=(None, *image_shape), dtype=np.uint8,
+                chunks=(1, *image_shape), track_times=False)
+        else:
+            self._images = self._handle.create_dataset("images", shape=(0,), maxshape=(None,), dtype=_BYTES,
+                                                       chunks=(256,), track_times=False)
+        self._shapes: list[tuple[int, int, int]] = []
+        self.count = 0
+
+    def append(self, images) -> None:
+        """Images of the next rows: ``uint8 (n, H, W, 3)`` (raw) or a list of encoded arrays."""
+        n = len(images)
+        if not n:
+            return
+        self._images.resize((self.count + n, *self._images.shape[1:]))
+        if self.codec == "raw":
+            self._images[self.count:self.count + n] = images
+        else:
+            for i, encoded in enumerate(images):
+                self._images[self.count + i] = encoded
+                self._shapes.append(encoded_shape(encoded))
+        self.count += n
+
+    def close(self, data: ShardData) -> None:
+        """Write the rows of ``data`` (its ``images`` are ignored: they were appended) and publish."""
+        if len(data) != self.count:
+            self.abort()
+            raise ValueError(f"{self.count} images appended for {len(data)} rows")
+        if self.codec != "raw":
+            self._handle.create_dataset("shapes", data=np.asarray(self._shapes, dtype=np.int64).reshape(-1, 3),
+                                        track_times=False)
+        _write_rows(self._handle, data)
+        self._stack.close()
+
+    def abort(self) -> None:
+        """Discard the file."""
+        self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def __enter__(self) -> "ShardWriter":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is not None:
+            self.abort()
+
+
+def encoded_shape(data: np.ndarray) -> tuple[int, int, int]:
+    """``(H, W, 3)`` of an encoded image, from its header."""
+    with Image.open(io.BytesIO(np.asarray(data, dtype=np.uint8).tobytes())) as image:
+        return image.height, image.width, 3
 
 
 def read_shard(path: str | Path) -> ShardData:

@@ -133,11 +133,15 @@ def format_status(status: RunStatus) -> str:
     return "\n".join(lines)
 
 
+def _tflops(result: dict) -> str:
+    return f", {result['tflops']:.3f} TFLOP/s" if result.get("tflops") else ""
+
+
 def progress_line(output_dir: str | Path, shard: Path, result: dict) -> str:
     """One line after a stylize job: the shard, its images and speed, the run's progress and ETA."""
     status = run_status(output_dir, job_rate=result.get("images_per_second", 0.0))
     name = f"{shard.parent.name}/{shard.stem}"
     return (f"adain: stylized {name}: {result['images']} images in {result['seconds']:.1f} s "
-            f"({result['images_per_second']:.1f} images/s) | {status.done_shards + status.staged_shards} of "
+            f"({result['images_per_second']:.1f} images/s{_tflops(result)}) | {status.done_shards + status.staged_shards} of "
             f"{status.planned_shards} shards, {status.done_images} of {status.planned_images} images | "
             f"ETA {_duration(status.eta_seconds)} [{time.strftime('%H:%M:%S')}]")

@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +20,23 @@ from tqdm import tqdm
 from . import __version__
 from .checkpoint import PartStore
 from .engine import Flushed, ImageDataset, Rejected, Stylizer
-from .filters import DEFAULTS, get_filter
-from .identity import dataset_fingerprint, file_sha256, numerics, shard_fingerprint, shard_identity
-from .images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS
+from .filters import get_filter
+from .flops import stylize_gflop, tflops
+from .identity import dataset_fingerprint, file_sha256, shard_fingerprint
 from .locking import held_lock
 from .manifest import read_manifest
 from .model import load_adain
 from .paintings import PaintingStats
-from .presets import Preset
-from .shards import ShardData, encode_image, read_shard, write_shard
+from .settings import StylizeSettings
+from .shards import ShardData, ShardWriter, encode_image, read_shard
 
 __all__ = ["stylize_shard"]
 
 log = logging.getLogger(__name__)
+
+#: Preset ``full``: images of one size gather into batches across this many rows, then everything
+#: pending runs (a safe point for a checkpoint).
+FULL_SAFE_POINT_EVERY = 256
 
 
 class IdentityMismatch(RuntimeError):
@@ -59,49 +64,40 @@ def _part_arrays(rows: list[int], images: list, rejected: dict[int, str], encode
 
 def stylize_shard(
     manifest_tsv: str | Path,
-    stats_h5: str | Path,
+    stats_h5: str | Path | None,
     content_dir: str | Path,
-    vgg: str | Path,
-    decoder: str | Path,
-    preset: Preset,
+    vgg: str | Path | None,
+    decoder: str | Path | None,
     out_h5: str | Path,
-    alpha: float = 1.0,
-    device: str = "auto",
-    dtype: str = "float32",
-    batch_size: int = 32,
-    workers: int = 2,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS,
-    codec: str = "png",
-    jpeg_quality: int = 95,
-    checkpoint_images: int = 1000,
-    checkpoint_seconds: float = 300.0,
+    settings: StylizeSettings,
     attrs: dict | None = None,
-    method: str = "adain",
-    method_params: dict | None = None,
     expected_identity: dict | None = None,
+    stylizer: Stylizer | None = None,
 ) -> dict:
     """Stylize every row of ``manifest_tsv`` with its painting and write the staging shard.
 
     Args:
         manifest_tsv: one shard's manifest (:mod:`adain.manifest`).
         stats_h5: merged painting statistics (:class:`adain.paintings.PaintingStats`).
-        preset: the dataset preset; ``full`` stores images encoded with ``codec``.
-        method: ``adain``, or a texture-suppression filter of :mod:`adain.filters` (then
-            ``stats_h5``, ``vgg`` and ``decoder`` are unused) with ``method_params``.
-        checkpoint_images, checkpoint_seconds: a checkpoint is written at the first safe point
-            after this many images or seconds since the last one.
+        settings: preset, method, numerics, decode path, checkpoint intervals, ...; with a method
+            other than ``adain`` (a texture-suppression filter of :mod:`adain.filters`, or ``none``),
+            ``stats_h5``, ``vgg`` and ``decoder`` are unused. ``settings.device`` is used as it is
+            (claim a GPU first: :func:`adain.gpus.gpu_slot`). A checkpoint is written at the first
+            safe point after ``checkpoint_images`` images or ``checkpoint_seconds`` seconds.
         attrs: provenance attributes stored on the shard.
         expected_identity: what the run planned (:meth:`adain.settings.StylizeSettings.identity`);
             the job refuses to start if its own identity differs (e.g. swapped weights, or
             ``device: auto`` finding no GPU on this node), naming the differences.
+        stylizer: a ready :class:`adain.engine.Stylizer` to use instead of the one ``settings``
+            describe (benchmarks: a stand-in device); the shard still records ``settings``' identity.
 
     The shard records ``fingerprint`` (:func:`adain.identity.shard_fingerprint`: its manifest file
     and its identity), ``dataset_fingerprint`` and ``identity``; checkpoints are keyed by the
     fingerprint, so a part made for other inputs or settings is never reused.
 
     Returns:
-        Counts and timing of this run.
+        Counts and timing of this run: ``images``, ``rejected``, ``seconds``,
+        ``images_per_second``, ``gflop`` (stylizing this run's images) and ``tflops``.
     """
     manifest_tsv, out_h5, content_dir = Path(manifest_tsv), Path(out_h5), Path(content_dir)
     # One writer per shard at a time: a duplicate job (e.g. resubmitted by a restarted cluster
@@ -110,60 +106,58 @@ def stylize_shard(
     with held_lock(lock):
         if out_h5.exists():
             log.info("%s was written meanwhile by another job; nothing to do", out_h5)
-            return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0}
-        result = _stylize_shard(
-            manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, alpha=alpha, device=device, dtype=dtype,
-            batch_size=batch_size, workers=workers, max_pixels=max_pixels, max_preprocessed_pixels=max_preprocessed_pixels,
-            codec=codec, jpeg_quality=jpeg_quality, checkpoint_images=checkpoint_images,
-            checkpoint_seconds=checkpoint_seconds, attrs=attrs, method=method, method_params=method_params or {},
-            expected_identity=expected_identity,
-        )
+            return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0,
+                    "gflop": 0.0, "tflops": 0.0}
+        result = _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, out_h5, settings, attrs or {},
+                                expected_identity, stylizer)
         # the shard exists now, which is what a waiting duplicate checks: the lock file can go
         lock.unlink(missing_ok=True)
         return result
 
 
-def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, out_h5, *, alpha, device, dtype,
-                   batch_size, workers, max_pixels, max_preprocessed_pixels, codec, jpeg_quality, checkpoint_images,
-                   checkpoint_seconds, attrs, method, method_params, expected_identity) -> dict:
+def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder, out_h5: Path,
+                   settings: StylizeSettings, attrs: dict, expected_identity: dict | None,
+                   given: Stylizer | None) -> dict:
     rows = read_manifest(manifest_tsv)
+    preset, method = settings.get_preset(), settings.method
     encoded = not preset.fixed_size
-    settings = {
-        **preset.describe(), "method": method, "alpha": alpha, "dtype": dtype, "batch_size": batch_size,
-        "codec": codec if encoded else "raw", "jpeg_quality": jpeg_quality, "max_pixels": max_pixels,
-        "max_preprocessed_pixels": max_preprocessed_pixels,
+    described = {
+        **preset.describe(), "method": method, "alpha": settings.alpha, "dtype": settings.dtype,
+        "batch_size": settings.batch_size, "codec": settings.stored_codec, "jpeg_quality": settings.jpeg_quality,
+        "max_pixels": settings.max_pixels, "max_preprocessed_pixels": settings.max_preprocessed_pixels,
+        "decode": settings.decode,
     }
     weights_sha256 = stats_digest = None
-    params: dict = {}
     random_standin = False
+    options = dict(device=settings.device, dtype=settings.dtype, batch_size=settings.batch_size,
+                   channels_last=None if settings.channels_last == "auto" else bool(settings.channels_last))
+    if given is not None:
+        stylizer = given
+    elif method == "adain":
+        stylizer = Stylizer(load_adain(vgg, decoder), compile=settings.compile, **options)
+    else:
+        stylizer = Stylizer(None, op=get_filter(method, settings.full_method_params()), **options)
     if method == "adain":
-        model = load_adain(vgg, decoder)
-        stylizer = Stylizer(model, device=device, dtype=dtype, batch_size=batch_size)
+        model = load_adain(vgg, decoder) if stylizer.model is None else stylizer.model
         weights_sha256 = {"vgg": model.weights.vgg_sha256, "decoder": model.weights.decoder_sha256}
         random_standin = model.weights.random_standin
         stats_digest = PaintingStats(stats_h5).digest
-        settings.update(vgg_sha256=weights_sha256["vgg"], decoder_sha256=weights_sha256["decoder"])
+        described.update(vgg_sha256=weights_sha256["vgg"], decoder_sha256=weights_sha256["decoder"])
     else:
-        params = {**DEFAULTS.get(method, {}), **method_params}
-        stylizer = Stylizer(None, device=device, dtype=dtype, batch_size=batch_size, op=get_filter(method, params))
-        settings.update(method_params=params)
-    settings.update(
-        device=stylizer.device.type,
-        # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
-        cpu_threads=torch.get_num_threads() if stylizer.device.type == "cpu" else 0,
-    )
-    identity = shard_identity(
-        preset.describe(), method, params, alpha, dtype, settings["codec"], jpeg_quality,
-        (max_pixels, max_preprocessed_pixels),
-        numerics(stylizer.device.type, torch.get_num_threads(), batch_size), weights_sha256, stats_digest,
-    )
+        described.update(method_params=settings.full_method_params())
+    device_type = stylizer.device.type
+    # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
+    threads = torch.get_num_threads()
+    described.update(device=device_type, cpu_threads=threads if device_type == "cpu" else 0,
+                     channels_last=stylizer.channels_last, compile=stylizer.compiled)
+    identity = replace(settings, cpu_threads=threads).identity(device_type, weights_sha256, stats_digest)
     if expected_identity is not None and identity != expected_identity:
         raise IdentityMismatch(f"{out_h5}: this job would not make the shard the run planned:\n  - "
                                + "\n  - ".join(_differences(identity, expected_identity)))
     dataset = dataset_fingerprint(identity)
     fingerprint = shard_fingerprint(dataset, file_sha256(manifest_tsv))
-    settings.update(fingerprint=fingerprint, dataset_fingerprint=dataset, identity=json.dumps(identity, sort_keys=True),
-                    random_standin_weights=random_standin)
+    described.update(fingerprint=fingerprint, dataset_fingerprint=dataset, identity=json.dumps(identity, sort_keys=True),
+                     random_standin_weights=random_standin)
     store = PartStore(out_h5.with_name(out_h5.name + ".parts"), fingerprint)
     parts = store.load()
     start = parts[-1][1] if parts else 0
@@ -178,17 +172,40 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
     else:  # filters need no painting
         stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
     number = {name: i for i, name in enumerate(styles)}
-    contents = ImageDataset([content_dir / r.content for r in todo], preset.content, max_pixels, max_preprocessed_pixels)
-    drain_every = 0 if preset.fixed_size else max(checkpoint_images, batch_size)
+    contents = ImageDataset([content_dir / r.content for r in todo], preset.content, settings.max_pixels,
+                            settings.max_preprocessed_pixels, settings.decode)
+    # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
+    # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
+    drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
+    flop_counted = method == "adain"
 
     t0 = time.perf_counter()
     part_start, part_rows, part_images, part_rejected = start, [], [], {}
-    last_save, since_save, done = time.monotonic(), 0, 0
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
-        total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10
-    ) as bar:
+    last_save, since_save, done, gflop = time.monotonic(), 0, 0, 0.0
+    saving: list = []  # checkpoint and staging writes, in order, off this thread
+    staging = ShardWriter(out_h5, settings.stored_codec, (preset.size, preset.size, 3) if preset.fixed_size else None)
+
+    def save_part(first: int, end: int, rows_: list[int], images: list, rejected: dict[int, str],
+                  checkpoint: bool) -> None:
+        if encoded:
+            images = [future.result() for future in images]
+        arrays = _part_arrays(rows_, images, rejected, encoded)
+        if checkpoint:  # the last stretch of a shard needs none: the shard itself is written next
+            store.save(first, end, arrays)
+        staging.append(_images_of(arrays, encoded))
+        parts.append((first, end, _without_images(arrays)))
+
+    def stage_earlier_parts() -> None:  # a resumed shard: the parts of earlier runs come first
+        for i, (first, end, arrays) in enumerate(parts):
+            staging.append(_images_of(arrays, encoded))
+            parts[i] = (first, end, _without_images(arrays))
+
+    with staging, ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer, \
+            tqdm(total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10) as bar:
+        saving.append(writer.submit(stage_earlier_parts))
         results = stylizer.stylize_dataset(
-            contents, [[number[r.style]] for r in todo], stats, alpha, workers,
+            contents, [[number[r.style]] for r in todo], stats, settings.alpha, settings.workers,
             finish=preset.finish(), drain_every=drain_every, count_offset=start,
         )
         for result in results:
@@ -198,70 +215,72 @@ def _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, preset, ou
                 bar.update(1)
             elif isinstance(result, Flushed):
                 end = start + result.consumed
-                due = since_save >= checkpoint_images or time.monotonic() - last_save >= checkpoint_seconds
+                due = since_save >= settings.checkpoint_images or time.monotonic() - last_save >= settings.checkpoint_seconds
                 if end > part_start and (due or end == len(rows)):
                     order = np.argsort(part_rows, kind="stable")
-                    images = [part_images[i] for i in order]
-                    if encoded:
-                        images = [future.result() for future in images]
-                    store.save(part_start, end, _part_arrays(sorted(part_rows), images, part_rejected, encoded))
+                    saving.append(writer.submit(save_part, part_start, end, sorted(part_rows),
+                                                [part_images[i] for i in order], part_rejected, end < len(rows)))
                     part_start, part_rows, part_images, part_rejected = end, [], [], {}
                     last_save, since_save = time.monotonic(), 0
+                    while saving and saving[0].done():
+                        saving.pop(0).result()  # a failed write stops the job here, not at the end
+                    if flop_counted:
+                        bar.set_postfix_str(f"{tflops(gflop, time.perf_counter() - t0):.3f} TFLOP/s", refresh=False)
             else:
                 part_rows.append(start + result.index)
                 image = result.image
-                part_images.append(pool.submit(encode_image, image, codec, jpeg_quality) if encoded else image)
+                if encoded:
+                    part_images.append(encoders.submit(encode_image, image, settings.stored_codec, settings.jpeg_quality))
+                else:
+                    part_images.append(image)
+                if flop_counted:
+                    gflop += stylize_gflop(image.shape[0] * preset.downsample, image.shape[1] * preset.downsample)
                 since_save += 1
                 done += 1
                 bar.update(1)
-    seconds = time.perf_counter() - t0
+        for future in saving:
+            future.result()
+        seconds = time.perf_counter() - t0
 
-    parts = store.load()
-    covered = parts[-1][1] if parts else 0
-    if covered != len(rows):
-        raise RuntimeError(f"{manifest_tsv}: checkpoints cover {covered} of {len(rows)} rows after the run")
-    kept = np.concatenate([p[2]["rows"] for p in parts]).tolist()
-    rejected_rows = np.concatenate([p[2]["rejected_rows"] for p in parts]).tolist()
-    reasons = sum((p[2]["rejected_reasons"].tolist() for p in parts), [])
-    if encoded:
-        images = []
-        for _, _, arrays in parts:
-            offsets = np.concatenate([[0], np.cumsum(arrays["sizes"])])
-            images += [arrays["bytes"][offsets[i] : offsets[i + 1]] for i in range(len(arrays["sizes"]))]
-        shapes = np.array([_encoded_shape(e) for e in images], dtype=np.int64).reshape(-1, 3)
-    else:
-        # a part whose rows were all rejected holds a (0, 1, 1, 3) placeholder: leave it out
-        images = (np.concatenate([p[2]["pixels"] for p in parts if len(p[2]["rows"])]) if kept
-                  else np.zeros((0, preset.size, preset.size, 3), np.uint8))
-        shapes = None
-    data = ShardData(
-        images=images,
-        labels=np.array([rows[i].label for i in kept], dtype=np.int64),
-        content=[rows[i].content for i in kept],
-        style=[rows[i].style for i in kept],
-        wnid=[rows[i].wnid for i in kept],
-        labels_clsloc=np.array([rows[i].clsloc for i in kept], dtype=np.int64),
-        codec=settings["codec"],
-        shapes=shapes,
-        rejected_content=[rows[i].content for i in rejected_rows],
-        rejected_reason=reasons,
-        attrs={
-            **(attrs or {}), **settings, "package_version": __version__, "manifest_count": len(rows),
-            "stylize_seconds": seconds, "stylized_this_run": done,
-        },
-    )
-    write_shard(out_h5, data)
+        covered = 0
+        for first, end, _ in parts:  # earlier runs' parts (verified when loaded), then this run's, in order
+            covered = end if first == covered else -1
+        if covered != len(rows):
+            raise RuntimeError(f"{manifest_tsv}: checkpoints cover {covered} of {len(rows)} rows after the run")
+        kept = np.concatenate([p[2]["rows"] for p in parts]).tolist()
+        rejected_rows = np.concatenate([p[2]["rejected_rows"] for p in parts]).tolist()
+        reasons = sum((p[2]["rejected_reasons"].tolist() for p in parts), [])
+        staging.close(ShardData(
+            images=None,
+            labels=np.array([rows[i].label for i in kept], dtype=np.int64),
+            content=[rows[i].content for i in kept],
+            style=[rows[i].style for i in kept],
+            wnid=[rows[i].wnid for i in kept],
+            labels_clsloc=np.array([rows[i].clsloc for i in kept], dtype=np.int64),
+            codec=settings.stored_codec,
+            rejected_content=[rows[i].content for i in rejected_rows],
+            rejected_reason=reasons,
+            attrs={
+                **attrs, **described, "package_version": __version__, "manifest_count": len(rows),
+                "stylize_seconds": seconds, "stylized_this_run": done, "stylize_gflop": gflop,
+            },
+        ))
     store.clear()
     rate = done / seconds if seconds else 0.0
-    log.info("%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s)",
-             out_h5, len(kept), len(rejected_rows), done, seconds, rate)
-    return {"images": len(kept), "rejected": len(rejected_rows), "seconds": seconds, "images_per_second": rate}
+    log.info("%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",
+             out_h5, len(kept), len(rejected_rows), done, seconds, rate, tflops(gflop, seconds))
+    return {"images": len(kept), "rejected": len(rejected_rows), "seconds": seconds, "images_per_second": rate,
+            "gflop": gflop, "tflops": tflops(gflop, seconds)}
 
 
-def _encoded_shape(data: np.ndarray) -> tuple[int, int, int]:
-    from io import BytesIO
+def _images_of(arrays: dict[str, np.ndarray], encoded: bool):
+    """A part's images: ``uint8 (n, H, W, 3)`` or a list of encoded arrays."""
+    if encoded:
+        offsets = np.concatenate([[0], np.cumsum(arrays["sizes"])])
+        return [arrays["bytes"][offsets[i]:offsets[i + 1]] for i in range(len(arrays["sizes"]))]
+    # a part whose rows were all rejected holds a (0, 1, 1, 3) placeholder
+    return arrays["pixels"] if len(arrays["rows"]) else arrays["pixels"][:0]
 
-    from PIL import Image
 
-    with Image.open(BytesIO(data.tobytes())) as image:
-        return image.height, image.width, 3
+def _without_images(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: v for k, v in arrays.items() if k not in ("pixels", "bytes", "sizes")}

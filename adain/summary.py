@@ -146,7 +146,7 @@ def summarize(
     packed: Counter = Counter()
     per_class: dict[str, Counter] = {}
     rejects = []
-    seconds = images = 0.0
+    seconds = images = gflop = 0.0
     for report_path, shard in zip(reports, shards):
         report = json.loads(Path(report_path).read_text())
         split = Path(shard).parent.name
@@ -156,6 +156,7 @@ def summarize(
         rejects += [(split, "content", c, reason) for c, reason in report["rejected"].items()]
         seconds += report["stylize_seconds"]
         images += report["images_per_second"] * report["stylize_seconds"]
+        gflop += report.get("stylize_gflop", 0.0)
     if index_rejects_tsv is not None and Path(index_rejects_tsv).is_file():
         for split, content, reason in read_index_rejects(index_rejects_tsv):
             indexed[split] += 1
@@ -179,6 +180,8 @@ def summarize(
         "shards": len(shards),
         "stylize_seconds": round(seconds, 3),
         "images_per_second": round(images / seconds, 2) if seconds else 0.0,
+        # exact FLOPs of the stylized images (adain.flops) over the stylize time: the model's work rate
+        "tflops": round(gflop / seconds / 1e3, 4) if seconds else 0.0,
         "notes": list(notes),
         "dataset_fingerprint": records[0]["dataset_fingerprint"] if records else None,
         "shard_files": [{k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")}

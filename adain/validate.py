@@ -131,6 +131,7 @@ def validate_shard(
         "labels": dict(Counter(map(int, data.labels))),
         "stylize_seconds": seconds,
         "images_per_second": done / seconds if seconds else 0.0,
+        "stylize_gflop": float(data.attrs.get("stylize_gflop", 0.0)),
     }
     atomic_write_text(report_json, json.dumps(report, indent=1, sort_keys=True))
     return report
@@ -150,7 +151,7 @@ def report_from_final_shard(shard_h5: str | Path, report_json: str | Path) -> di
     report = {
         "shard": str(shard_h5), "fingerprint": None if fingerprint is None else str(fingerprint), "manifest": manifest,
         "images": len(labels), "rejected": dict(zip(rejected, reasons)), "labels": dict(Counter(map(int, labels))),
-        "stylize_seconds": 0.0, "images_per_second": 0.0,
+        "stylize_seconds": 0.0, "images_per_second": 0.0, "stylize_gflop": 0.0,
     }
     atomic_write_text(report_json, json.dumps(report, indent=1, sort_keys=True))
     return report

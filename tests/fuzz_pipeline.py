@@ -87,7 +87,7 @@ def one_round(work: Path, rng: random.Random, files: int) -> dict:
     from adain.inspect import export_shards
     from adain.manifest import read_shard_list, write_manifests
     from adain.pack import pack_shard
-    from adain.presets import get_preset
+    from adain.settings import StylizeSettings
     from adain.stylize_shard import stylize_shard
     from adain.validate import validate_shard
 
@@ -112,8 +112,9 @@ def one_round(work: Path, rng: random.Random, files: int) -> dict:
     for split, shard, _ in read_shard_list(out / "manifest" / "shards.tsv"):
         manifest = out / "manifest" / split / f"{shard}.tsv"
         staging = out / "stylized" / split / f"{shard}.h5"
-        result = stylize_shard(manifest, None, content, None, None, get_preset("sin"), staging, device="cpu",
-                               batch_size=4, workers=0, checkpoint_images=5, method="gaussian",
+        settings = StylizeSettings(preset="sin", device="cpu", batch_size=4, workers=0, checkpoint_images=5,
+                                   method="gaussian")
+        result = stylize_shard(manifest, None, content, None, None, staging, settings,
                                attrs={"split": split, "shard": int(shard)})
         report = validate_shard(staging, manifest, out / "validated" / split / f"{shard}.json", 224, content)
         pack_shard(staging, out / "validated" / split / f"{shard}.json", out / "shards" / split / f"{split}-{shard}.h5")

@@ -28,3 +28,13 @@ def test_corrupt_stray_foreign_and_unchained_parts_are_discarded(tmp_path):
     parts = store.load()
     assert [(s, e) for s, e, _ in parts] == [(0, 2)]
     assert sorted(p.name[:15] for p in tmp_path.iterdir()) == ["0000000-0000002"]
+
+
+def test_a_bit_flipped_part_is_discarded(tmp_path):
+    store = PartStore(tmp_path, "plan-a")
+    store.save(0, 2, _arrays(0))
+    second = store.save(2, 4, {"rows": np.arange(2, 4), "pixels": np.full((2, 64, 64, 3), 7, np.uint8)})
+    data = bytearray(second.read_bytes())
+    data[len(data) // 2] ^= 0x10  # inside the pixels: only the zip's CRC-32 can tell
+    second.write_bytes(bytes(data))
+    assert [(s, e) for s, e, _ in store.load()] == [(0, 2)]

@@ -44,7 +44,7 @@ def test_a_checkpoint_of_rejects_only_does_not_break_the_shard(tmp_path):
 
     from adain.index import write_index
     from adain.manifest import write_manifests
-    from adain.presets import get_preset
+    from adain.settings import StylizeSettings
     from adain.shards import read_shard
     from adain.stylize_shard import stylize_shard
 
@@ -56,7 +56,7 @@ def test_a_checkpoint_of_rejects_only_does_not_break_the_shard(tmp_path):
     write_index(tmp_path / "content", ["train"], tmp_path / "images.tsv", tmp_path / "classes.tsv", ["png"])
     write_manifests(tmp_path / "images.tsv", None, 0, 8, tmp_path / "manifest")
     result = stylize_shard(tmp_path / "manifest" / "train" / "00000.tsv", None, tmp_path / "content", None, None,
-                           get_preset("sin"), tmp_path / "00000.h5", device="cpu", batch_size=1, workers=0,
-                           checkpoint_images=1, checkpoint_seconds=0, method="gaussian")
+                           tmp_path / "00000.h5", StylizeSettings(preset="sin", device="cpu", batch_size=1, workers=0,
+                           checkpoint_images=1, checkpoint_seconds=0, method="gaussian"))
     data = read_shard(tmp_path / "00000.h5")
     assert result["images"] == 2 and data.images.shape == (2, 224, 224, 3) and data.rejected_content == ["train/n01/b.png"]

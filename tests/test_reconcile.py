@@ -250,7 +250,7 @@ def test_a_killed_shards_checkpoints_are_not_reused_for_another_content_tree(tmp
     import adain.stylize_shard as stylize_module
     from adain.index import write_index
     from adain.manifest import write_manifests
-    from adain.presets import get_preset
+    from adain.settings import StylizeSettings
     from adain.stylize_shard import stylize_shard
     from tests.conftest import photo
 
@@ -265,19 +265,19 @@ def test_a_killed_shards_checkpoints_are_not_reused_for_another_content_tree(tmp
         trees[tree] = tmp_path / f"manifest-{tree}" / "val" / "00000.tsv"
     # same relative paths, so the same rows but for the files' sizes and times
     assert trees["a"].read_text().split("\t")[:8] == trees["b"].read_text().split("\t")[:8]
-    settings = dict(device="cpu", batch_size=1, checkpoint_images=1, method="gaussian", method_params={})
+    settings = StylizeSettings(preset="sin", device="cpu", batch_size=1, checkpoint_images=1, method="gaussian")
     out = tmp_path / "stylized" / "00000.h5"
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed before the shard was written")
 
-    monkeypatch.setattr(stylize_module, "write_shard", killed)
+    monkeypatch.setattr(stylize_module.ShardWriter, "close", killed)
     with pytest.raises(KeyboardInterrupt):
-        stylize_shard(trees["a"], None, tmp_path / "a", None, None, get_preset("sin"), out, **settings)
+        stylize_shard(trees["a"], None, tmp_path / "a", None, None, out, settings)
     assert len(list(out.with_name("00000.h5.parts").glob("*.npz"))) == 4
     monkeypatch.undo()
-    result = stylize_shard(trees["b"], None, tmp_path / "b", None, None, get_preset("sin"), out, **settings)
+    result = stylize_shard(trees["b"], None, tmp_path / "b", None, None, out, settings)
     assert result["images"] == 4 and not out.with_name("00000.h5.parts").exists()
     clean = tmp_path / "clean" / "00000.h5"
-    stylize_shard(trees["b"], None, tmp_path / "b", None, None, get_preset("sin"), clean, **settings)
+    stylize_shard(trees["b"], None, tmp_path / "b", None, None, clean, settings)
     np.testing.assert_array_equal(read_datasets(out)["images"], read_datasets(clean)["images"])

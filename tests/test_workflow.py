@@ -37,7 +37,7 @@ def sin_run(demo, tmp_path_factory):
 
 
 #: Small batches and checkpoints so that a killed stylize job has checkpoints to resume from.
-SIN_SETTINGS = {"batch_size": 4, "checkpoint_images": 4}
+SIN_SETTINGS = {"batch_size": 4, "checkpoint_images": 4, "decode": "exact"}  # the PIL recipe, checked by hand below
 
 
 def test_sin_counts_labels_rejects_and_format(sin_run):
@@ -316,7 +316,7 @@ def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_ru
     import threading
 
     from adain.locking import held_lock
-    from adain.presets import get_preset
+    from adain.settings import StylizeSettings
     from adain.stylize_shard import stylize_shard
 
     out, config = sin_run
@@ -335,7 +335,7 @@ def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_ru
     ready.wait()
     start = time.monotonic()
     result = stylize_shard(out / "manifest" / "val" / "00000.tsv", out / "paintings" / "stats.h5",
-                           config["content_dir"], *weights, get_preset("sin"), target, device="cpu")
+                           config["content_dir"], *weights, target, StylizeSettings(preset="sin", device="cpu"))
     thread.join()
     assert time.monotonic() - start >= 0.9  # it waited for the first job
     assert result["images"] == 6 and result["seconds"] == 0.0  # and found the shard written
