@@ -1,11 +1,13 @@
 """Checkpoints of a shard in progress: verified ``.npz`` parts covering consecutive manifest rows.
 
-A part is named ``<start>-<end>-<fingerprint prefix>.npz`` and written atomically, straight to
-disk (an image's pixels are not copied again nor hashed separately: the ``.npz`` is a zip whose
-every array carries a CRC-32, checked when the part is read back). On reuse, every array must
-read back intact, the fingerprint inside must be the plan's, and the parts must chain from row 0
-without gaps. Anything else (a torn or bit-flipped copy, a stray temporary file, a part from a
-different plan) is discarded and redone.
+A part is named ``<start>-<end>-<plan tag>.npz`` and written atomically; it records the rows it
+covers (kept and rejected) and, for a stylize job, the CRC-32 of each kept image, whose pixels
+are in the job's staging work file (:data:`WORK_FILE`, :class:`adain.shards.ShardWriter`): an
+image is written once. The ``.npz`` is a zip whose every array carries a CRC-32, checked when
+the part is read back. On reuse, every array must read back intact, the fingerprint inside must
+be the plan's, and the parts must chain from row 0 without gaps. Anything else (a torn or
+bit-flipped copy, a stray temporary file, a part from a different plan or an older format) is
+discarded and redone.
 """
 from __future__ import annotations
 
@@ -19,7 +21,12 @@ import numpy as np
 
 from .atomic import atomic_path
 
-__all__ = ["PartStore", "rows_checkpointed"]
+__all__ = ["PartStore", "rows_checkpointed", "WORK_FILE"]
+
+#: The staging work file of a stylize job, beside its parts.
+WORK_FILE = "staging.h5"
+#: Bumped when the contents of a part change: older parts are then another plan's.
+_FORMAT = "2"
 
 log = logging.getLogger(__name__)
 _PART = re.compile(r"^(\d{7})-(\d{7})-([0-9a-f]{16})\.npz$")
@@ -41,7 +48,7 @@ class PartStore:
     def __init__(self, folder: str | Path, fingerprint: str) -> None:
         self.folder = Path(folder)
         self.fingerprint = fingerprint
-        self._tag = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]  # names the plan in file names
+        self._tag = hashlib.sha256(f"{_FORMAT}:{fingerprint}".encode()).hexdigest()[:16]  # the plan, in file names
 
     def save(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> Path:
         """Store the results of rows ``[start, end)``."""
@@ -57,6 +64,8 @@ class PartStore:
         candidates = {}
         for path in sorted(self.folder.iterdir()):
             match = _PART.match(path.name)
+            if path.name == WORK_FILE:
+                continue
             if match is None:
                 log.info("discarding stray checkpoint file %s", path)
                 path.unlink()

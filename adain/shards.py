@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zlib
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,7 @@ def row_checksums(images: Any, codec: str) -> np.ndarray:
     """CRC-32 of each image's stored bytes: ``uint32 (N,)``."""
     if codec == "raw":
         return np.array([zlib.crc32(np.ascontiguousarray(row).tobytes()) for row in images], dtype=np.uint32)
-    return np.array([zlib.crc32(np.asarray(data, dtype=np.uint8).tobytes()) for data in images], dtype=np.uint32)
+    return np.array([zlib.crc32(np.ascontiguousarray(data, dtype=np.uint8)) for data in images], dtype=np.uint32)
 
 
 def _attr(value: Any) -> Any:
@@ -140,68 +140,104 @@ def _write_rows(handle: h5py.File, data: ShardData) -> None:
 
 
 class ShardWriter:
-    """A staging shard written while its images arrive, in row order (:mod:`adain.stylize_shard`):
-    the images go to disk as they come (nothing is gathered in memory, no copy at the end), the
-    other datasets at :meth:`close`. Atomic like :func:`write_shard`: the file appears under its
-    name only when closed; :meth:`abort` (or an exception inside ``with``) leaves nothing.
+    """A staging shard written while its images arrive, in row order (:mod:`adain.stylize_shard`).
+
+    The images go to a work file as they come (nothing is gathered in memory, nothing is copied
+    at the end), the other datasets at :meth:`close`, which then renames the work file onto the
+    shard's name. :meth:`sync` makes what was appended durable: with the images' CRC-32s (which
+    :meth:`append` returns) it is the checkpoint of a killed job, and :meth:`resume` reopens the
+    work file, checks every checkpointed image against its CRC-32 and cuts off what came after.
 
     The images dataset is chunked one image per chunk (resizable); packing rewrites it in the
     final layout.
 
     Args:
+        path: the shard's name; work: the work file (in the job's checkpoint folder).
         codec: ``raw`` (then ``image_shape`` ``(H, W, 3)``), ``png`` or ``jpeg``.
     """
 
-    def __init__(self, path: str | Path, codec: str, image_shape: tuple[int, int, int] | None = None) -> None:
-        self.codec = codec
-        self._stack = ExitStack()
-        tmp = self._stack.enter_context(atomic_path(path))
-        self._handle = self._stack.enter_context(h5py.File(tmp, "w", track_order=True))
-        if codec == "raw":
-            self._images = self._handle.create_dataset(
-                "images", shape=(0, *image_shape), maxshape=(None, *image_shape), dtype=np.uint8,
-                chunks=(1, *image_shape), track_times=False)
-        else:
-            self._images = self._handle.create_dataset("images", shape=(0,), maxshape=(None,), dtype=_BYTES,
-                                                       chunks=(256,), track_times=False)
-        self._shapes: list[tuple[int, int, int]] = []
-        self.count = 0
+    def __init__(self, path: str | Path, work: str | Path, codec: str, image_shape: tuple[int, int, int] | None,
+                 handle: h5py.File | None = None) -> None:
+        self.path, self.work, self.codec = Path(path), Path(work), codec
+        if handle is None:
+            self.work.parent.mkdir(parents=True, exist_ok=True)
+            handle = h5py.File(self.work, "w", track_order=True)
+            if codec == "raw":
+                handle.create_dataset("images", shape=(0, *image_shape), maxshape=(None, *image_shape), dtype=np.uint8,
+                                      chunks=(1, *image_shape), track_times=False)
+            else:
+                handle.create_dataset("images", shape=(0,), maxshape=(None,), dtype=_BYTES, chunks=(256,),
+                                      track_times=False)
+        self._handle = handle
+        self._images = handle["images"]
+        self.count = len(self._images)
+        self._shapes: list[tuple[int, int, int]] = (
+            [] if codec == "raw" else [encoded_shape(self._images[i]) for i in range(self.count)])
 
-    def append(self, images) -> None:
-        """Images of the next rows: ``uint8 (n, H, W, 3)`` (raw) or a list of encoded arrays."""
+    @classmethod
+    def resume(cls, path: str | Path, work: str | Path, codec: str, image_shape: tuple[int, int, int] | None,
+               checksums: np.ndarray) -> "ShardWriter | None":
+        """The work file with its first ``len(checksums)`` images intact, or ``None`` (missing,
+        unreadable, or an image that differs from its checksum: start the shard over)."""
+        handle = None
+        try:
+            handle = h5py.File(work, "r+")
+            images = handle["images"]
+            count = len(checksums)
+            if len(images) < count or (codec == "raw" and images.shape[1:] != tuple(image_shape)):
+                raise ShardError(f"{work}: {len(images)} images, {count} checkpointed")
+            for start in range(0, count, 256):
+                stored = images[start:min(count, start + 256)]
+                if not np.array_equal(row_checksums(stored if codec == "raw" else list(stored), codec),
+                                      checksums[start:start + 256]):
+                    raise ShardError(f"{work}: an image differs from its checkpointed checksum")
+            images.resize((count, *images.shape[1:]))
+            return cls(path, work, codec, image_shape, handle)
+        except Exception:  # noqa: BLE001 - any doubt: the shard is made again
+            if handle is not None:
+                handle.close()
+            return None
+
+    def append(self, images) -> np.ndarray:
+        """Images of the next rows: ``uint8 (n, H, W, 3)`` (raw) or a list of encoded arrays.
+        Returns their CRC-32s (``uint32 (n,)``, as :func:`row_checksums`)."""
         n = len(images)
-        if not n:
-            return
-        self._images.resize((self.count + n, *self._images.shape[1:]))
-        if self.codec == "raw":
-            self._images[self.count:self.count + n] = images
-        else:
-            for i, encoded in enumerate(images):
-                self._images[self.count + i] = encoded
-                self._shapes.append(encoded_shape(encoded))
-        self.count += n
+        if n:
+            self._images.resize((self.count + n, *self._images.shape[1:]))
+            if self.codec == "raw":
+                self._images[self.count:self.count + n] = images
+            else:
+                for i, encoded in enumerate(images):
+                    self._images[self.count + i] = encoded
+                    self._shapes.append(encoded_shape(encoded))
+            self.count += n
+        return row_checksums(images, self.codec)
+
+    def sync(self) -> None:
+        """Make everything appended so far durable."""
+        self._handle.flush()
+        with open(self.work, "rb+") as handle:
+            os.fsync(handle.fileno())
 
     def close(self, data: ShardData) -> None:
-        """Write the rows of ``data`` (its ``images`` are ignored: they were appended) and publish."""
+        """Write the rows of ``data`` (its ``images`` are ignored: they were appended) and publish
+        the shard under its name."""
         if len(data) != self.count:
-            self.abort()
             raise ValueError(f"{self.count} images appended for {len(data)} rows")
         if self.codec != "raw":
             self._handle.create_dataset("shapes", data=np.asarray(self._shapes, dtype=np.int64).reshape(-1, 3),
                                         track_times=False)
         _write_rows(self._handle, data)
-        self._stack.close()
+        self._handle.close()
+        with open(self.work, "rb+") as handle:
+            os.fsync(handle.fileno())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.work, self.path)
 
     def abort(self) -> None:
-        """Discard the file."""
-        self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
-
-    def __enter__(self) -> "ShardWriter":
-        return self
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is not None:
-            self.abort()
+        """Close the work file, leaving it for :meth:`resume`."""
+        if self._handle.id.valid:
+            self._handle.close()
 
 
 def encoded_shape(data: np.ndarray) -> tuple[int, int, int]:

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from . import __version__
-from .checkpoint import PartStore
+from .checkpoint import WORK_FILE, PartStore
 from .engine import Flushed, ImageDataset, Rejected, Stylizer
 from .filters import get_filter
 from .flops import stylize_gflop, tflops
@@ -46,20 +46,6 @@ class IdentityMismatch(RuntimeError):
 def _differences(actual: dict, expected: dict) -> list[str]:
     return [f"{key}: {actual.get(key)!r} here, {expected.get(key)!r} planned"
             for key in sorted(set(actual) | set(expected)) if actual.get(key) != expected.get(key)]
-
-
-def _part_arrays(rows: list[int], images: list, rejected: dict[int, str], encoded: bool) -> dict[str, np.ndarray]:
-    arrays = {
-        "rows": np.asarray(rows, dtype=np.int64),
-        "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
-        "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
-    }
-    if encoded:
-        arrays["sizes"] = np.asarray([len(e) for e in images], dtype=np.int64)
-        arrays["bytes"] = np.concatenate(images) if images else np.zeros(0, np.uint8)
-    else:
-        arrays["pixels"] = np.stack(images) if images else np.zeros((0, 1, 1, 3), np.uint8)
-    return arrays
 
 
 def stylize_shard(
@@ -160,6 +146,17 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
                      random_standin_weights=random_standin)
     store = PartStore(out_h5.with_name(out_h5.name + ".parts"), fingerprint)
     parts = store.load()
+    shape = (preset.size, preset.size, 3) if preset.fixed_size else None
+    work = store.folder / WORK_FILE
+    staging = None
+    if parts:
+        checksums = np.concatenate([p[2]["checksums"] for p in parts]).astype(np.uint32)
+        staging = ShardWriter.resume(out_h5, work, settings.stored_codec, shape, checksums)
+        if staging is None:
+            log.warning("%s: the checkpointed images do not read back intact; the shard starts over", work)
+            store.clear()
+            parts = []
+    staging = staging or ShardWriter(out_h5, work, settings.stored_codec, shape)
     start = parts[-1][1] if parts else 0
     if start:
         log.info("resuming %s at row %d of %d from %d checkpoint(s)", manifest_tsv, start, len(rows), len(parts))
@@ -180,66 +177,83 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
     flop_counted = method == "adain"
 
     t0 = time.perf_counter()
-    part_start, part_rows, part_images, part_rejected = start, [], [], {}
-    last_save, since_save, done, gflop = time.monotonic(), 0, 0, 0.0
-    saving: list = []  # checkpoint and staging writes, in order, off this thread
-    staging = ShardWriter(out_h5, settings.stored_codec, (preset.size, preset.size, 3) if preset.fixed_size else None)
+    piece_rows, piece_images, piece_rejected = [], [], {}
+    part_start, last_save, since_save, done, gflop = start, time.monotonic(), 0, 0, 0.0
+    saving: list = []  # staging and checkpoint writes, in order, off this thread
+    unsaved = {"rows": [], "checksums": [], "rejected": {}}  # written since the last checkpoint (writer thread)
 
-    def save_part(first: int, end: int, rows_: list[int], images: list, rejected: dict[int, str],
-                  checkpoint: bool) -> None:
+    def stage(rows_: list[int], images: list, rejected: dict[int, str]) -> None:
+        """Append a safe point's images (rows in order) to the work file."""
         if encoded:
             images = [future.result() for future in images]
-        arrays = _part_arrays(rows_, images, rejected, encoded)
-        if checkpoint:  # the last stretch of a shard needs none: the shard itself is written next
-            store.save(first, end, arrays)
-        staging.append(_images_of(arrays, encoded))
-        parts.append((first, end, _without_images(arrays)))
+        elif images:
+            images = np.stack(images)
+        unsaved["checksums"].append(staging.append(images))
+        unsaved["rows"] += rows_
+        unsaved["rejected"].update(rejected)
 
-    def stage_earlier_parts() -> None:  # a resumed shard: the parts of earlier runs come first
-        for i, (first, end, arrays) in enumerate(parts):
-            staging.append(_images_of(arrays, encoded))
-            parts[i] = (first, end, _without_images(arrays))
+    def take_unsaved() -> dict[str, np.ndarray]:
+        rejected = unsaved["rejected"]
+        arrays = {
+            "rows": np.asarray(unsaved["rows"], dtype=np.int64),
+            "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32) if unsaved["checksums"]
+            else np.zeros(0, np.uint32),
+            "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
+            "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
+        }
+        unsaved.update(rows=[], checksums=[], rejected={})
+        return arrays
 
-    with staging, ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer, \
-            tqdm(total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10) as bar:
-        saving.append(writer.submit(stage_earlier_parts))
-        results = stylizer.stylize_dataset(
-            contents, [[number[r.style]] for r in todo], stats, settings.alpha, settings.workers,
-            finish=preset.finish(), drain_every=drain_every, count_offset=start,
-        )
-        for result in results:
-            if isinstance(result, Rejected):
-                part_rejected[start + result.index] = result.reason
-                log.warning("rejected %s: %s", todo[result.index].content, result.reason)
-                bar.update(1)
-            elif isinstance(result, Flushed):
-                end = start + result.consumed
-                due = since_save >= settings.checkpoint_images or time.monotonic() - last_save >= settings.checkpoint_seconds
-                if end > part_start and (due or end == len(rows)):
-                    order = np.argsort(part_rows, kind="stable")
-                    saving.append(writer.submit(save_part, part_start, end, sorted(part_rows),
-                                                [part_images[i] for i in order], part_rejected, end < len(rows)))
-                    part_start, part_rows, part_images, part_rejected = end, [], [], {}
-                    last_save, since_save = time.monotonic(), 0
-                    while saving and saving[0].done():
+    def checkpoint(first: int, end: int) -> None:
+        arrays = take_unsaved()
+        staging.sync()  # the images first, then the part that vouches for them
+        store.save(first, end, arrays)
+        parts.append((first, end, arrays))
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer, \
+                tqdm(total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10) as bar:
+            results = stylizer.stylize_dataset(
+                contents, [[number[r.style]] for r in todo], stats, settings.alpha, settings.workers,
+                finish=preset.finish(), drain_every=drain_every, count_offset=start,
+            )
+            for result in results:
+                if isinstance(result, Rejected):
+                    piece_rejected[start + result.index] = result.reason
+                    log.warning("rejected %s: %s", todo[result.index].content, result.reason)
+                    bar.update(1)
+                elif isinstance(result, Flushed):
+                    end = start + result.consumed
+                    if piece_rows or piece_rejected:
+                        order = np.argsort(piece_rows, kind="stable")
+                        saving.append(writer.submit(stage, sorted(piece_rows), [piece_images[i] for i in order],
+                                                    piece_rejected))
+                        piece_rows, piece_images, piece_rejected = [], [], {}
+                    due = (since_save >= settings.checkpoint_images
+                           or time.monotonic() - last_save >= settings.checkpoint_seconds)
+                    if end > part_start and (due or end == len(rows)):
+                        saving.append(writer.submit(checkpoint, part_start, end))
+                        part_start, last_save, since_save = end, time.monotonic(), 0
+                        if flop_counted:
+                            bar.set_postfix_str(f"{tflops(gflop, time.perf_counter() - t0):.3f} TFLOP/s", refresh=False)
+                    while saving and (saving[0].done() or len(saving) > 16):  # bounded: a slow disk holds us back
                         saving.pop(0).result()  # a failed write stops the job here, not at the end
-                    if flop_counted:
-                        bar.set_postfix_str(f"{tflops(gflop, time.perf_counter() - t0):.3f} TFLOP/s", refresh=False)
-            else:
-                part_rows.append(start + result.index)
-                image = result.image
-                if encoded:
-                    part_images.append(encoders.submit(encode_image, image, settings.stored_codec, settings.jpeg_quality))
                 else:
-                    part_images.append(image)
-                if flop_counted:
-                    gflop += stylize_gflop(image.shape[0] * preset.downsample, image.shape[1] * preset.downsample)
-                since_save += 1
-                done += 1
-                bar.update(1)
-        for future in saving:
-            future.result()
+                    piece_rows.append(start + result.index)
+                    image = result.image
+                    if encoded:
+                        piece_images.append(encoders.submit(encode_image, image, settings.stored_codec,
+                                                            settings.jpeg_quality))
+                    else:
+                        piece_images.append(image)
+                    if flop_counted:
+                        gflop += stylize_gflop(image.shape[0] * preset.downsample, image.shape[1] * preset.downsample)
+                    since_save += 1
+                    done += 1
+                    bar.update(1)
+            for future in saving:
+                future.result()
         seconds = time.perf_counter() - t0
 
         covered = 0
@@ -265,22 +279,11 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
                 "stylize_seconds": seconds, "stylized_this_run": done, "stylize_gflop": gflop,
             },
         ))
+    finally:
+        staging.abort()  # after close: nothing; after a failure: the work file stays for a resume
     store.clear()
     rate = done / seconds if seconds else 0.0
     log.info("%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",
              out_h5, len(kept), len(rejected_rows), done, seconds, rate, tflops(gflop, seconds))
     return {"images": len(kept), "rejected": len(rejected_rows), "seconds": seconds, "images_per_second": rate,
             "gflop": gflop, "tflops": tflops(gflop, seconds)}
-
-
-def _images_of(arrays: dict[str, np.ndarray], encoded: bool):
-    """A part's images: ``uint8 (n, H, W, 3)`` or a list of encoded arrays."""
-    if encoded:
-        offsets = np.concatenate([[0], np.cumsum(arrays["sizes"])])
-        return [arrays["bytes"][offsets[i]:offsets[i + 1]] for i in range(len(arrays["sizes"]))]
-    # a part whose rows were all rejected holds a (0, 1, 1, 3) placeholder
-    return arrays["pixels"] if len(arrays["rows"]) else arrays["pixels"][:0]
-
-
-def _without_images(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: v for k, v in arrays.items() if k not in ("pixels", "bytes", "sizes")}
