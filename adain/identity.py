@@ -102,22 +102,17 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def numerics(device_type: str, cpu_threads: int, batch_size: int, channels_last: bool = False,
+def numerics(device_type: str, cpu_threads: int, batch_size: int, channels_last: bool = True,
              compiled: bool = False) -> dict:
     """The numerics that change pixels. On the CPU, convolution sums depend on the thread count
     (not on the batch size: measured equal for batches of 1, 3 and 8). On CUDA, TF32 is off and
     cuDNN may choose other algorithms for other batch shapes, so the batch size counts. The memory
-    format and ``torch.compile`` choose other kernels on both (recorded only when they differ from
-    the defaults: channels_last on CUDA, eager)."""
+    format and ``torch.compile`` choose other kernels on both."""
     if device_type == "cpu":
         found = {"device": "cpu", "threads": int(cpu_threads)}
     else:
         found = {"device": device_type, "tf32": False, "batch_size": int(batch_size)}
-    if bool(channels_last) != (device_type == "cuda"):
-        found["channels_last"] = bool(channels_last)
-    if compiled:
-        found["compile"] = True
-    return found
+    return {**found, "channels_last": bool(channels_last), "compile": bool(compiled)}
 
 
 def shard_identity(

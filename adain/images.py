@@ -104,10 +104,11 @@ def check_preprocessed_size(size: tuple[int, int], recipe: "Preprocess", limit: 
 
 
 def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
-    """RGB PIL image -> ``uint8`` tensor ``(3, H, W)``."""
-    import torchvision.transforms.functional as TF
+    """RGB PIL image -> ``uint8`` tensor ``(3, H, W)`` (``torchvision``'s ``pil_to_tensor``; the PIL
+    path needs no torchvision, whose import costs ~1.5 s per process)."""
+    import torch
 
-    return TF.pil_to_tensor(image)
+    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1)
 
 
 def read_jpeg_tensor(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> torch.Tensor | None:
@@ -152,17 +153,29 @@ def read_jpeg_tensor(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
 
 
 def resize_shorter(image: Image.Image, size: int) -> Image.Image:
-    """Shorter side to ``size``, as ``torchvision.transforms.Resize(size)`` on PIL (bilinear, antialiased)."""
-    import torchvision.transforms.functional as TF
-
-    return TF.resize(image, size, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
+    """Shorter side to ``size``, exactly as ``torchvision.transforms.Resize(size)`` on PIL (its
+    output size, then PIL's bilinear resize, which is antialiased); tested equal to torchvision."""
+    width, height = image.size
+    short, long = (width, height) if width <= height else (height, width)
+    new_long = int(size * long / short)
+    target = (size, new_long) if width <= height else (new_long, size)
+    return image if target == (width, height) else image.resize(target, Image.BILINEAR)
 
 
 def center_crop(image: Image.Image, size: int) -> Image.Image:
-    """``torchvision.transforms.CenterCrop(size)``."""
-    import torchvision.transforms.functional as TF
-
-    return TF.center_crop(image, [size, size])
+    """Exactly ``torchvision.transforms.CenterCrop(size)`` on PIL: a smaller image is first padded
+    with zeros (the extra pixel right and bottom), then the crop's corner is rounded as torchvision
+    rounds it; tested equal to torchvision."""
+    width, height = image.size
+    if size > width or size > height:
+        left, top = max(0, (size - width) // 2), max(0, (size - height) // 2)
+        padded = Image.new(image.mode, (width + max(0, size - width), height + max(0, size - height)))
+        padded.paste(image, (left, top))
+        image, (width, height) = padded, padded.size
+        if (width, height) == (size, size):
+            return image
+    top, left = int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))
 
 
 def square_thumbnail(image: Image.Image, size: int) -> Image.Image:

@@ -41,7 +41,7 @@ class StylizeSettings:
     checkpoint_seconds: float = 120.0
     cpu_threads: int = 2
     decode: str = "fast"
-    channels_last: bool | str = "auto"
+    channels_last: bool = True
     compile: bool = False
 
     @classmethod
@@ -56,12 +56,12 @@ class StylizeSettings:
             max_preprocessed_pixels=int(config["max_preprocessed_pixels"]), codec=config["full_codec"],
             jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
             checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
-            decode=config["decode"], channels_last=config["channels_last"], compile=bool(config["compile"]),
+            decode=config["decode"], channels_last=bool(config["channels_last"]), compile=bool(config["compile"]),
         )
 
-    def uses_channels_last(self, device_type: str) -> bool:
-        """``channels_last`` resolved for a device (``auto``: on CUDA only)."""
-        return device_type == "cuda" if self.channels_last == "auto" else bool(self.channels_last)
+    def uses_channels_last(self) -> bool:
+        """Whether the convolutions run channels-last (the model's; the filters keep their layout)."""
+        return self.channels_last and self.method == "adain"
 
     def get_preset(self):
         from .presets import get_preset
@@ -86,7 +86,7 @@ class StylizeSettings:
         return shard_identity(
             self.get_preset().describe(), self.method, self.full_method_params(), self.alpha, self.dtype,
             self.stored_codec, self.jpeg_quality, (self.max_pixels, self.max_preprocessed_pixels),
-            numerics(device_type, self.cpu_threads, self.batch_size, self.uses_channels_last(device_type), self.compile),
+            numerics(device_type, self.cpu_threads, self.batch_size, self.uses_channels_last(), self.compile),
             weights_sha256, stats_digest, self.decode,
         )
 

@@ -146,96 +146,136 @@ class ShardWriter:
     at the end), the other datasets at :meth:`close`, which then renames the work file onto the
     shard's name. :meth:`sync` makes what was appended durable: with the images' CRC-32s (which
     :meth:`append` returns) it is the checkpoint of a killed job, and :meth:`resume` reopens the
-    work file, checks every checkpointed image against its CRC-32 and cuts off what came after.
+    work file, checks every checkpointed image against its CRC-32 and continues after them.
 
-    The images dataset is chunked one image per chunk (resizable); packing rewrites it in the
-    final layout.
+    Fixed-size (``raw``) images go into a contiguous dataset allocated for ``rows`` images at
+    creation, written with ``os.pwrite`` at its file offset: the writes release the GIL, so the
+    thread that feeds the device is never held up by them (h5py holds the GIL while it writes).
+    Should rejects leave it short, :meth:`close` copies the images into a dataset of the right
+    length (the staging file is temporary: packing rewrites it). Encoded images (``png``,
+    ``jpeg``) are appended to a resizable variable-length dataset.
 
     Args:
         path: the shard's name; work: the work file (in the job's checkpoint folder).
-        codec: ``raw`` (then ``image_shape`` ``(H, W, 3)``), ``png`` or ``jpeg``.
+        codec: ``raw`` (then ``image_shape`` ``(H, W, 3)`` and ``rows``, the most images), ``png``
+            or ``jpeg``.
     """
 
-    def __init__(self, path: str | Path, work: str | Path, codec: str, image_shape: tuple[int, int, int] | None,
-                 handle: h5py.File | None = None) -> None:
+    def __init__(self, path: str | Path, work: str | Path, codec: str, image_shape: tuple[int, int, int] | None = None,
+                 rows: int = 0, count: int = 0) -> None:
         self.path, self.work, self.codec = Path(path), Path(work), codec
-        if handle is None:
+        self.count = count
+        if count == 0:
             self.work.parent.mkdir(parents=True, exist_ok=True)
-            handle = h5py.File(self.work, "w", track_order=True)
-            if codec == "raw":
-                handle.create_dataset("images", shape=(0, *image_shape), maxshape=(None, *image_shape), dtype=np.uint8,
-                                      chunks=(1, *image_shape), track_times=False)
-            else:
-                handle.create_dataset("images", shape=(0,), maxshape=(None,), dtype=_BYTES, chunks=(256,),
-                                      track_times=False)
-        self._handle = handle
-        self._images = handle["images"]
-        self.count = len(self._images)
-        self._shapes: list[tuple[int, int, int]] = (
-            [] if codec == "raw" else [encoded_shape(self._images[i]) for i in range(self.count)])
+            with h5py.File(self.work, "w", track_order=True) as handle:
+                if codec == "raw":
+                    plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+                    plist.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)  # a fixed place in the file, now
+                    plist.set_fill_time(h5py.h5d.FILL_TIME_NEVER)  # not written twice
+                    handle.create_dataset("images", shape=(rows, *image_shape), dtype=np.uint8, dcpl=plist,
+                                          track_times=False)
+                else:
+                    handle.create_dataset("images", shape=(0,), maxshape=(None,), dtype=_BYTES, chunks=(256,),
+                                          track_times=False)
+        self._handle = h5py.File(self.work, "r+")
+        self._images = self._handle["images"]
+        self._fd = None
+        self._shapes: list[tuple[int, int, int]] = []
+        if codec == "raw":
+            self._row_bytes = int(np.prod(self._images.shape[1:]))
+            self._offset = self._images.id.get_offset()
+            self._fd = os.open(self.work, os.O_RDWR)
+        else:
+            self._shapes = [encoded_shape(self._images[i]) for i in range(count)]
 
     @classmethod
     def resume(cls, path: str | Path, work: str | Path, codec: str, image_shape: tuple[int, int, int] | None,
-               checksums: np.ndarray) -> "ShardWriter | None":
+               rows: int, checksums: np.ndarray) -> "ShardWriter | None":
         """The work file with its first ``len(checksums)`` images intact, or ``None`` (missing,
-        unreadable, or an image that differs from its checksum: start the shard over)."""
-        handle = None
+        unreadable, another layout, or an image that differs from its checksum: start over)."""
+        count = len(checksums)
         try:
-            handle = h5py.File(work, "r+")
-            images = handle["images"]
-            count = len(checksums)
-            if len(images) < count or (codec == "raw" and images.shape[1:] != tuple(image_shape)):
-                raise ShardError(f"{work}: {len(images)} images, {count} checkpointed")
-            for start in range(0, count, 256):
-                stored = images[start:min(count, start + 256)]
-                if not np.array_equal(row_checksums(stored if codec == "raw" else list(stored), codec),
-                                      checksums[start:start + 256]):
-                    raise ShardError(f"{work}: an image differs from its checkpointed checksum")
-            images.resize((count, *images.shape[1:]))
-            return cls(path, work, codec, image_shape, handle)
+            with h5py.File(work, "r") as handle:  # read with its own caches, closed before writing
+                images = handle["images"]
+                if codec == "raw":
+                    if images.shape != (rows, *image_shape) or images.id.get_offset() is None:
+                        return None
+                elif len(images) < count:
+                    return None
+                for start in range(0, count, 256):
+                    stored = images[start:min(count, start + 256)]
+                    if not np.array_equal(row_checksums(stored if codec == "raw" else list(stored), codec),
+                                          checksums[start:start + 256]):
+                        return None
+            writer = cls(path, work, codec, image_shape, rows, count)
+            if codec != "raw":
+                writer._images.resize((count,))
+            return writer
         except Exception:  # noqa: BLE001 - any doubt: the shard is made again
-            if handle is not None:
-                handle.close()
             return None
 
     def append(self, images) -> np.ndarray:
         """Images of the next rows: ``uint8 (n, H, W, 3)`` (raw) or a list of encoded arrays.
         Returns their CRC-32s (``uint32 (n,)``, as :func:`row_checksums`)."""
         n = len(images)
-        if n:
-            self._images.resize((self.count + n, *self._images.shape[1:]))
-            if self.codec == "raw":
-                self._images[self.count:self.count + n] = images
-            else:
-                for i, encoded in enumerate(images):
-                    self._images[self.count + i] = encoded
-                    self._shapes.append(encoded_shape(encoded))
-            self.count += n
+        if n and self.codec == "raw":
+            if self.count + n > len(self._images):
+                raise ValueError(f"{self.work}: more than the {len(self._images)} images allocated")
+            data = np.ascontiguousarray(images, dtype=np.uint8)
+            os.pwrite(self._fd, memoryview(data).cast("B"), self._offset + self.count * self._row_bytes)
+        elif n:
+            self._images.resize((self.count + n,))
+            for i, encoded in enumerate(images):
+                self._images[self.count + i] = encoded
+                self._shapes.append(encoded_shape(encoded))
+        self.count += n
         return row_checksums(images, self.codec)
 
     def sync(self) -> None:
         """Make everything appended so far durable."""
         self._handle.flush()
-        with open(self.work, "rb+") as handle:
-            os.fsync(handle.fileno())
+        fd = self._fd if self._fd is not None else os.open(self.work, os.O_RDWR)
+        try:
+            os.fsync(fd)
+        finally:
+            if fd != self._fd:
+                os.close(fd)
 
     def close(self, data: ShardData) -> None:
         """Write the rows of ``data`` (its ``images`` are ignored: they were appended) and publish
         the shard under its name."""
         if len(data) != self.count:
             raise ValueError(f"{self.count} images appended for {len(data)} rows")
+        if self.codec == "raw" and self.count < len(self._images):
+            self._shorten()
         if self.codec != "raw":
             self._handle.create_dataset("shapes", data=np.asarray(self._shapes, dtype=np.int64).reshape(-1, 3),
                                         track_times=False)
         _write_rows(self._handle, data)
-        self._handle.close()
+        self.abort()
         with open(self.work, "rb+") as handle:
             os.fsync(handle.fileno())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.work, self.path)
 
+    def _shorten(self) -> None:
+        """Rejects left the allocated dataset short: the images move to one of the right length."""
+        os.fsync(self._fd)
+        self._handle.close()  # reopened: no cache of HDF5's may hold what pwrite wrote around it
+        self._handle = h5py.File(self.work, "r+")
+        self._handle.move("images", "images_allocated")
+        allocated = self._handle["images_allocated"]
+        images = self._handle.create_dataset("images", shape=(self.count, *allocated.shape[1:]), dtype=np.uint8,
+                                             track_times=False)
+        for start in range(0, self.count, 256):
+            images[start:min(self.count, start + 256)] = allocated[start:min(self.count, start + 256)]
+        del self._handle["images_allocated"]
+
     def abort(self) -> None:
         """Close the work file, leaving it for :meth:`resume`."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if self._handle.id.valid:
             self._handle.close()
 

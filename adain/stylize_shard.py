@@ -116,7 +116,7 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
     weights_sha256 = stats_digest = None
     random_standin = False
     options = dict(device=settings.device, dtype=settings.dtype, batch_size=settings.batch_size,
-                   channels_last=None if settings.channels_last == "auto" else bool(settings.channels_last))
+                   channels_last=settings.channels_last)
     if given is not None:
         stylizer = given
     elif method == "adain":
@@ -151,12 +151,12 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
     staging = None
     if parts:
         checksums = np.concatenate([p[2]["checksums"] for p in parts]).astype(np.uint32)
-        staging = ShardWriter.resume(out_h5, work, settings.stored_codec, shape, checksums)
+        staging = ShardWriter.resume(out_h5, work, settings.stored_codec, shape, len(rows), checksums)
         if staging is None:
             log.warning("%s: the checkpointed images do not read back intact; the shard starts over", work)
             store.clear()
             parts = []
-    staging = staging or ShardWriter(out_h5, work, settings.stored_codec, shape)
+    staging = staging or ShardWriter(out_h5, work, settings.stored_codec, shape, len(rows))
     start = parts[-1][1] if parts else 0
     if start:
         log.info("resuming %s at row %d of %d from %d checkpoint(s)", manifest_tsv, start, len(rows), len(parts))

@@ -38,3 +38,52 @@ def test_a_bit_flipped_part_is_discarded(tmp_path):
     data[len(data) // 2] ^= 0x10  # inside the pixels: only the zip's CRC-32 can tell
     second.write_bytes(bytes(data))
     assert [(s, e) for s, e, _ in store.load()] == [(0, 2)]
+
+
+def _rows(count, codec="raw"):
+    from adain.shards import ShardData
+
+    return ShardData(images=None, labels=np.arange(count), content=[f"c{i}" for i in range(count)],
+                     style=["s"] * count, wnid=["n0"] * count, labels_clsloc=np.zeros(count, np.int64), codec=codec)
+
+
+def test_staging_writer_resumes_after_a_kill_and_shortens_for_rejects(tmp_path):
+    from adain.shards import ShardWriter, read_shard, row_checksums
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (7, 8, 8, 3), dtype=np.uint8)
+    work, out = tmp_path / "parts" / "staging.h5", tmp_path / "00000.h5"
+    writer = ShardWriter(out, work, "raw", (8, 8, 3), rows=9)  # 9 rows planned, 2 will be rejected
+    sums = writer.append(images[:4])
+    np.testing.assert_array_equal(sums, row_checksums(images[:4], "raw"))
+    writer.sync()
+    writer.append(images[4:6])  # not synced, then the job dies
+    writer.abort()
+    assert ShardWriter.resume(out, work, "raw", (8, 8, 3), 9, sums[::-1]) is None  # a wrong checksum: start over
+    assert ShardWriter.resume(out, work, "raw", (8, 8, 3), 10, sums) is None  # another plan's layout
+    resumed = ShardWriter.resume(out, work, "raw", (8, 8, 3), 9, sums)
+    assert resumed.count == 4
+    resumed.append(images[4:7])
+    resumed.close(_rows(7))
+    assert not work.exists()
+    np.testing.assert_array_equal(read_shard(out).images, images)
+
+
+def test_staging_writer_for_encoded_images(tmp_path):
+    from adain.shards import ShardWriter, encode_image, read_shard, row_checksums
+
+    pictures = [np.full((5 + i, 7, 3), 40 * i, np.uint8) for i in range(3)]
+    encoded = [encode_image(p, "png") for p in pictures]
+    work, out = tmp_path / "parts" / "staging.h5", tmp_path / "00000.h5"
+    writer = ShardWriter(out, work, "png")
+    sums = writer.append(encoded[:2])
+    writer.sync()
+    writer.abort()
+    resumed = ShardWriter.resume(out, work, "png", None, 3, sums)
+    np.testing.assert_array_equal(row_checksums(encoded[:2], "png"), sums)
+    resumed.append(encoded[2:])
+    resumed.close(_rows(3, "png"))
+    data = read_shard(out)
+    assert [tuple(s) for s in data.shapes] == [p.shape for p in pictures]
+    for i, picture in enumerate(pictures):
+        np.testing.assert_array_equal(data.pixels(i), picture)

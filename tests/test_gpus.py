@@ -61,3 +61,65 @@ def test_gpu_slot_sets_cuda_visible_devices_and_restores_it(tmp_path, monkeypatc
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     with gpu_slot("auto") as device:  # no GPU at all: unchanged
         assert device == "auto"
+
+
+def _holder_env(lock_dir, devices, **env):
+    return subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_dir), devices], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, **env})
+
+
+def test_under_slurm_each_job_keys_its_own_devices(tmp_path):
+    """With cgroup-bound GPUs every Slurm job sees its GPU as 0: jobs do not queue on one lock,
+    while jobs inside one Slurm allocation still share its devices one at a time."""
+    first = _holder_env(tmp_path, "0", SLURM_JOB_ID="101")
+    other = same = None
+    try:
+        assert first.stdout.readline().strip() == "0"
+        other = _holder_env(tmp_path, "0", SLURM_JOB_ID="202")
+        assert other.stdout.readline().strip() == "0"  # another job's GPU 0: not waiting
+        same = _holder_env(tmp_path, "0", SLURM_JOB_ID="101")
+        time.sleep(1.0)
+        assert same.poll() is None  # the same job's GPU 0 is taken: waits
+        first.kill()
+        first.wait()
+        assert same.stdout.readline().strip() == "0"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["gpu-slurm101-0.lock", "gpu-slurm202-0.lock"]
+    finally:
+        for process in (first, other, same):
+            if process is not None:
+                process.kill()
+                process.wait()
+
+
+EVALUATION_JOB = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+from adain.jobs import {job}
+{call}
+"""
+
+
+@pytest.mark.parametrize("job, call", [
+    ("make_cue_conflict_job", "make_cue_conflict_job('s', 't', 'o', 'v', 'd', 224, 'auto', 2, 0)"),
+    ("shape_bias_job", "shape_bias_job('m', {'weights': 'w'}, 's', 'o', 'mean', 'auto', 2, 0)"),
+    ("accuracy_job", "accuracy_job({'weights': 'w'}, [], 'o.json', 224, 'mean', 'auto', 2, 0)"),
+])
+def test_evaluation_jobs_claim_a_gpu_like_stylize_jobs(tmp_path, job, call):
+    env = {"ADAIN_GPU_LOCK_DIR": str(tmp_path), "CUDA_VISIBLE_DEVICES": "5"}
+    holder = _holder_env(tmp_path, "5", **env)
+    evaluation = None
+    try:
+        assert holder.stdout.readline().strip() == "5"
+        evaluation = subprocess.Popen([sys.executable, "-c", EVALUATION_JOB.format(job=job, call=call)],
+                                      stderr=subprocess.PIPE, text=True, env={**os.environ, **env}, cwd=tmp_path)
+        waiting = evaluation.stderr.readline()  # its first words: it waits for GPU 5, held by the other job
+        assert "all GPUs ['5'] are taken" in waiting and evaluation.poll() is None
+        holder.kill()
+        holder.wait()
+        _, stderr = evaluation.communicate(timeout=120)  # then it takes it (and fails on these fake inputs)
+        assert stderr.startswith("INFO:adain.gpus:using GPU 5")
+    finally:
+        for process in (holder, evaluation):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()

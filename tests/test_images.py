@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from adain.engine import ImageDataset
@@ -96,3 +97,22 @@ def test_preflight_says_is_a_file_is_a_folder_or_does_not_exist(tmp_path):
     assert f"content_dir {tmp_path / 'a_file'} is a file, not a folder" in message
     assert f"style_dir {tmp_path / 'missing'} does not exist" in message
     assert f"vgg_weights: {tmp_path} is a folder, not a weights file" in message
+
+
+def test_the_pil_recipe_equals_torchvisions_resize_and_center_crop_without_importing_it():
+    """resize_shorter / center_crop / to_uint8_tensor restate torchvision's PIL functions (the
+    PIL path then needs no torchvision import, ~1.5 s per process); padding included."""
+    import torchvision.transforms.functional as TF
+
+    from adain.images import center_crop, resize_shorter, to_uint8_tensor
+    from tests.conftest import photo
+
+    source = photo("astronaut")
+    for width, height in [(5, 9), (37, 100), (223, 224), (333, 500), (500, 375), (1000, 37)]:
+        image = source.resize((width, height))
+        assert torch.equal(to_uint8_tensor(image), TF.pil_to_tensor(image))
+        for size in (9, 64, 224, 256):
+            expected = TF.resize(image, size, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
+            assert np.array_equal(np.asarray(resize_shorter(image, size)), np.asarray(expected)), (width, height, size)
+            expected = TF.center_crop(image, [size, size])
+            assert np.array_equal(np.asarray(center_crop(image, size)), np.asarray(expected)), (width, height, size)
