@@ -30,8 +30,8 @@ from torch.utils.data import DataLoader, Dataset
 from .cache import StatsCache
 from .functional import calc_mean_std
 from .images import (
-    DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS, ImageRejected, Preprocess, check_min_side,
-    check_preprocessed_size, open_rgb, read_jpeg_tensor, to_uint8_tensor,
+    DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS, MIN_SIDE, ImageRejected, Preprocess, check_min_side,
+    EncodedJpeg, check_preprocessed_size, decode_jpegs, open_rgb, read_jpeg_bytes, read_jpeg_tensor, to_uint8_tensor,
 )
 from .model import AdaIN
 
@@ -54,9 +54,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: ``fast``: JPEGs decoded by ``torchvision.io.decode_jpeg`` and resized on tensors (within 1 level
-#: of PIL's pixels); ``exact``: PIL for every step (the reference recipe).
-DECODE_PATHS = ("fast", "exact")
+#: ``fast``: JPEGs decoded by ``torchvision.io.decode_jpeg`` in the workers and resized on tensors
+#: (within 1 level of PIL's pixels); ``exact``: PIL for every step; ``device``: the workers read the
+#: JPEG bytes and the compute device decodes them (nvJPEG, batched, on CUDA; the ``fast`` pixels on
+#: the CPU) and resizes them (``resize-crop`` recipes; others as ``fast``).
+DECODE_PATHS = ("fast", "exact", "device")
 
 
 def _cuda_usable() -> str | None:
@@ -145,12 +147,18 @@ class ImageDataset(Dataset):
         """Import the decoding modules in this process, so that forked DataLoader workers start
         with them: otherwise every worker of every job spends ~1.2 s importing torchvision (the
         ``exact`` path needs none)."""
-        if self.decode == "fast" and self.preprocess.on_tensors:
+        if self.decode != "exact" and self.preprocess.on_tensors:
             read_jpeg_tensor(__file__)  # imports torchvision.io (a non-JPEG: nothing is decoded)
             import torchvision.transforms.v2.functional  # noqa: F401
 
-    def _load(self, path: str | Path) -> torch.Tensor:
-        if self.decode == "fast" and self.preprocess.on_tensors:
+    def _load(self, path: str | Path) -> torch.Tensor | EncodedJpeg:
+        if self.decode == "device" and self.preprocess.recipe == "resize-crop":
+            found = read_jpeg_bytes(path, self.max_pixels)
+            if found is not None:
+                check_preprocessed_size((found.width, found.height), self.preprocess, self.max_preprocessed_pixels)
+                found.width, found.height = self.preprocess.output_size(found.width, found.height)
+                return found
+        if self.decode != "exact" and self.preprocess.on_tensors:
             image = read_jpeg_tensor(path, self.max_pixels)
             if image is not None:
                 check_preprocessed_size((image.shape[-1], image.shape[-2]), self.preprocess, self.max_preprocessed_pixels)
@@ -159,10 +167,15 @@ class ImageDataset(Dataset):
         check_preprocessed_size(image.size, self.preprocess, self.max_preprocessed_pixels)
         return to_uint8_tensor(self.preprocess(image))
 
-    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | None, str | None]:
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | EncodedJpeg | None, str | None]:
         try:
             image = self._load(self.paths[index])
-            check_min_side(image)
+            if isinstance(image, EncodedJpeg):
+                if min(image.width, image.height) < MIN_SIDE:
+                    raise ImageRejected(f"too small: image is {image.width}x{image.height} after preprocessing, "
+                                        f"the encoder needs >= {MIN_SIDE} px per side")
+            else:
+                check_min_side(image)
             return index, image, None
         except ImageRejected as error:
             return index, None, str(error)
@@ -192,7 +205,8 @@ class ImageBatch:
 
     Attributes:
         groups: one ``(indices, images)`` per image size, in order of first appearance:
-            ``indices`` the item numbers (ascending), ``images`` ``uint8 (n, 3, H, W)``.
+            ``indices`` the item numbers (ascending), ``images`` ``uint8 (n, 3, H, W)``, or (decode
+            path ``device``) a list of :class:`adain.images.EncodedJpeg` of one output size.
         rejected: ``(index, reason)`` of the items that could not be used.
     """
 
@@ -203,7 +217,8 @@ class ImageBatch:
 
     def pin_memory(self) -> "ImageBatch":
         """Called by the DataLoader's pinning thread (CUDA): page-locked images copy asynchronously."""
-        return ImageBatch(self.start, self.stop, [(i, x.pin_memory()) for i, x in self.groups], self.rejected)
+        return ImageBatch(self.start, self.stop, [(i, x.pin_memory() if isinstance(x, torch.Tensor) else x)
+                                                  for i, x in self.groups], self.rejected)
 
 
 class _Runs(Dataset):
@@ -217,17 +232,28 @@ class _Runs(Dataset):
 
     def __getitem__(self, k: int) -> ImageBatch:
         start, stop = self.bounds[k], self.bounds[k + 1]
-        by_size: dict[tuple[int, int], tuple[list[int], list[torch.Tensor]]] = {}
+        by_size: dict[tuple, tuple[list[int], list]] = {}
         rejected = []
         for index in range(start, stop):
             _, image, reason = self.dataset[index]
             if image is None:
                 rejected.append((index, reason))
             else:
-                indices, images = by_size.setdefault(tuple(image.shape[-2:]), ([], []))
+                key = _size_key(image)
+                indices, images = by_size.setdefault(key, ([], []))
                 indices.append(index)
                 images.append(image)
-        return ImageBatch(start, stop, [(i, torch.stack(x)) for i, x in by_size.values()], rejected)
+        return ImageBatch(start, stop, [(i, x if isinstance(x[0], EncodedJpeg) else torch.stack(x))
+                                        for i, x in by_size.values()], rejected)
+
+
+def _size_key(image: torch.Tensor | EncodedJpeg | list) -> tuple:
+    """What a batch must share: the size, and whether the images are still encoded."""
+    if isinstance(image, list):
+        image = image[0]
+    if isinstance(image, EncodedJpeg):
+        return "jpeg", image.height, image.width
+    return tuple(image.shape[-2:])
 
 
 def run_bounds(length: int, run: int, offset: int = 0) -> list[int]:
@@ -529,6 +555,28 @@ class Stylizer:
             return (self.compute_batch(content[:half], stats[:half], alpha, finish, offset)
                     + self.compute_batch(content[half:], stats[half:], alpha, finish, offset + half))
 
+    def compute_encoded(self, jpegs: list[EncodedJpeg], recipe: Preprocess, stats: torch.Tensor, alpha: float = 1.0,
+                        finish: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[tuple[int, torch.Tensor | str]]:
+        """:meth:`compute_batch` of JPEG bytes: decoded on the device (nvJPEG on CUDA), the
+        ``resize-crop`` recipe applied there; a file the decoder refuses is rejected with a reason."""
+        images: list = [None] * len(jpegs)
+        try:
+            images = decode_jpegs([j.data for j in jpegs], self.device)
+        except RuntimeError:  # one by one, to name the file the decoder refuses
+            for i, jpeg in enumerate(jpegs):
+                try:
+                    images[i] = decode_jpegs([jpeg.data], self.device)[0]
+                except RuntimeError as error:
+                    images[i] = "undecodable: " + str(error).splitlines()[0]
+        pieces = [(i, image) for i, image in enumerate(images) if isinstance(image, str)]
+        kept = [i for i, image in enumerate(images) if not isinstance(image, str)]
+        runs = np.split(np.asarray(kept, dtype=np.int64), np.where(np.diff(kept) > 1)[0] + 1) if kept else []
+        for run in runs:  # consecutive samples: one run unless the decoder refused a file between
+            content = torch.stack([recipe.apply_tensor(images[i]) for i in run])
+            pieces += [(int(run[0]) + offset, piece)
+                       for offset, piece in self.compute_batch(content, stats[torch.from_numpy(run)], alpha, finish)]
+        return sorted(pieces, key=lambda item: item[0])
+
     def stylize_dataset(
         self,
         dataset: ImageDataset,
@@ -575,7 +623,11 @@ class Stylizer:
             nonlocal in_flight
             content = _stack([(images, row) for _, _, images, row in group])
             style = torch.from_numpy(np.stack([stats[p] for _, p, _, _ in group]))
-            queue.append(([(i, p) for i, p, _, _ in group], device.submit(self.compute_batch, content, style, alpha, finish)))
+            if isinstance(content, list):  # decode path "device": JPEG bytes, decoded by the device
+                work = device.submit(self.compute_encoded, content, dataset.preprocess, style, alpha, finish)
+            else:
+                work = device.submit(self.compute_batch, content, style, alpha, finish)
+            queue.append(([(i, p) for i, p, _, _ in group], work))
             in_flight += 1
 
         def settle(limit: int) -> Iterator[Stylized | Rejected | Flushed]:
@@ -602,7 +654,7 @@ class Stylizer:
             for batch in iterate_batches(dataset, self.batch_size, workers, count_offset, pin_memory=pin):
                 queue.extend(Rejected(index, reason) for index, reason in batch.rejected)
                 for indices, images in batch.groups:
-                    size = tuple(images.shape[-2:])
+                    size = _size_key(images)
                     for row, index in enumerate(indices):
                         for painting in paintings[index]:
                             group = buckets.add(size, (index, painting, images, row))
@@ -624,10 +676,12 @@ class Stylizer:
             device.close()
 
 
-def _stack(rows: list[tuple[torch.Tensor, int]]) -> torch.Tensor:
+def _stack(rows: list[tuple]) -> torch.Tensor | list[EncodedJpeg]:
     """``(images, row)`` pairs -> ``uint8 (B, 3, H, W)``; a whole collated tensor in order is used
-    as it is (no copy: it may be pinned)."""
+    as it is (no copy: it may be pinned). Encoded JPEGs stay a list."""
     first = rows[0][0]
+    if isinstance(first, list):
+        return [images[row] for images, row in rows]
     if len(rows) == first.shape[0] and all(images is first and row == i for i, (images, row) in enumerate(rows)):
         return first
     return torch.stack([images[row] for images, row in rows])

@@ -31,6 +31,8 @@ __all__ = [
     "square_thumbnail",
     "to_uint8_tensor",
     "read_jpeg_tensor",
+    "read_jpeg_bytes",
+    "EncodedJpeg",
 ]
 
 #: Default pixel guard: images with more pixels are rejected before decoding (PIL's own
@@ -121,15 +123,32 @@ def read_jpeg_tensor(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     Raises:
         ImageRejected: more than ``max_pixels`` pixels (checked from the header, before decoding).
     """
-    import warnings
+    found = read_jpeg_bytes(path, max_pixels)
+    if found is None:
+        return None
+    try:
+        return decode_jpegs([found.data], "cpu")[0]
+    except RuntimeError:
+        return None
 
+
+@dataclass
+class EncodedJpeg:
+    """A plain JPEG's bytes (``uint8 (n,)``) and its size, to be decoded where it is used."""
+
+    data: torch.Tensor
+    width: int
+    height: int
+
+
+def read_jpeg_bytes(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> EncodedJpeg | None:
+    """The bytes of a plain RGB or grayscale JPEG (checked from its header), or ``None`` for
+    anything else (:func:`open_rgb` then decides).
+
+    Raises:
+        ImageRejected: more than ``max_pixels`` pixels.
+    """
     import torch
-
-    # torchvision 0.29 deprecates its image IO in favour of torchcodec (not installed here): this
-    # one notice, not one per image (a filter, not catch_warnings: threads decode at the same time)
-    warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
-                            category=DeprecationWarning)
-    from torchvision.io import ImageReadMode, decode_jpeg
 
     try:
         data = Path(path).read_bytes()
@@ -146,10 +165,27 @@ def read_jpeg_tensor(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         return None
     if max_pixels and width * height > max_pixels:
         raise ImageRejected(f"too large: {width}x{height} = {width * height} pixels > max_pixels={max_pixels}")
-    try:
-        return decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
-    except RuntimeError:
-        return None
+    return EncodedJpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), width, height)
+
+
+def decode_jpegs(data: list[torch.Tensor], device: str | torch.device = "cpu") -> list[torch.Tensor]:
+    """``torchvision.io.decode_jpeg`` of JPEG bytes to ``uint8 (3, H, W)`` RGB on ``device``
+    (libjpeg-turbo on the CPU: PIL's pixels; nvJPEG, batched, on CUDA).
+
+    Raises:
+        RuntimeError: a file ``decode_jpeg`` refuses (e.g. truncated).
+    """
+    import warnings
+
+    # torchvision 0.29 deprecates its image IO in favour of torchcodec (not installed here): this
+    # one notice, not one per image (a filter, not catch_warnings: threads decode at the same time)
+    warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
+                            category=DeprecationWarning)
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    if str(device) == "cpu":
+        return [decode_jpeg(d, mode=ImageReadMode.RGB) for d in data]
+    return list(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
 
 
 def resize_shorter(image: Image.Image, size: int) -> Image.Image:
@@ -221,6 +257,18 @@ class Preprocess:
     @property
     def key(self) -> str:
         return f"{self.recipe}-{self.size}-{self.crop}"
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """``(W, H)`` of the ``resize-crop`` recipe's output for a ``width x height`` input."""
+        if self.recipe != "resize-crop":
+            raise ValueError(f"output_size is for resize-crop, not {self.recipe!r}")
+        if self.crop:
+            return self.crop, self.crop
+        if self.size:
+            short, long = min(width, height), max(width, height)
+            scaled = int(self.size * long / short)
+            return (self.size, scaled) if width <= height else (scaled, self.size)
+        return width, height
 
     def working_size(self, width: int, height: int) -> tuple[int, int]:
         """The largest image ``(W, H)`` this recipe makes on the way from a ``width x height`` input."""

@@ -212,3 +212,27 @@ def test_flop_count_is_the_sum_over_the_convolutions(model):
 def test_the_layer_table_count_equals_torch_flop_counter(size):
     assert stylize_gflop(*size) == pytest.approx(counted_gflop(*size), rel=1e-12)
     assert encode_gflop(*size) == pytest.approx(counted_gflop(*size, encode_only=True), rel=1e-12)
+
+
+@pytest.mark.parametrize("preset", ["sin", "full"])
+def test_device_decode_path_gives_the_fast_paths_pixels_on_the_cpu(imagenet_like, preset, tmp_path):
+    """decode: device hands JPEG bytes to the compute device (nvJPEG on CUDA); on the CPU the same
+    code decodes with libjpeg-turbo: the fast path's pixels exactly, rejects included."""
+    png = tmp_path / "png_named.JPEG"
+    photo("coffee", size=(320, 240)).save(png, format="PNG")  # not a JPEG: decoded in the worker
+    truncated = tmp_path / "truncated.JPEG"
+    truncated.write_bytes(imagenet_like[0].read_bytes()[:3000])  # its header passes, decoding fails
+    paths = [*imagenet_like[:3], truncated, png, *imagenet_like[3:]]
+    recipe = get_preset(preset).content
+    outputs = {}
+    for decode in ("fast", "device"):
+        stylizer = Stylizer(None, device="cpu", batch_size=4, op=lambda images: images)
+        results = list(stylizer.stylize_dataset(ImageDataset(paths, recipe, decode=decode), [[0]] * len(paths),
+                                                {0: np.zeros((2, 512), np.float32)}, workers=1))
+        outputs[decode] = ({r.index: r.image for r in results if isinstance(r, Stylized)},
+                           {r.index: r.reason for r in results if isinstance(r, Rejected)})
+    (fast, fast_rejects), (device, device_rejects) = outputs["fast"], outputs["device"]
+    assert sorted(fast) == sorted(device) == [i for i in range(len(paths)) if i != 3]
+    for index in fast:
+        np.testing.assert_array_equal(device[index], fast[index])
+    assert list(fast_rejects) == list(device_rejects) == [3] and device_rejects[3].startswith("undecodable")
