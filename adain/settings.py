@@ -37,8 +37,8 @@ class StylizeSettings:
     max_preprocessed_pixels: int = 50_000_000
     codec: str = "png"
     jpeg_quality: int = 95
-    checkpoint_images: int = 10000
-    checkpoint_seconds: float = 120.0
+    checkpoint_images: int = 1000
+    checkpoint_seconds: float = 300.0
     cpu_threads: int = 2
     decode: str = "fast"
     channels_last: bool = True
