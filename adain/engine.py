@@ -148,7 +148,7 @@ class ImageDataset(Dataset):
         with them: otherwise every worker of every job spends ~1.2 s importing torchvision (the
         ``exact`` path needs none)."""
         if self.decode != "exact" and self.preprocess.on_tensors:
-            read_jpeg_tensor(__file__)  # imports torchvision.io (a non-JPEG: nothing is decoded)
+            decode_jpegs([])  # imports torchvision.io, decodes nothing
             import torchvision.transforms.v2.functional  # noqa: F401
 
     def _load(self, path: str | Path) -> torch.Tensor | EncodedJpeg:

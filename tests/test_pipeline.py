@@ -236,3 +236,19 @@ def test_device_decode_path_gives_the_fast_paths_pixels_on_the_cpu(imagenet_like
     for index in fast:
         np.testing.assert_array_equal(device[index], fast[index])
     assert list(fast_rejects) == list(device_rejects) == [3] and device_rejects[3].startswith("undecodable")
+
+
+def test_the_fast_path_imports_its_decoders_before_the_workers_fork():
+    """Forked DataLoader workers inherit what the job imported: otherwise each worker of each job
+    spends ~1.2 s importing torchvision. The exact path imports no torchvision at all."""
+    import subprocess
+    import sys
+
+    check = ("import sys; from adain.engine import ImageDataset; from adain.presets import get_preset; "
+             "ImageDataset([], get_preset('{preset}').content, decode='{decode}').import_decoders(); "
+             "print('torchvision.io' in sys.modules, 'torchvision' in sys.modules)")
+    for preset, decode, expected in [("sin", "fast", "True True"), ("64", "device", "True True"),
+                                     ("sin", "exact", "False False")]:
+        result = subprocess.run([sys.executable, "-c", check.format(preset=preset, decode=decode)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.stdout.strip() == expected, (preset, decode, result.stderr[-2000:])
