@@ -157,60 +157,60 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
             store.clear()
             parts = []
     staging = staging or ShardWriter(out_h5, work, settings.stored_codec, shape, len(rows))
-    start = parts[-1][1] if parts else 0
-    if start:
-        log.info("resuming %s at row %d of %d from %d checkpoint(s)", manifest_tsv, start, len(rows), len(parts))
+    try:  # from here on, a failure leaves the work file closed (and kept for a resume)
+        start = parts[-1][1] if parts else 0
+        if start:
+            log.info("resuming %s at row %d of %d from %d checkpoint(s)", manifest_tsv, start, len(rows), len(parts))
 
-    todo = rows[start:]
-    styles = sorted({r.style for r in todo})
-    if method == "adain":
-        stats_by_name = PaintingStats(stats_h5).load(styles)
-        stats = {i: stats_by_name[name] for i, name in enumerate(styles)}
-    else:  # filters need no painting
-        stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
-    number = {name: i for i, name in enumerate(styles)}
-    contents = ImageDataset([content_dir / r.content for r in todo], preset.content, settings.max_pixels,
-                            settings.max_preprocessed_pixels, settings.decode)
-    # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
-    # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
-    drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
-    flop_counted = method == "adain"
+        todo = rows[start:]
+        styles = sorted({r.style for r in todo})
+        if method == "adain":
+            stats_by_name = PaintingStats(stats_h5).load(styles)
+            stats = {i: stats_by_name[name] for i, name in enumerate(styles)}
+        else:  # filters need no painting
+            stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
+        number = {name: i for i, name in enumerate(styles)}
+        contents = ImageDataset([content_dir / r.content for r in todo], preset.content, settings.max_pixels,
+                                settings.max_preprocessed_pixels, settings.decode)
+        # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
+        # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
+        drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
+        flop_counted = method == "adain"
 
-    t0 = time.perf_counter()
-    piece_rows, piece_images, piece_rejected = [], [], {}
-    part_start, last_save, since_save, done, gflop = start, time.monotonic(), 0, 0, 0.0
-    saving: list = []  # staging and checkpoint writes, in order, off this thread
-    unsaved = {"rows": [], "checksums": [], "rejected": {}}  # written since the last checkpoint (writer thread)
+        t0 = time.perf_counter()
+        piece_rows, piece_images, piece_rejected = [], [], {}
+        part_start, last_save, since_save, done, gflop = start, time.monotonic(), 0, 0, 0.0
+        saving: list = []  # staging and checkpoint writes, in order, off this thread
+        unsaved = {"rows": [], "checksums": [], "rejected": {}}  # written since the last checkpoint (writer thread)
 
-    def stage(rows_: list[int], images: list, rejected: dict[int, str]) -> None:
-        """Append a safe point's images (rows in order) to the work file."""
-        if encoded:
-            images = [future.result() for future in images]
-        elif images:
-            images = np.stack(images)
-        unsaved["checksums"].append(staging.append(images))
-        unsaved["rows"] += rows_
-        unsaved["rejected"].update(rejected)
+        def stage(rows_: list[int], images: list, rejected: dict[int, str]) -> None:
+            """Append a safe point's images (rows in order) to the work file."""
+            if encoded:
+                images = [future.result() for future in images]
+            elif images:
+                images = np.stack(images)
+            unsaved["checksums"].append(staging.append(images))
+            unsaved["rows"] += rows_
+            unsaved["rejected"].update(rejected)
 
-    def take_unsaved() -> dict[str, np.ndarray]:
-        rejected = unsaved["rejected"]
-        arrays = {
-            "rows": np.asarray(unsaved["rows"], dtype=np.int64),
-            "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32) if unsaved["checksums"]
-            else np.zeros(0, np.uint32),
-            "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
-            "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
-        }
-        unsaved.update(rows=[], checksums=[], rejected={})
-        return arrays
+        def take_unsaved() -> dict[str, np.ndarray]:
+            rejected = unsaved["rejected"]
+            arrays = {
+                "rows": np.asarray(unsaved["rows"], dtype=np.int64),
+                "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32) if unsaved["checksums"]
+                else np.zeros(0, np.uint32),
+                "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
+                "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
+            }
+            unsaved.update(rows=[], checksums=[], rejected={})
+            return arrays
 
-    def checkpoint(first: int, end: int) -> None:
-        arrays = take_unsaved()
-        staging.sync()  # the images first, then the part that vouches for them
-        store.save(first, end, arrays)
-        parts.append((first, end, arrays))
+        def checkpoint(first: int, end: int) -> None:
+            arrays = take_unsaved()
+            staging.sync()  # the images first, then the part that vouches for them
+            store.save(first, end, arrays)
+            parts.append((first, end, arrays))
 
-    try:
         with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer, \
                 tqdm(total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10) as bar:
