@@ -37,6 +37,7 @@ def dataset_card(summary: dict, identity: dict, config: dict) -> str:
     if method == "adain":
         weights = identity.get("weights_sha256") or {}
         lines += [f"| alpha | {identity.get('alpha')} |", f"| seed (painting draws) | {config.get('seed')} |",
+                  f"| styles per image | {summary.get('styles_per_image', 1)} (each a sample with its number `k`) |",
                   f"| VGG weights sha256 | `{weights.get('vgg', '?')}` |",
                   f"| decoder weights sha256 | `{weights.get('decoder', '?')}` |",
                   f"| painting statistics digest | `{identity.get('stats_digest', '?')}` |"]
@@ -45,9 +46,10 @@ def dataset_card(summary: dict, identity: dict, config: dict) -> str:
     lines += [f"| dtype, numerics | `{identity.get('dtype')}`, `{json.dumps(identity.get('numerics'), sort_keys=True)}` |",
               f"| shard size | {config.get('shard_size')} |",
               f"| dataset fingerprint | `{summary.get('dataset_fingerprint')}` |", ""]
-    lines += ["## What it holds", "", "| split | indexed | images | rejected | classes |", "|---|---|---|---|---|"]
+    lines += ["## What it holds", "", "| split | indexed | samples | images | rejected | classes |", "|---|---|---|---|---|---|"]
     for split, counts in summary["splits"].items():
-        lines.append(f"| {split} | {counts['indexed']} | {counts['packed']} | {counts['rejected']} | {len(counts['classes'])} |")
+        lines.append(f"| {split} | {counts['indexed']} | {counts.get('samples', counts['indexed'])} | {counts['packed']} "
+                     f"| {counts['rejected']} | {len(counts['classes'])} |")
     lines += ["", f"{summary['shards']} HDF5 shards under `shards/` (listed in `summary.json`, format in the "
               "project's docs/format.md); every rejected file and its reason in `rejects.tsv`"
               + (f"; {summary['paintings_rejected']} painting(s) rejected" if summary.get("paintings_rejected") else "")

@@ -30,6 +30,8 @@ def _add_stylize(commands) -> None:
     parser.add_argument("--output-dir", default="output", help="folder for the stylized images")
     parser.add_argument("--num-styles", type=int, default=1, help="distinct paintings per content image (one output each)")
     parser.add_argument("--alpha", type=float, default=1.0, help="degree of stylization, between 0 and 1")
+    parser.add_argument("--preserve-color", action="store_true",
+                        help="keep the content's colours (pytorch-AdaIN's option: each painting gets them first)")
     parser.add_argument(
         "--extensions", nargs="+", default=["png", "jpeg", "jpg"],
         help="image file extensions to look for in both folders (case-insensitive: jpeg matches .JPEG)",
@@ -65,6 +67,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
         crop=args.crop, seed=args.seed, device=args.device, dtype=args.dtype,
         batch_size=args.batch_size, workers=args.workers, cache_dir=cache_dir,
         max_pixels=args.max_pixels, jpeg_quality=args.jpeg_quality, progress=not args.no_progress,
+        preserve_color=args.preserve_color,
     )
     print(
         f"{summary.written} images written to {args.output_dir} "

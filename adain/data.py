@@ -14,7 +14,7 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -23,7 +23,7 @@ from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 __all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info", "MixedShardsError",
-           "check_one_dataset", "collate_variable_size", "shard_split"]
+           "check_one_dataset", "collate_variable_size", "shard_split", "open_sources"]
 
 
 def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | None = None) -> list[Path]:
@@ -111,6 +111,57 @@ def check_one_dataset(infos: Sequence["ShardInfo"]) -> None:
                                + "\n  - ".join(lines))
 
 
+#: What a reader reads: one source (an output folder, a folder of shards, a shard file or a list of
+#: shard files), or several mixed: ``{source: weight}`` (see :func:`open_sources`).
+Sources = str | Path | Sequence[str | Path] | Mapping[str | Path, int]
+
+
+def open_sources(sources, split: str | None, allow_mixed: bool) -> tuple[list["ShardInfo"], list[int]]:
+    """The shards a reader reads in an epoch, and the number of each one's source.
+
+    One source (a path or a list of shard files): its shards, once each, source 0, refused unless
+    they are one dataset (``allow_mixed`` lifts it). Several sources: ``{source: weight}``, e.g.
+    ``{"results/sin": 1, "results/in": 1}`` (Stylized-ImageNet beside ImageNet); a source's
+    integer ``weight`` (>= 1) is how many times each of its samples is read per epoch (every
+    sample of every source exactly ``weight`` times). Each source must be one dataset; together
+    they must share the image size and the meaning of the labels (the same label is the same WNID).
+
+    Raises:
+        MixedShardsError: a source is not one dataset, or the sources differ in image size or labels.
+        ValueError: a weight is not a whole number >= 1.
+    """
+    if not isinstance(sources, Mapping):
+        infos = [read_shard_info(p) for p in find_shards(sources, split)]
+        if not allow_mixed:
+            check_one_dataset(infos)
+        return infos, [0] * len(infos)
+    infos, numbers, shapes, wnids = [], [], {}, {}
+    for number, (source, weight) in enumerate(sources.items()):
+        if isinstance(weight, bool) or not isinstance(weight, (int, np.integer)) or weight < 1:
+            raise ValueError(f"the weight of {source} must be a whole number >= 1 (reads per sample and epoch), got {weight!r}")
+        found = [read_shard_info(p) for p in find_shards(source, split)]
+        if not allow_mixed:
+            check_one_dataset(found)
+        shapes[str(source)] = {info.image_shape for info in found}
+        for label, wnid in _label_names(found[0].path).items():
+            if wnids.setdefault(label, (wnid, source))[0] != wnid:
+                raise MixedShardsError(f"label {label} is {wnids[label][0]} in {wnids[label][1]} but {wnid} in {source}: "
+                                       "the sources were indexed with other class lists")
+        infos += found * int(weight)
+        numbers += [number] * (len(found) * int(weight))
+    if len({frozenset(v) for v in shapes.values()}) > 1:
+        raise MixedShardsError("the sources hold images of different sizes: "
+                               + ", ".join(f"{k}: {sorted(map(str, v))}" for k, v in shapes.items()))
+    return infos, numbers
+
+
+def _label_names(path: Path) -> dict[int, str]:
+    """label -> WNID of one shard's rows."""
+    with h5py.File(path, "r") as handle:
+        return {int(label): wnid.decode("utf-8", "backslashreplace")
+                for label, wnid in zip(handle["labels"][()], handle["wnid"][()])}
+
+
 @dataclass(frozen=True)
 class ShardInfo:
     """What the reader needs to know about a shard before reading it."""
@@ -158,9 +209,13 @@ def _memory_map(path: Path, dataset: h5py.Dataset) -> np.ndarray | None:
     return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=dataset.shape)
 
 
-def _metadata(handle: h5py.File, row: int) -> dict[str, str]:
-    """Content path, painting and WNID of one row."""
-    return {name: handle[name][row].decode("utf-8") for name in ("content", "style", "wnid")}
+def _metadata(handle: h5py.File, row: int, source: int) -> dict[str, str | int]:
+    """Content path, painting and WNID of one row; ``k``: the sample's number among its image's
+    styles (0 with one style per image); ``source``: the number of its source (mixed readers)."""
+    found: dict[str, str | int] = {name: handle[name][row].decode("utf-8") for name in ("content", "style", "wnid")}
+    found["k"] = int(handle["k"][row]) if "k" in handle else 0
+    found["source"] = source
+    return found
 
 
 class _Files:
@@ -220,12 +275,14 @@ class ShardDataset(Dataset):
     """Map-style dataset over every image of a set of shards.
 
     Args:
-        root_or_paths: an output folder, a folder of shards, one shard, or a list of shard files.
+        root_or_paths: an output folder, a folder of shards, one shard, or a list of shard files;
+            or several such sources mixed, ``{source: weight}`` (:func:`open_sources`: each
+            sample of a source read ``weight`` times per epoch).
         transform: applied to the ``uint8 (3, H, W)`` tensor (torchvision v2 transforms work).
         split: keep only the shards of this split (``train``, ``val``).
-        metadata: also return ``{"content", "style", "wnid"}`` per sample.
-        allow_mixed: read shards of different datasets or image sizes together (refused by
-            default: :class:`MixedShardsError` names them).
+        metadata: also return ``{"content", "style", "wnid", "k", "source"}`` per sample.
+        allow_mixed: read shards of different datasets or image sizes together as one source
+            (refused by default: :class:`MixedShardsError` names them).
 
     Items are ``(image, label)`` (or ``(image, label, metadata)``), ``label`` an ``int``.
     ``DataLoader`` fetches whole batches through :meth:`__getitems__`: one read per shard.
@@ -233,19 +290,18 @@ class ShardDataset(Dataset):
     Example:
         >>> loader = DataLoader(ShardDataset("results/demo", split="train"), batch_size=256,
         ...                     shuffle=True, num_workers=2)          # doctest: +SKIP
+        >>> both = ShardDataset({"results/sin": 1, "results/in": 1}, split="train")  # doctest: +SKIP
     """
 
     def __init__(
         self,
-        root_or_paths: str | Path | Sequence[str | Path],
+        root_or_paths: Sources,
         transform: Callable[[torch.Tensor], Any] | None = None,
         split: str | None = None,
         metadata: bool = False,
         allow_mixed: bool = False,
     ) -> None:
-        self.infos = [read_shard_info(p) for p in find_shards(root_or_paths, split)]
-        if not allow_mixed:
-            check_one_dataset(self.infos)
+        self.infos, self.sources = open_sources(root_or_paths, split, allow_mixed)
         self.offsets = np.cumsum([0] + [info.count for info in self.infos]).tolist()
         self.transform = transform
         self.metadata = metadata
@@ -283,7 +339,7 @@ class ShardDataset(Dataset):
                 if self.transform is not None:
                     image = self.transform(image)
                 item = (image, int(labels[row]))
-                out[position] = item + (_metadata(handle, row),) if self.metadata else item
+                out[position] = item + (_metadata(handle, row, self.sources[shard]),) if self.metadata else item
         return out
 
     def __getitem__(self, index: int):
@@ -333,7 +389,8 @@ class ShardStream(IterableDataset):
     shared memory).
 
     Args:
-        root_or_paths, transform, split, metadata, allow_mixed: as :class:`ShardDataset`.
+        root_or_paths, transform, split, metadata, allow_mixed: as :class:`ShardDataset` (several
+            sources mixed: ``{source: weight}``; their shards are shuffled together).
         shuffle_buffer: samples held for shuffling (0: shard order, rows in order).
         seed: seed of the shard order and the buffer.
         rank, world_size: this process's place in distributed training (default: from
@@ -347,7 +404,7 @@ class ShardStream(IterableDataset):
 
     def __init__(
         self,
-        root_or_paths: str | Path | Sequence[str | Path],
+        root_or_paths: Sources,
         transform: Callable[[torch.Tensor], Any] | None = None,
         split: str | None = None,
         metadata: bool = False,
@@ -360,9 +417,7 @@ class ShardStream(IterableDataset):
     ) -> None:
         import multiprocessing
 
-        self.infos = [read_shard_info(p) for p in find_shards(root_or_paths, split)]
-        if not allow_mixed:
-            check_one_dataset(self.infos)
+        self.infos, self.sources = open_sources(root_or_paths, split, allow_mixed)
         self.transform = transform
         self.metadata = metadata
         self.shuffle_buffer = shuffle_buffer
@@ -388,8 +443,8 @@ class ShardStream(IterableDataset):
         total = self.total()
         return total // self.world_size if self.drop_last else -(-total // self.world_size)
 
-    def _segments(self, first: int, end: int) -> list[tuple[ShardInfo, int, int]]:
-        """``(shard, first row, end row)`` covering positions ``[first, end)`` of this epoch's
+    def _segments(self, first: int, end: int) -> list[tuple[int, int, int]]:
+        """``(shard number, first row, end row)`` covering positions ``[first, end)`` of this epoch's
         sequence (positions past the end wrap around to its start)."""
         order = list(range(len(self.infos)))
         random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
@@ -400,7 +455,7 @@ class ShardStream(IterableDataset):
                 count = self.infos[i].count
                 if offset < count:
                     rows = min(count - offset, end - position)
-                    segments.append((self.infos[i], offset, offset + rows))
+                    segments.append((i, offset, offset + rows))
                     position += rows
                     break
                 offset -= count
@@ -408,6 +463,9 @@ class ShardStream(IterableDataset):
 
     def my_shards(self, worker: int, workers: int) -> list[tuple[ShardInfo, int, int]]:
         """The ``(shard, first row, end row)`` pieces this (rank, worker) reads in this epoch."""
+        return [(self.infos[i], first, end) for i, first, end in self._my_segments(worker, workers)]
+
+    def _my_segments(self, worker: int, workers: int) -> list[tuple[int, int, int]]:
         per_rank = len(self)
         if per_rank < workers or per_rank == 0:
             raise ValueError(
@@ -423,7 +481,8 @@ class ShardStream(IterableDataset):
         worker, workers = _slot()
         rng = random.Random(f"{self.seed}-{self.epoch}-{self.rank}-{worker}")
         buffer: list = []
-        for info, first, end in self.my_shards(worker, workers):
+        for number, first, end in self._my_segments(worker, workers):
+            info = self.infos[number]
             with h5py.File(info.path, "r") as handle:
                 labels = handle["labels"][()]
                 for start in range(first, end, 256):
@@ -435,7 +494,7 @@ class ShardStream(IterableDataset):
                             image = self.transform(image)
                         item = (image, int(labels[row]))
                         if self.metadata:
-                            item += (_metadata(handle, row),)
+                            item += (_metadata(handle, row, self.sources[number]),)
                         if self.shuffle_buffer <= 0:
                             yield item
                             continue

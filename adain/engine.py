@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .cache import StatsCache
-from .functional import calc_mean_std
+from .functional import calc_mean_std, match_color
 from .images import (
     DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS, MIN_SIDE, ImageRejected, Preprocess, check_min_side,
     EncodedJpeg, check_preprocessed_size, decode_jpegs, open_rgb, read_jpeg_bytes, read_jpeg_tensor, to_uint8_tensor,
@@ -131,14 +131,34 @@ class ImageDataset(Dataset):
     """
 
     def __init__(self, paths: Sequence[str | Path], preprocess: Preprocess, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS, decode: str = "exact"):
+                 max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS, decode: str = "exact",
+                 styles: Sequence[Sequence[str | Path]] | None = None, style_preprocess: Preprocess | None = None):
         if decode not in DECODE_PATHS:
             raise ValueError(f"unknown decode path {decode!r}; use one of {list(DECODE_PATHS)}")
+        if styles is not None and (len(styles) != len(paths) or style_preprocess is None):
+            raise ValueError("styles needs one list of painting files per image and a style_preprocess")
         self.paths = list(paths)
         self.preprocess = preprocess
         self.max_pixels = max_pixels
         self.max_preprocessed_pixels = max_preprocessed_pixels
         self.decode = decode
+        self.styles = None if styles is None else [list(s) for s in styles]
+        self.style_preprocess = style_preprocess
+
+    def load_paintings(self, index: int) -> list[torch.Tensor]:
+        """The paintings of item ``index`` (``styles``), each ``uint8 (3, h, w)`` after
+        ``style_preprocess``, for colour preservation (which encodes each painting per image).
+
+        Raises:
+            ImageRejected: a painting cannot be used (the item is rejected with the reason).
+        """
+        paintings = []
+        for path in self.styles[index]:
+            try:
+                paintings.append(to_uint8_tensor(self.style_preprocess(open_rgb(path, self.max_pixels))))
+            except ImageRejected as error:
+                raise ImageRejected(f"painting {Path(path).name}: {error}") from None
+        return paintings
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -208,17 +228,21 @@ class ImageBatch:
             ``indices`` the item numbers (ascending), ``images`` ``uint8 (n, 3, H, W)``, or (decode
             path ``device``) a list of :class:`adain.images.EncodedJpeg` of one output size.
         rejected: ``(index, reason)`` of the items that could not be used.
+        paintings: with colour preservation (:attr:`ImageDataset.styles`), each kept item's
+            paintings as ``uint8 (3, h, w)``.
     """
 
     start: int
     stop: int
     groups: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    paintings: dict[int, list[torch.Tensor]] = field(default_factory=dict)  # item -> its paintings' pixels
 
     def pin_memory(self) -> "ImageBatch":
         """Called by the DataLoader's pinning thread (CUDA): page-locked images copy asynchronously."""
         return ImageBatch(self.start, self.stop, [(i, x.pin_memory() if isinstance(x, torch.Tensor) else x)
-                                                  for i, x in self.groups], self.rejected)
+                                                  for i, x in self.groups], self.rejected,
+                          {i: [p.pin_memory() for p in ps] for i, ps in self.paintings.items()})
 
 
 class _Runs(Dataset):
@@ -234,8 +258,14 @@ class _Runs(Dataset):
         start, stop = self.bounds[k], self.bounds[k + 1]
         by_size: dict[tuple, tuple[list[int], list]] = {}
         rejected = []
+        paintings = {}
         for index in range(start, stop):
             _, image, reason = self.dataset[index]
+            if image is not None and self.dataset.styles is not None:
+                try:
+                    paintings[index] = self.dataset.load_paintings(index)
+                except ImageRejected as error:
+                    image, reason = None, str(error)
             if image is None:
                 rejected.append((index, reason))
             else:
@@ -244,7 +274,7 @@ class _Runs(Dataset):
                 indices.append(index)
                 images.append(image)
         return ImageBatch(start, stop, [(i, x if isinstance(x[0], EncodedJpeg) else torch.stack(x))
-                                        for i, x in by_size.values()], rejected)
+                                        for i, x in by_size.values()], rejected, paintings)
 
 
 def _size_key(image: torch.Tensor | EncodedJpeg | list) -> tuple:
@@ -324,6 +354,29 @@ class _CudaFuture(Future):
     def result(self, timeout=None):  # noqa: ARG002 - the event has no timeout
         self._event.synchronize()
         return self._value
+
+
+@dataclass
+class PaintingPixels:
+    """A batch's paintings as pixels, for colour preservation (each painting is given its
+    content's colours, then encoded): ``uint8 (B, 3, h, w)``, or a list of ``(3, h_i, w_i)``
+    when their sizes differ. Indexed like a tensor of per-sample statistics."""
+
+    images: torch.Tensor | list
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, rows) -> "PaintingPixels":
+        if isinstance(self.images, torch.Tensor) or isinstance(rows, slice):
+            return PaintingPixels(self.images[rows])
+        return PaintingPixels([self.images[int(i)] for i in rows])
+
+    @classmethod
+    def of(cls, paintings: list[torch.Tensor]) -> "PaintingPixels":
+        """One tensor when every painting has the same size, else the list."""
+        same = len({tuple(p.shape) for p in paintings}) == 1
+        return cls(torch.stack(paintings) if same else list(paintings))
 
 
 @dataclass
@@ -447,9 +500,30 @@ class Stylizer:
         return torch.stack([mean.flatten(1), std.flatten(1)], dim=1).cpu()
 
     @torch.inference_mode()
-    def stylize_float(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
-        """``uint8 (B, 3, H, W)`` contents with per-sample ``(B, 2, 512)`` painting statistics ->
-        float ``(B, 3, H, W)`` on the device, not clamped."""
+    def color_preserving_stats(self, content: torch.Tensor, paintings: PaintingPixels) -> torch.Tensor:
+        """pytorch-AdaIN's ``preserve_color``: each painting given its content's colours
+        (:func:`adain.functional.match_color`), then encoded. ``uint8 (B, 3, H, W)`` contents and
+        their paintings -> ``(B, 2, 512)`` float32 statistics on the device (float32, as
+        :meth:`encode_stats`)."""
+        images = paintings.images
+        groups = [images] if isinstance(images, torch.Tensor) else [image[None] for image in images]
+        contents, stats, start = self._to_input(content).float(), [], 0
+        for group in groups:  # one batch, or one painting at a time when their sizes differ
+            matched = match_color(self._to_input(group).float(), contents[start:start + len(group)])
+            if self.channels_last:
+                matched = matched.contiguous(memory_format=torch.channels_last)
+            mean, std = calc_mean_std(self.model.encode(matched).float())
+            stats.append(torch.stack([mean.flatten(1), std.flatten(1)], dim=1))
+            start += len(group)
+        return torch.cat(stats)
+
+    @torch.inference_mode()
+    def stylize_float(self, content: torch.Tensor, stats: torch.Tensor | PaintingPixels, alpha: float = 1.0) -> torch.Tensor:
+        """``uint8 (B, 3, H, W)`` contents with per-sample ``(B, 2, 512)`` painting statistics (or
+        the paintings' pixels, :class:`PaintingPixels`: colour preservation) -> float
+        ``(B, 3, H, W)`` on the device, not clamped."""
+        if isinstance(stats, PaintingPixels) and self.op is None:
+            stats = self.color_preserving_stats(content, stats)
         with self._autocast():
             if self.op is not None:
                 return self.op(self._to_input(content)).float()
@@ -595,7 +669,8 @@ class Stylizer:
         Args:
             dataset: the content images.
             paintings: for item ``i``, the painting numbers to apply (one output each).
-            stats: painting number -> ``(2, 512)`` statistics.
+            stats: painting number -> ``(2, 512)`` statistics; unused when ``dataset`` has
+                ``styles`` (colour preservation: the paintings' pixels are used instead).
             alpha: stylization strength in [0, 1].
             workers: decoding processes; each decodes ``batch_size`` consecutive items at a time.
             finish: optional float ``(B, 3, H, W) -> (B, 3, h, w)`` step before quantization
@@ -619,15 +694,18 @@ class Stylizer:
         queue: deque = deque()  # in order: (samples, Future) per batch, Rejected, Flushed
         in_flight = 0
 
-        def submit(group: list[tuple[int, int, torch.Tensor, int]]) -> None:
+        def submit(group: list[tuple[int, int, torch.Tensor, int, torch.Tensor | None]]) -> None:
             nonlocal in_flight
-            content = _stack([(images, row) for _, _, images, row in group])
-            style = torch.from_numpy(np.stack([stats[p] for _, p, _, _ in group]))
+            content = _stack([(images, row) for _, _, images, row, _ in group])
+            if group[0][4] is not None:  # colour preservation: the paintings' pixels
+                style = PaintingPixels.of([pixels for *_, pixels in group])
+            else:
+                style = torch.from_numpy(np.stack([stats[p] for _, p, _, _, _ in group]))
             if isinstance(content, list):  # decode path "device": JPEG bytes, decoded by the device
                 work = device.submit(self.compute_encoded, content, dataset.preprocess, style, alpha, finish)
             else:
                 work = device.submit(self.compute_batch, content, style, alpha, finish)
-            queue.append(([(i, p) for i, p, _, _ in group], work))
+            queue.append(([(i, p) for i, p, _, _, _ in group], work))
             in_flight += 1
 
         def settle(limit: int) -> Iterator[Stylized | Rejected | Flushed]:
@@ -656,8 +734,9 @@ class Stylizer:
                 for indices, images in batch.groups:
                     size = _size_key(images)
                     for row, index in enumerate(indices):
-                        for painting in paintings[index]:
-                            group = buckets.add(size, (index, painting, images, row))
+                        pixels = batch.paintings.get(index)
+                        for j, painting in enumerate(paintings[index]):
+                            group = buckets.add(size, (index, painting, images, row, None if pixels is None else pixels[j]))
                             if group:
                                 submit(group)
                 before, after = count_offset + batch.start, count_offset + batch.stop

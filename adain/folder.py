@@ -78,12 +78,15 @@ def stylize_folder(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     jpeg_quality: int = 75,
     progress: bool = True,
+    preserve_color: bool = False,
 ) -> FolderSummary:
     """Stylize every image under ``content_dir`` with ``num_styles`` seeded random paintings.
 
     Paintings are drawn per image from a stream seeded by ``seed`` and the image's relative path
     (see :mod:`adain.assign`); an unreadable painting is skipped and the next draw used.
-    Painting statistics are computed once per painting (and cached under ``cache_dir``).
+    Painting statistics are computed once per painting (and cached under ``cache_dir``), except
+    with ``preserve_color`` (pytorch-AdaIN's option: each painting is given its content's colours
+    first, :func:`adain.functional.match_color`), which encodes every (content, painting) pair.
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"--alpha must lie in [0, 1], got {alpha}")
@@ -130,7 +133,9 @@ def stylize_folder(
             skip(styles[needed[j]], f"painting {reason}")
 
     start = time.perf_counter()
-    dataset = ImageDataset(contents, Preprocess("resize-crop", content_size, crop), max_pixels)
+    styles_per_item = [[styles[p] for p in chosen] for chosen in assignment] if preserve_color else None
+    dataset = ImageDataset(contents, Preprocess("resize-crop", content_size, crop), max_pixels,
+                           styles=styles_per_item, style_preprocess=painting_recipe)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
         total=len(contents) * num_styles, desc="stylize", unit="img", disable=not progress
     ) as bar:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["calc_mean_std", "adaptive_instance_normalization", "adain_with_stats", "EPS"]
+__all__ = ["calc_mean_std", "adaptive_instance_normalization", "adain_with_stats", "match_color", "EPS"]
 
 #: Added to the (unbiased) variance before the square root, as in the reference.
 EPS = 1e-5
@@ -84,3 +84,41 @@ def adaptive_instance_normalization(
     _check_features(style_feat, "style_feat")
     mean, std = calc_mean_std(style_feat)
     return adain_with_stats(content_feat, mean, std, alpha)
+
+
+def _spd_power(matrix: torch.Tensor, power: float) -> torch.Tensor:
+    """``matrix ** power`` of symmetric positive definite ``(B, n, n)`` matrices (eigen-decomposition)."""
+    values, vectors = torch.linalg.eigh(matrix)
+    return vectors @ torch.diag_embed(values.clamp_min(torch.finfo(values.dtype).tiny) ** power) @ vectors.mT
+
+
+def match_color(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """pytorch-AdaIN's colour preservation (``--preserve_color``, its ``coral``): the painting
+    gets the content's colour mean and covariance before it is encoded.
+
+    Per sample, each image's colours are standardised per channel (mean, unbiased std); the
+    painting's standardised colours are whitened by the inverse square root of their scatter
+    matrix plus the identity, coloured by the square root of the content's, and given the
+    content's channel means and stds. Not clipped (as the reference).
+
+    Args:
+        style: ``(B, 3, H, W)`` paintings in [0, 1]; content: ``(B, 3, h, w)`` contents in [0, 1].
+
+    Returns:
+        ``(B, 3, H, W)`` float32 (the 3x3 algebra in float64).
+    """
+    if style.dim() != 4 or content.dim() != 4 or style.shape[:2] != content.shape[:2] or style.shape[1] != 3:
+        raise ValueError(f"match_color needs (B, 3, H, W) paintings and contents, got {tuple(style.shape)} "
+                         f"and {tuple(content.shape)}")
+
+    def standardised(images: torch.Tensor):
+        flat = images.double().flatten(2)  # (B, 3, N)
+        mean, std = flat.mean(dim=2, keepdim=True), flat.std(dim=2, keepdim=True)
+        normalised = (flat - mean) / std
+        scatter = normalised @ normalised.mT + torch.eye(3, dtype=flat.dtype, device=flat.device)
+        return normalised, mean, std, scatter
+
+    normalised, _, _, style_scatter = standardised(style)
+    _, content_mean, content_std, content_scatter = standardised(content)
+    transfer = _spd_power(content_scatter, 0.5) @ _spd_power(style_scatter, -0.5) @ normalised
+    return (transfer * content_std + content_mean).reshape(style.shape).float()

@@ -128,6 +128,7 @@ def shard_identity(
     weights_sha256: dict | None,
     stats_digest: str | None,
     decode: str = "exact",
+    preserve_color: bool = False,
 ) -> dict:
     """Everything but the manifest rows that decides the bytes of a stylized shard.
 
@@ -139,9 +140,11 @@ def shard_identity(
         stats_digest: the painting statistics' digest (``stats.h5`` attribute ``digest``), AdaIN only.
         max_pixels: the guards that decide rejects: ``(max_pixels, max_preprocessed_pixels)``.
         decode: the content decode path, ``fast`` or ``exact`` (:data:`adain.engine.DECODE_PATHS`).
+        preserve_color: AdaIN with the content's colours (recorded only when set, so the
+            identities of shards made before the option stay as they were).
     """
     adain = method == "adain"
-    return {
+    identity = {
         "preset": preset,
         "method": method,
         "method_params": {} if adain else dict(method_params),
@@ -155,6 +158,9 @@ def shard_identity(
         "stats_digest": stats_digest if adain else None,
         "decode": decode,
     }
+    if adain and preserve_color:
+        identity["preserve_color"] = True
+    return identity
 
 
 def dataset_fingerprint(identity: dict) -> str:

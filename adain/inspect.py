@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from .atomic import atomic_path
 from .data import find_shards, read_shard_info, shard_split
+from .manifest import sample_key
 from .shards import read_shard
 
 __all__ = ["inspect_shards", "export_shards", "export_webdataset", "methods_grid"]
@@ -31,8 +32,10 @@ def inspect_shards(path: str | Path) -> dict:
             report["images"] += info.count
             report["splits"][split] = report["splits"].get(split, 0) + info.count
             report["classes"].update(w.decode() for w in handle["wnid"][()])
-            for content, reason in zip(handle["rejected_content"][()], handle["rejected_reason"][()]):
-                report["rejected"][content.decode()] = reason.decode()
+            rejected = handle["rejected_content"][()]
+            ks = handle["rejected_k"][()] if "rejected_k" in handle else [0] * len(rejected)
+            for content, k, reason in zip(rejected, ks, handle["rejected_reason"][()]):
+                report["rejected"][sample_key(content.decode(), int(k))] = reason.decode()
             for key in _PROVENANCE:
                 if key in info.attrs:
                     value = info.attrs[key]
@@ -82,21 +85,26 @@ def methods_grid(image_path: str | Path, out_png: str | Path, recipe=None, param
     return [name for name, _ in columns]
 
 
-def _export_parts(split: str, wnid: str, content: str) -> tuple[str, ...]:
+def _export_parts(split: str, wnid: str, content: str, k: int = 0) -> tuple[str, ...]:
     """Where an image goes below the export root: ``<split>/<wnid>/<its path below the class
-    folder>`` (sub-folders kept, so names never collide), each part from data made safe later."""
+    folder>`` (sub-folders kept, so names never collide; sample ``k`` > 0 of an image (several
+    styles per image) as ``<name>_k<k>.<ext>``), each part from data made safe later."""
     parts = [p for p in content.replace("\\", "/").split("/") if p not in ("", ".", "..")]
     if parts and parts[0] == split:
         parts = parts[1:]
     if len(parts) > 1 and parts[0] == wnid:
         parts = parts[1:]
-    return (split, wnid, *parts) if parts else (split, wnid, "image")
+    parts = parts or ["image"]
+    if k:
+        name = Path(parts[-1])
+        parts[-1] = f"{name.stem}_k{int(k)}{name.suffix}"
+    return (split, wnid, *parts)
 
 
 def export_webdataset(path: str | Path, dest: str | Path, image_format: str = "png", quality: int = 95) -> int:
     """Write one WebDataset tar per shard, ``<dest>/<shard name>.tar``: per sample ``<key>.png``
     (or ``.jpg``), ``<key>.cls`` (the label) and ``<key>.json`` (content path, painting, WNID, label,
-    split). Keys are ``<shard name>_<row>``. Tars are written atomically and reproducibly (sorted,
+    split, ``k``: the sample's number among its image's styles). Keys are ``<shard name>_<row>``. Tars are written atomically and reproducibly (sorted,
     no times, no owners); encoded shards of the same format are copied without re-encoding.
 
     Returns:
@@ -114,6 +122,7 @@ def export_webdataset(path: str | Path, dest: str | Path, image_format: str = "p
         data = read_shard(shard)
         name = safe_name(shard.stem).replace(".", "_")
         split = shard_split(shard)
+        ks = [k for _, k in data.samples()]
         with atomic_path(Path(dest) / f"{name}.tar") as tmp, tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
             for i in range(len(data)):
                 if data.codec == image_format:
@@ -124,7 +133,7 @@ def export_webdataset(path: str | Path, dest: str | Path, image_format: str = "p
                                                          **({"quality": quality} if image_format == "jpeg" else {}))
                     image = buffer.getvalue()
                 meta = {"content": data.content[i], "style": data.style[i], "wnid": data.wnid[i],
-                        "label": int(data.labels[i]), "split": split}
+                        "label": int(data.labels[i]), "split": split, "k": ks[i]}
                 key = f"{name}_{i:06d}"
                 for suffix, payload in ((extension, image), ("cls", str(int(data.labels[i])).encode()),
                                         ("json", json.dumps(meta, sort_keys=True).encode())):
@@ -158,8 +167,10 @@ def export_shards(path: str | Path, dest: str | Path, image_format: str = "png",
     for shard in shards:
         with h5py.File(shard, "r") as handle:
             split = str(handle.attrs["split"]) if "split" in handle.attrs else shard_split(shard)
-            parts = [_export_parts(split, w.decode("utf-8", "backslashreplace"), c.decode("utf-8", "backslashreplace"))
-                     for w, c in zip(handle["wnid"][()], handle["content"][()])]
+            contents = handle["content"][()]
+            ks = handle["k"][()] if "k" in handle else [0] * len(contents)
+            parts = [_export_parts(split, w.decode("utf-8", "backslashreplace"), c.decode("utf-8", "backslashreplace"), k)
+                     for w, c, k in zip(handle["wnid"][()], contents, ks)]
         plans.append(parts)
         stems.update((p[:-1], Path(p[-1]).stem) for p in parts)
     # where each image goes; names that still meet after sanitising get their position appended

@@ -84,17 +84,18 @@ def merge_painting_stats_job(chunks: Sequence[str], rejected_tsv, out_h5, plan: 
     logging.getLogger("adain").info("%d paintings usable", usable)
 
 
-def assign_styles_job(images_tsv, stats_h5, seed, shard_size, out_dir, order: str = "shuffled") -> None:
+def assign_styles_job(images_tsv, stats_h5, seed, shard_size, out_dir, order: str = "shuffled",
+                      styles_per_image: int = 1) -> None:
     from .manifest import write_manifests
     from .paintings import PaintingStats
 
     paintings = PaintingStats(_single(stats_h5)).names if _single(stats_h5) else None  # None: a filter method
-    counts = write_manifests(images_tsv, paintings, seed, shard_size, out_dir, order)
+    counts = write_manifests(images_tsv, paintings, seed, shard_size, out_dir, order, styles_per_image)
     logging.getLogger("adain").info("shards per split: %s", counts)
 
 
 def stylize_shard_job(manifest, stats_h5, vgg, decoder, out_h5, settings: "StylizeSettings", content_dir, output_dir=None,
-                      attrs: dict | None = None, expected_identity: dict | None = None) -> dict:
+                      attrs: dict | None = None, expected_identity: dict | None = None, style_dir=None) -> dict:
     """One shard; then one line for the terminal: the shard, its speed, and the whole run's ETA."""
     import torch
 
@@ -105,7 +106,7 @@ def stylize_shard_job(manifest, stats_h5, vgg, decoder, out_h5, settings: "Styli
     torch.set_num_threads(max(1, settings.cpu_threads))
     with gpu_slot(settings.device) as device:
         result = stylize_shard(manifest, _single(stats_h5), content_dir, vgg, decoder, out_h5,
-                               replace(settings, device=device), attrs, expected_identity)
+                               replace(settings, device=device), attrs, expected_identity, style_dir=style_dir)
     if output_dir is not None:
         from .status import progress_line
 
@@ -140,7 +141,7 @@ def summarize_job(images_tsv, painting_rejects, reports, shards, notes_txt, inde
     notes = Path(notes_txt).read_text().splitlines()
     summary = summarize(images_tsv, painting_rejects, reports, shards, summary_json, rejects_tsv, grid_png,
                         content_dir, settings.get_preset().content, notes, index_rejects_tsv, expected, output_dir,
-                        card_md, config)
+                        card_md, config, int((config or {}).get("styles_per_image", 1)))
     logging.getLogger("adain").info("summary: %s", json.dumps(summary["splits"]))
 
 

@@ -73,6 +73,11 @@ def check_run(config: dict) -> None:
                 load_state_dict_file(path, kind)
             except WeightsError as error:
                 problems.append(f"{key}: {error}")
+    if not adain and config.get("preserve_color"):
+        problems.append(f"preserve_color needs method adain (method {config.get('method')} has no painting)")
+    if not adain and int(config.get("styles_per_image", 1)) > 1:
+        problems.append(f"styles_per_image {config['styles_per_image']} needs method adain: method "
+                        f"{config.get('method')} would store the same pixels for every sample")
     problems += _evaluation_problems(config)
     if not _writable(Path(config["output_dir"])):
         problems.append(f"output_dir {config['output_dir']} cannot be written")

@@ -118,7 +118,8 @@ class Plan:
 
         names = PaintingStats(self.stats_h5).names if self.adain else None
         return manifest_fingerprint(self.path("index", "images.tsv"), names_digest(names), self.config["seed"],
-                                    self.config["shard_size"], self.config["shard_order"])
+                                    self.config["shard_size"], self.config["shard_order"],
+                                    self.config.get("styles_per_image", 1))
 
     # --- shards ----------------------------------------------------------------------------
     @cached_property
@@ -284,7 +285,7 @@ class Reconciler:
         from .manifest import read_manifest_fingerprint
 
         if read_manifest_fingerprint(plan.manifest_dir) != plan.manifest_fingerprint():
-            self._remove_plan("the manifests are out of date (seed, shard_size, order, index or paintings changed)")
+            self._remove_plan("the manifests are out of date (seed, shard_size, order, styles_per_image, index or paintings changed)")
             return False
         return not self.dry_run or (plan.manifest_dir / "shards.tsv").exists()
 

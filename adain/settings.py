@@ -17,7 +17,7 @@ __all__ = ["StylizeSettings", "PackSettings"]
 class StylizeSettings:
     """How ``stylize_shard`` makes a shard.
 
-    Pixel-deciding: ``preset``, ``stylize_size_64``, ``method``, ``method_params``, ``alpha``,
+    Pixel-deciding: ``preset``, ``stylize_size_64``, ``method``, ``method_params``, ``alpha``, ``preserve_color``,
     ``dtype``, ``codec`` and ``jpeg_quality`` (preset ``full``), ``max_pixels`` and
     ``max_preprocessed_pixels`` (which images are rejected), ``decode``, and the numerics: the
     device type, ``cpu_threads`` on the CPU, ``batch_size`` on CUDA, ``channels_last``, ``compile``.
@@ -43,6 +43,7 @@ class StylizeSettings:
     decode: str = "fast"
     channels_last: bool = True
     compile: bool = False
+    preserve_color: bool = False
 
     @classmethod
     def from_config(cls, config: dict) -> "StylizeSettings":
@@ -57,6 +58,7 @@ class StylizeSettings:
             jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
             checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
             decode=config["decode"], channels_last=bool(config["channels_last"]), compile=bool(config["compile"]),
+            preserve_color=bool(config.get("preserve_color", False)),
         )
 
     def uses_channels_last(self) -> bool:
@@ -87,7 +89,7 @@ class StylizeSettings:
             self.get_preset().describe(), self.method, self.full_method_params(), self.alpha, self.dtype,
             self.stored_codec, self.jpeg_quality, (self.max_pixels, self.max_preprocessed_pixels),
             numerics(device_type, self.cpu_threads, self.batch_size, self.uses_channels_last(), self.compile),
-            weights_sha256, stats_digest, self.decode,
+            weights_sha256, stats_digest, self.decode, self.preserve_color and self.method == "adain",
         )
 
 

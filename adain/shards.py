@@ -9,6 +9,8 @@ Datasets (N = images in the shard):
 ``style``      str ``(N,)`` the painting's file name (relative to ``style_dir``).
 ``wnid``       str ``(N,)``; ``labels_clsloc`` int64 ``(N,)`` (map_clsloc index, -1 if unknown).
 ``rejected_content``, ``rejected_reason``  str: manifest images that could not be used.
+``k``, ``rejected_k``  int64: each sample's number among its image's ``styles_per_image`` (0 when
+               absent: shards made before the option, read as K = 1).
 ``checksums``  uint32 ``(N,)`` CRC-32 of each stored image's bytes (final shards; ``adain verify``).
 
 Attributes: preset, method, seed, alpha, codec, split, shard, weight sha256s, package version,
@@ -36,6 +38,7 @@ __all__ = ["ShardData", "ShardWriter", "write_shard", "read_shard", "encode_imag
            "row_checksums", "encoded_shape"]
 
 _STR = h5py.string_dtype("utf-8")
+_IOV_MAX = 512  # buffers per os.pwritev (POSIX guarantees at least 16, Linux takes 1024)
 _BYTES = h5py.vlen_dtype(np.uint8)
 
 
@@ -81,19 +84,33 @@ class ShardData:
     rejected_reason: list[str] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
     checksums: np.ndarray | None = None
+    k: np.ndarray | None = None
+    rejected_k: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def samples(self) -> list[tuple[str, int]]:
+        """``(content, k)`` of each stored image (``k`` 0 when the shard has none)."""
+        return list(zip(self.content, _ks(self.k, len(self.content))))
+
+    def rejected_samples(self) -> list[tuple[str, int]]:
+        """``(content, k)`` of each reject."""
+        return list(zip(self.rejected_content, _ks(self.rejected_k, len(self.rejected_content))))
 
     def pixels(self, i: int) -> np.ndarray:
         """Image ``i`` as ``uint8 (H, W, 3)``."""
         return self.images[i] if self.codec == "raw" else decode_image(self.images[i])
 
 
+def _ks(k: np.ndarray | None, count: int) -> list[int]:
+    return [0] * count if k is None else [int(v) for v in k]
+
+
 def row_checksums(images: Any, codec: str) -> np.ndarray:
     """CRC-32 of each image's stored bytes: ``uint32 (N,)``."""
     if codec == "raw":
-        return np.array([zlib.crc32(np.ascontiguousarray(row).tobytes()) for row in images], dtype=np.uint32)
+        return np.array([zlib.crc32(np.ascontiguousarray(row, dtype=np.uint8)) for row in images], dtype=np.uint32)
     return np.array([zlib.crc32(np.ascontiguousarray(data, dtype=np.uint8)) for data in images], dtype=np.uint32)
 
 
@@ -134,6 +151,9 @@ def _write_rows(handle: h5py.File, data: ShardData) -> None:
     handle.create_dataset("labels_clsloc", data=np.asarray(data.labels_clsloc, dtype=np.int64), track_times=False)
     for name in ("content", "style", "wnid", "rejected_content", "rejected_reason"):
         handle.create_dataset(name, data=np.asarray(getattr(data, name), dtype=object), dtype=_STR, track_times=False)
+    for name in ("k", "rejected_k"):
+        if getattr(data, name) is not None:
+            handle.create_dataset(name, data=np.asarray(getattr(data, name), dtype=np.int64), track_times=False)
     handle.attrs["codec"] = data.codec
     for key, value in sorted(data.attrs.items()):
         handle.attrs[key] = _attr(value)
@@ -215,14 +235,22 @@ class ShardWriter:
             return None
 
     def append(self, images) -> np.ndarray:
-        """Images of the next rows: ``uint8 (n, H, W, 3)`` (raw) or a list of encoded arrays.
+        """Images of the next rows: ``uint8 (n, H, W, 3)`` or a list of ``(H, W, 3)`` rows (raw), or a
+        list of encoded arrays.
         Returns their CRC-32s (``uint32 (n,)``, as :func:`row_checksums`)."""
         n = len(images)
         if n and self.codec == "raw":
             if self.count + n > len(self._images):
                 raise ValueError(f"{self.work}: more than the {len(self._images)} images allocated")
-            data = np.ascontiguousarray(images, dtype=np.uint8)
-            os.pwrite(self._fd, memoryview(data).cast("B"), self._offset + self.count * self._row_bytes)
+            rows = [np.ascontiguousarray(row, dtype=np.uint8) for row in images]  # views: no copy
+            if any(row.nbytes != self._row_bytes for row in rows):
+                raise ValueError(f"{self.work}: images of another shape than {self._images.shape[1:]}")
+            at = self._offset + self.count * self._row_bytes
+            for first in range(0, n, _IOV_MAX):  # one gathering write per group of rows: nothing is stacked
+                buffers = [memoryview(row).cast("B") for row in rows[first:first + _IOV_MAX]]
+                written = os.pwritev(self._fd, buffers, at + first * self._row_bytes)
+                if written != len(buffers) * self._row_bytes:  # a short write (full disk): written in one piece
+                    os.pwrite(self._fd, b"".join(buffers)[written:], at + first * self._row_bytes + written)
         elif n:
             self._images.resize((self.count + n,))
             for i, encoded in enumerate(images):
@@ -310,6 +338,8 @@ def read_shard(path: str | Path) -> ShardData:
                 codec=codec,
                 shapes=handle["shapes"][()] if "shapes" in handle else None,
                 checksums=handle["checksums"][()] if "checksums" in handle else None,
+                k=handle["k"][()] if "k" in handle else None,
+                rejected_k=handle["rejected_k"][()] if "rejected_k" in handle else None,
                 attrs=dict(handle.attrs),
                 **strings,
             )

@@ -24,7 +24,7 @@ from .filters import get_filter
 from .flops import stylize_gflop, tflops
 from .identity import dataset_fingerprint, file_sha256, shard_fingerprint
 from .locking import held_lock
-from .manifest import read_manifest
+from .manifest import read_manifest, sample_key
 from .model import load_adain
 from .paintings import PaintingStats
 from .settings import StylizeSettings
@@ -59,6 +59,7 @@ def stylize_shard(
     attrs: dict | None = None,
     expected_identity: dict | None = None,
     stylizer: Stylizer | None = None,
+    style_dir: str | Path | None = None,
 ) -> dict:
     """Stylize every row of ``manifest_tsv`` with its painting and write the staging shard.
 
@@ -76,6 +77,8 @@ def stylize_shard(
             ``device: auto`` finding no GPU on this node), naming the differences.
         stylizer: a ready :class:`adain.engine.Stylizer` to use instead of the one ``settings``
             describe (benchmarks: a stand-in device); the shard still records ``settings``' identity.
+        style_dir: the paintings' folder (the manifest's ``style`` names are below it); read only
+            with ``settings.preserve_color``, which encodes each (content, painting) pair.
 
     The shard records ``fingerprint`` (:func:`adain.identity.shard_fingerprint`: its manifest file
     and its identity), ``dataset_fingerprint`` and ``identity``; checkpoints are keyed by the
@@ -95,7 +98,7 @@ def stylize_shard(
             return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0,
                     "gflop": 0.0, "tflops": 0.0}
         result = _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, out_h5, settings, attrs or {},
-                                expected_identity, stylizer)
+                                expected_identity, stylizer, style_dir)
         # the shard exists now, which is what a waiting duplicate checks: the lock file can go
         lock.unlink(missing_ok=True)
         return result
@@ -103,7 +106,7 @@ def stylize_shard(
 
 def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder, out_h5: Path,
                    settings: StylizeSettings, attrs: dict, expected_identity: dict | None,
-                   given: Stylizer | None) -> dict:
+                   given: Stylizer | None, style_dir) -> dict:
     rows = read_manifest(manifest_tsv)
     preset, method = settings.get_preset(), settings.method
     encoded = not preset.fixed_size
@@ -111,7 +114,7 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
         **preset.describe(), "method": method, "alpha": settings.alpha, "dtype": settings.dtype,
         "batch_size": settings.batch_size, "codec": settings.stored_codec, "jpeg_quality": settings.jpeg_quality,
         "max_pixels": settings.max_pixels, "max_preprocessed_pixels": settings.max_preprocessed_pixels,
-        "decode": settings.decode,
+        "decode": settings.decode, "preserve_color": settings.preserve_color and method == "adain",
     }
     weights_sha256 = stats_digest = None
     random_standin = False
@@ -170,8 +173,13 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
         else:  # filters need no painting
             stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
         number = {name: i for i, name in enumerate(styles)}
+        styles = None
+        if settings.preserve_color and method == "adain":  # each pair encoded: the paintings' pixels
+            if style_dir is None:
+                raise ValueError("preserve_color needs style_dir (the paintings' folder)")
+            styles = [[Path(style_dir) / r.style] for r in todo]
         contents = ImageDataset([content_dir / r.content for r in todo], preset.content, settings.max_pixels,
-                                settings.max_preprocessed_pixels, settings.decode)
+                                settings.max_preprocessed_pixels, settings.decode, styles, preset.painting)
         # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
         # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
         drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
@@ -187,8 +195,6 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
             """Append a safe point's images (rows in order) to the work file."""
             if encoded:
                 images = [future.result() for future in images]
-            elif images:
-                images = np.stack(images)
             unsaved["checksums"].append(staging.append(images))
             unsaved["rows"] += rows_
             unsaved["rejected"].update(rejected)
@@ -221,7 +227,8 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
             for result in results:
                 if isinstance(result, Rejected):
                     piece_rejected[start + result.index] = result.reason
-                    log.warning("rejected %s: %s", todo[result.index].content, result.reason)
+                    log.warning("rejected %s: %s", sample_key(todo[result.index].content, todo[result.index].k),
+                                result.reason)
                     bar.update(1)
                 elif isinstance(result, Flushed):
                     end = start + result.consumed
@@ -274,6 +281,8 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
             codec=settings.stored_codec,
             rejected_content=[rows[i].content for i in rejected_rows],
             rejected_reason=reasons,
+            k=np.array([rows[i].k for i in kept], dtype=np.int64),
+            rejected_k=np.array([rows[i].k for i in rejected_rows], dtype=np.int64),
             attrs={
                 **attrs, **described, "package_version": __version__, "manifest_count": len(rows),
                 "stylize_seconds": seconds, "stylized_this_run": done, "stylize_gflop": gflop,

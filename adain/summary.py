@@ -120,6 +120,7 @@ def summarize(
     output_dir: str | Path | None = None,
     card_md: str | Path | None = None,
     config: dict | None = None,
+    styles_per_image: int = 1,
 ) -> dict:
     """Write the run's summary, the list of every reject and a sample grid.
 
@@ -130,9 +131,11 @@ def summarize(
     Args:
         expected: shard file (relative to ``output_dir``) -> the fingerprint the run planned.
         card_md: where to write the dataset card (:func:`adain.card.dataset_card`), with ``config``.
+        styles_per_image: samples per image (K): each split's ``samples`` = K x ``indexed`` must
+            equal ``packed + rejected`` (a file the index could not use counts K rejected samples).
 
     Raises:
-        RuntimeError: the counts do not add up (indexed != packed + rejected).
+        RuntimeError: the counts do not add up (K x indexed != packed + rejected).
         FingerprintError: the shards disagree in fingerprint.
     """
     output_dir = Path(output_dir) if output_dir else None
@@ -146,6 +149,7 @@ def summarize(
     packed: Counter = Counter()
     per_class: dict[str, Counter] = {}
     rejects = []
+    rejected: Counter = Counter()  # samples
     seconds = images = gflop = 0.0
     for report_path, shard in zip(reports, shards):
         report = json.loads(Path(report_path).read_text())
@@ -154,28 +158,31 @@ def summarize(
         for label, n in report["labels"].items():
             per_class.setdefault(split, Counter())[wnid_of_label[int(label)]] += n
         rejects += [(split, "content", c, reason) for c, reason in report["rejected"].items()]
+        rejected[split] += len(report["rejected"])
         seconds += report["stylize_seconds"]
         images += report["images_per_second"] * report["stylize_seconds"]
         gflop += report.get("stylize_gflop", 0.0)
     if index_rejects_tsv is not None and Path(index_rejects_tsv).is_file():
         for split, content, reason in read_index_rejects(index_rejects_tsv):
             indexed[split] += 1
+            rejected[split] += styles_per_image
             rejects.append((split, "content", content, reason))
-    rejected = Counter(split for split, *_ in rejects)
     for path in painting_rejects:
         rejects += [("-", "painting", row["painting"], row["reason"]) for row in read_tsv(path)]
     write_tsv(rejects_tsv, ["split", "kind", "file", "reason"], sorted(rejects))
     for split in indexed:
-        if indexed[split] != packed[split] + rejected[split]:
+        if indexed[split] * styles_per_image != packed[split] + rejected[split]:
             raise RuntimeError(
-                f"split {split}: {indexed[split]} indexed != {packed[split]} packed + {rejected[split]} rejected"
+                f"split {split}: {indexed[split]} indexed x {styles_per_image} style(s) != {packed[split]} packed + "
+                f"{rejected[split]} rejected"
             )
     summary = {
         "splits": {
-            split: {"indexed": indexed[split], "packed": packed[split], "rejected": rejected[split],
-                    "classes": dict(sorted(per_class.get(split, {}).items()))}
+            split: {"indexed": indexed[split], "samples": indexed[split] * styles_per_image, "packed": packed[split],
+                    "rejected": rejected[split], "classes": dict(sorted(per_class.get(split, {}).items()))}
             for split in sorted(indexed)
         },
+        "styles_per_image": styles_per_image,
         "paintings_rejected": sum(1 for r in rejects if r[1] == "painting"),
         "shards": len(shards),
         "stylize_seconds": round(seconds, 3),

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .atomic import atomic_write_text
-from .manifest import read_manifest
+from .manifest import read_manifest, sample_key
 from .shards import ShardData, ShardError, decode_image, read_shard
 
 __all__ = ["ValidationError", "check_shard", "validate_shard", "report_from_final_shard"]
@@ -26,43 +26,46 @@ class ValidationError(Exception):
 
 
 def check_shard(data: ShardData, manifest: list, size: int | None, content_dir: Path | None = None) -> list[str]:
-    """The problems of ``data`` against ``manifest`` rows (empty when the shard is sound)."""
+    """The problems of ``data`` against ``manifest`` rows (empty when the shard is sound). A row is
+    a sample ``(content, k)``: with ``styles_per_image`` > 1 an image appears K times."""
     problems = []
-    expected = {row.content: row for row in manifest}
-    counts = Counter(data.content)
-    duplicated = sorted(c for c, n in counts.items() if n > 1)
+    expected = {(row.content, row.k): row for row in manifest}
+    stored = data.samples()
+    counts = Counter(stored)
+    duplicated = sorted(sample_key(*s) for s, n in counts.items() if n > 1)
     if duplicated:
         problems.append(f"duplicated images: {duplicated[:5]}")
-    rejected = set(data.rejected_content)
+    rejected = set(data.rejected_samples())
     if len(data.rejected_content) != len(data.rejected_reason):
         problems.append("rejects and reasons differ in number")
-    missing = [c for c in expected if c not in counts and c not in rejected]
+    missing = [sample_key(*s) for s in expected if s not in counts and s not in rejected]
     if missing:
         problems.append(f"missing images (neither stored nor rejected): {missing[:5]}")
-    unknown = sorted((set(counts) | rejected) - set(expected))
+    unknown = sorted(sample_key(*s) for s in (set(counts) | rejected) - set(expected))
     if unknown:
         problems.append(f"images not in the manifest: {unknown[:5]}")
-    both = sorted(set(counts) & rejected)
+    both = sorted(sample_key(*s) for s in set(counts) & rejected)
     if both:
         problems.append(f"images both stored and rejected: {both[:5]}")
     if len(data) + len(data.rejected_content) != len(manifest):
         problems.append(
             f"count mismatch: {len(data)} images + {len(data.rejected_content)} rejects != {len(manifest)} in the manifest"
         )
-    order = [row.content for row in manifest if row.content in counts]
-    if not duplicated and not unknown and list(data.content) != order:
+    order = [(row.content, row.k) for row in manifest if (row.content, row.k) in counts]
+    if not duplicated and not unknown and stored != order:
         problems.append("images are not in manifest order")
-    for i, content in enumerate(data.content):
-        row = expected.get(content)
+    for i, (content, k) in enumerate(stored):
+        row = expected.get((content, k))
         if row is None:
             continue
+        name = sample_key(content, k)
         if int(data.labels[i]) != row.label or data.wnid[i] != row.wnid:
-            problems.append(f"{content}: label {int(data.labels[i])}/{data.wnid[i]} but the manifest says {row.label}/{row.wnid}")
+            problems.append(f"{name}: label {int(data.labels[i])}/{data.wnid[i]} but the manifest says {row.label}/{row.wnid}")
         parts = content.split("/")  # <split>/<class folder>/[sub-folders/]<file>, or <split>/<file> (flat)
         if len(parts) >= 3 and parts[1] != data.wnid[i]:
-            problems.append(f"{content}: WNID {data.wnid[i]} disagrees with the class folder {parts[1]}")
+            problems.append(f"{name}: WNID {data.wnid[i]} disagrees with the class folder {parts[1]}")
         if data.style[i] != row.style:
-            problems.append(f"{content}: painting {data.style[i]} but the manifest says {row.style}")
+            problems.append(f"{name}: painting {data.style[i]} but the manifest says {row.style}")
     problems += _check_pixels(data, size, content_dir)
     return problems
 
@@ -127,7 +130,7 @@ def validate_shard(
         "fingerprint": fingerprint,
         "manifest": len(manifest),
         "images": len(data),
-        "rejected": dict(zip(data.rejected_content, data.rejected_reason)),
+        "rejected": {sample_key(*s): reason for s, reason in zip(data.rejected_samples(), data.rejected_reason)},
         "labels": dict(Counter(map(int, data.labels))),
         "stylize_seconds": seconds,
         "images_per_second": done / seconds if seconds else 0.0,
@@ -145,6 +148,8 @@ def report_from_final_shard(shard_h5: str | Path, report_json: str | Path) -> di
     with h5py.File(shard_h5, "r") as handle:
         labels = handle["labels"][()]
         rejected = [c.decode() for c in handle["rejected_content"][()]]
+        ks = handle["rejected_k"][()].tolist() if "rejected_k" in handle else [0] * len(rejected)
+        rejected = [sample_key(c, k) for c, k in zip(rejected, ks)]
         reasons = [r.decode() for r in handle["rejected_reason"][()]]
         fingerprint = handle.attrs.get("fingerprint")
         manifest = int(handle.attrs.get("manifest_count", len(labels) + len(rejected)))

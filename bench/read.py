@@ -6,7 +6,11 @@ side by side in one run, for the ``64`` and ``sin`` (224) presets. Target: >= 10
 The last column is the DataLoader's own ceiling (a dataset that costs nothing) for the same
 batches: what inter-process transfer alone allows on this machine.
 
-    python bench/read.py [--images 20000]
+Then many shards (``64``): ShardDataset over a few large shards, over 25 shards of 160 images,
+and over two such sources mixed (``{sin: 1, in: 1}``), each as a share of the ceiling, measured
+alternately (best of ``--repeat``). Target: >= 0.85 of the ceiling in each case.
+
+    python bench/read.py [--images 20000] [--many-only]
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from adain.data import ShardDataset
 from adain.shards import ShardData, write_shard
 
 
-def make_images(root: Path, size: int, count: int, shard_size: int = 5000, classes: int = 10) -> None:
+def make_images(root: Path, size: int, count: int, shard_size: int = 5000, classes: int = 10, png: bool = True) -> None:
     """The same smooth random images as shards (``root/shards``) and as PNG files (``root/png``)."""
     rng = np.random.default_rng(size)
     for start in range(0, count, shard_size):
@@ -38,7 +42,7 @@ def make_images(root: Path, size: int, count: int, shard_size: int = 5000, class
         write_shard(root / "shards" / f"train-{start // shard_size:05d}.h5", ShardData(
             images=images, labels=labels, content=names, style=["p.jpg"] * n, wnid=[f"c{l}" for l in labels],
             labels_clsloc=np.full(n, -1)))
-        for image, name in zip(images, names):
+        for image, name in zip(images if png else [], names):
             path = root / "png" / Path(name).parent.name / (Path(name).stem + ".png")
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(image).save(path)
@@ -71,11 +75,37 @@ def epoch_rate(dataset) -> float:
     return count / (time.perf_counter() - start)
 
 
+def many_shards(root: Path, repeat: int) -> None:
+    """ShardDataset's share of the ceiling: few large shards, 25 small ones, two sources mixed."""
+    count = 25 * 160
+    make_images(root / "large", 64, count, shard_size=2000, png=False)
+    make_images(root / "sin", 64, count, shard_size=160, png=False)
+    make_images(root / "in", 64, count, shard_size=160, png=False)
+    cases = {
+        "2 shards of 2,000": lambda: ShardDataset(root / "large" / "shards"),
+        "25 shards of 160": lambda: ShardDataset(root / "sin" / "shards"),
+        "2 sources x 25 shards of 160": lambda: ShardDataset({root / "sin" / "shards": 1, root / "in" / "shards": 1},
+                                                             allow_mixed=True),
+    }
+    best: dict[str, float] = {}
+    ceilings: dict[str, float] = {}
+    for _ in range(repeat):  # alternated with the ceiling: this VM is noisy
+        for name, make in cases.items():
+            dataset = make()
+            best[name] = max(best.get(name, 0.0), epoch_rate(dataset))
+            ceilings[name] = max(ceilings.get(name, 0.0), epoch_rate(ZeroCost(64, len(dataset))))
+    print(f"\n{'64x64, shuffled, batch 256, 2 workers':<34}{'ShardDataset img/s':>20}{'ceiling img/s':>15}{'share':>7}")
+    for name in cases:
+        print(f"{name:<34}{best[name]:>20.0f}{ceilings[name]:>15.0f}{best[name] / ceilings[name]:>7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=20000, help="images of the 64 preset (sin: a quarter)")
     parser.add_argument("--sharing", default=None, choices=["file_descriptor", "file_system"],
                         help="torch.multiprocessing sharing strategy (default: torch's)")
+    parser.add_argument("--many-only", action="store_true", help="only the many-shards table")
+    parser.add_argument("--repeat", type=int, default=3, help="alternated runs of the many-shards table (best kept)")
     args = parser.parse_args()
     if args.sharing:
         torch.multiprocessing.set_sharing_strategy(args.sharing)
@@ -84,6 +114,9 @@ def main() -> None:
     print(f"{'preset':<7}{'images':>8}{'ShardDataset img/s':>20}{'ImageFolder(PNG) img/s':>24}{'ratio':>8}"
           f"{'DataLoader ceiling img/s':>26}")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.many_only:
+            many_shards(Path(tmp), args.repeat)
+            return
         for preset, size, count in (("64", 64, args.images), ("sin", 224, args.images // 4)):
             root = Path(tmp) / preset
             make_images(root, size, count)
@@ -91,6 +124,7 @@ def main() -> None:
             folder = epoch_rate(ImageFolder(str(root / "png"), transform=v2.PILToTensor()))
             ceiling = epoch_rate(ZeroCost(size, count))
             print(f"{preset:<7}{count:>8}{shards:>20.0f}{folder:>24.0f}{shards / folder:>8.1f}x{ceiling:>26.0f}")
+        many_shards(Path(tmp), args.repeat)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,28 @@ def reference_adain(content_feat, style_feat):
     return (content_feat - c_mean) / c_std * s_std + s_mean
 
 
+def reference_coral(source, target):
+    """pytorch-AdaIN's colour preservation, one (3, H, W) image pair, as its function ``coral``:
+    standardise each image's colours, whiten the source's by its matrix square root (via SVD),
+    colour them with the target's, restore the target's mean and std."""
+    def flat_mean_std(feat):
+        flat = feat.view(3, -1)
+        return flat, flat.mean(dim=-1, keepdim=True), flat.std(dim=-1, keepdim=True)
+
+    def sqrt_matrix(x):
+        u, d, v = torch.svd(x)
+        return u @ d.pow(0.5).diag() @ v.t()
+
+    source_flat, source_mean, source_std = flat_mean_std(source)
+    source_norm = (source_flat - source_mean) / source_std
+    source_cov = source_norm @ source_norm.t() + torch.eye(3)
+    target_flat, target_mean, target_std = flat_mean_std(target)
+    target_norm = (target_flat - target_mean) / target_std
+    target_cov = target_norm @ target_norm.t() + torch.eye(3)
+    transfer = sqrt_matrix(target_cov) @ torch.inverse(sqrt_matrix(source_cov)) @ source_norm
+    return (transfer * target_std + target_mean).view(source.size())
+
+
 class ReferenceStylizer:
     """stylize-datasets' loop body, one (content, painting) pair per call."""
 
@@ -64,10 +86,12 @@ class ReferenceStylizer:
         steps = ([T.Resize(size)] if size else []) + ([T.CenterCrop(crop)] if crop else [])
         return T.Compose(steps + [T.ToTensor()])
 
-    def __call__(self, content_path, style_path, alpha=1.0, content_size=0, crop=0, style_size=512):
+    def __call__(self, content_path, style_path, alpha=1.0, content_size=0, crop=0, style_size=512, preserve_color=False):
         """Returns the saved pixels, uint8 (H', W', 3), H' = 8 * ceil(H / 8) as the reference writes."""
         content = self.transform(content_size, crop)(Image.open(content_path).convert("RGB")).unsqueeze(0)
         style = self.transform(style_size)(Image.open(style_path).convert("RGB")).unsqueeze(0)
+        if preserve_color:
+            style = reference_coral(style[0], content[0]).unsqueeze(0)
         with torch.no_grad():
             content_f, style_f = self.vgg(content), self.vgg(style)
             feat = reference_adain(content_f, style_f) * alpha + content_f * (1 - alpha)

@@ -105,3 +105,25 @@ def test_weights_command(tmp_path, capsys):
     assert model.weights.vgg_sha256
     assert main(["weights", "download", str(tmp_path)]) == 0  # both exist: kept, nothing fetched
     assert capsys.readouterr().out.count("exists, kept") == 2
+
+
+def test_preserve_color_equals_the_reference(weights, content_dir, style_dir, tmp_path):
+    """--preserve-color: pytorch-AdaIN's colour preservation, per image as the reference does it
+    (the painting given the content's colours, then encoded); other colours than without it."""
+    files = _stylize(weights, content_dir, style_dir, tmp_path / "out", "--preserve-color", "--workers", "2")
+    plain = _stylize(weights, content_dir, style_dir, tmp_path / "plain")
+    assert files == plain
+    styles = {p.stem: p for p in style_dir.iterdir()}
+    reference = ReferenceStylizer(*weights)
+    compared = 0
+    for name in files:
+        if not name.endswith(".png") or name == "skipped_imgs.txt":
+            continue
+        stem, painting = name.rsplit("/", 1)[-1][:-4].split("-stylized-")
+        content = next(content_dir.rglob(f"{stem}.png"))
+        expected = reference(content, styles[painting], style_size=64, preserve_color=True)
+        got = as_array(tmp_path / "out" / name)
+        assert np.abs(got.astype(float) - expected[: got.shape[0], : got.shape[1]]).mean() <= 0.5
+        assert np.abs(got.astype(float) - as_array(tmp_path / "plain" / name)).mean() > 1.0
+        compared += 1
+    assert compared >= 2

@@ -43,7 +43,7 @@ def test_write_read_round_trip_every_field(tmp_path, size):
         image, label, meta = dataset[i]
         assert image.dtype == torch.uint8 and image.shape[0] == 3
         np.testing.assert_array_equal(image.permute(1, 2, 0).numpy(), pixels[i])
-        assert label == data.labels[i] and meta == {"content": data.content[i], "style": data.style[i], "wnid": data.wnid[i]}
+        assert label == data.labels[i] and meta == {"content": data.content[i], "style": data.style[i], "wnid": data.wnid[i], "k": 0, "source": 0}
 
 
 @pytest.fixture()
@@ -269,3 +269,40 @@ def test_webdataset_export_reads_back_with_webdataset_itself(tmp_path, size):
     again = tmp_path / "again"
     assert main(["export", str(tmp_path / "shards"), str(again), "--format", "webdataset"]) == 0
     assert (again / "train-00000.tar").read_bytes() == (tmp_path / "wds" / "train-00000.tar").read_bytes()  # reproducible
+
+
+def test_mixed_sources_read_every_sample_of_every_source_weight_times_per_epoch(tmp_path):
+    """IN beside SIN: two folders of the same images (other pixels, other fingerprints) in one
+    epoch, through both readers, over workers and ranks; a weight repeats a source."""
+    from adain.data import MixedShardsError
+
+    for source, seed in (("sin", 1), ("in", 2)):
+        for shard in range(3):
+            make_shard(tmp_path / source / f"train-{shard:05d}.h5", 5 + shard, 8, start=10 * shard, seed=seed + 10 * shard)
+    sources = {tmp_path / "sin": 1, tmp_path / "in": 1}
+    dataset = ShardDataset(sources, metadata=True)
+    assert len(dataset) == 2 * 18
+    loader = DataLoader(dataset, batch_size=8, shuffle=True, num_workers=2, persistent_workers=True)
+    for _ in range(2):
+        seen = [(c, s.item()) for _, _, meta in loader for c, s in zip(meta["content"], meta["source"])]
+        assert len(seen) == len(set(seen)) == 36 and {s for _, s in seen} == {0, 1}
+    seen = []
+    for rank in range(2):
+        stream = ShardStream(sources, metadata=True, shuffle_buffer=6, rank=rank, world_size=2)
+        seen += [(c, s.item()) for _, _, meta in DataLoader(stream, batch_size=4, num_workers=2)
+                 for c, s in zip(meta["content"], meta["source"])]
+    assert len(seen) == len(set(seen)) == 36
+    twice = ShardDataset({tmp_path / "sin": 2, tmp_path / "in": 1}, metadata=True)
+    counts = {}
+    for i in range(len(twice)):
+        meta = twice[i][2]
+        counts[(meta["content"], meta["source"])] = counts.get((meta["content"], meta["source"]), 0) + 1
+    assert len(twice) == 54 and set(counts.values()) == {1, 2}
+    assert all(n == (2 if source == 0 else 1) for (_, source), n in counts.items())
+    image_sin, image_in = dataset[0][0], dataset[18][0]  # the same content row, each source's own pixels
+    assert dataset[0][2]["content"] == dataset[18][2]["content"] and not torch.equal(image_sin, image_in)
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        ShardDataset({tmp_path / "sin": 0.5, tmp_path / "in": 1})
+    make_shard(tmp_path / "small" / "train-00000.h5", 5, 4, seed=9)
+    with pytest.raises(MixedShardsError, match="different sizes"):
+        ShardDataset({tmp_path / "sin": 1, tmp_path / "small": 1})

@@ -130,3 +130,46 @@ def test_shuffled_shards_are_a_seeded_class_mixed_permutation(tmp_path, monkeypa
     monkeypatch.setattr(adain.manifest, "_ROWS_IN_MEMORY", 25)  # several passes over the index, same shards
     assert shards("d", seed=1) == first
     assert [c for shard in shards("e", seed=1, order="sorted") for c in shard] == index
+
+
+def test_several_styles_per_image_are_k_seeded_distinct_samples(tmp_path, monkeypatch):
+    import adain.manifest
+    from adain.assign import draw_paintings
+    from adain.manifest import MANIFEST_COLUMNS, manifest_fingerprint, read_manifest, read_shard_list, write_manifests
+    from adain.tsv import iter_tsv
+
+    _touch(tmp_path, *[f"train/n0{c}/{i}.JPEG" for c in range(3) for i in range(7)])
+    write_index(tmp_path, ["train"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
+    paintings = [f"p{i}.jpg" for i in range(6)]
+
+    def samples(name, styles, **options):
+        write_manifests(tmp_path / "images.tsv", paintings, 3, 4, tmp_path / name, styles_per_image=styles, **options)
+        listing = read_shard_list(tmp_path / name / "shards.tsv")
+        return [r for s, n, _ in listing for r in read_manifest(tmp_path / name / s / f"{n}.tsv")]
+
+    one, three = samples("one", 1), samples("three", 3)
+    assert len(three) == 3 * len(one) == 63
+    by_image: dict = {}
+    for row in three:
+        by_image.setdefault(row.content, {})[row.k] = row.style
+    assert all(sorted(ks) == [0, 1, 2] and len(set(ks.values())) == 3 for ks in by_image.values())  # distinct paintings
+    assert all(by_image[r.content] == {k: paintings[d] for k, d in enumerate(draw_paintings(3, r.content, 6, 3))}
+               for r in three)
+    assert {r.content: r.style for r in one} == {c: ks[0] for c, ks in by_image.items()}  # k = 0 is the K = 1 draw
+    # samples of one image are spread (shuffled), the same seed repeats them byte for byte
+    assert [(r.content, r.k) for r in samples("again", 3)] == [(r.content, r.k) for r in three]
+    assert (tmp_path / "three" / "train" / "00002.tsv").read_bytes() == (tmp_path / "again" / "train" / "00002.tsv").read_bytes()
+    assert [(r.content, r.k) for r in three] != sorted((r.content, r.k) for r in three)
+    monkeypatch.setattr(adain.manifest, "_ROWS_IN_MEMORY", 8)  # several passes over the index: same samples
+    assert [(r.content, r.k, r.style) for r in samples("passes", 3)] == [(r.content, r.k, r.style) for r in three]
+    sorted_rows = samples("sorted", 2, order="sorted")
+    assert [(r.content, r.k) for r in sorted_rows] == sorted((r.content, k) for r in one for k in range(2))
+    # K = 1 keeps the columns and the fingerprint a run had before the option
+    assert list(next(iter_tsv(tmp_path / "one" / "train" / "00000.tsv"))) == MANIFEST_COLUMNS
+    assert list(next(iter_tsv(tmp_path / "three" / "train" / "00000.tsv"))) == MANIFEST_COLUMNS + ["k"]
+    assert manifest_fingerprint(tmp_path / "images.tsv", "d", 3, 4) == manifest_fingerprint(tmp_path / "images.tsv", "d", 3, 4, "shuffled", 1)
+    assert manifest_fingerprint(tmp_path / "images.tsv", "d", 3, 4, "shuffled", 2) != manifest_fingerprint(tmp_path / "images.tsv", "d", 3, 4)
+    with pytest.raises(ValueError, match="needs paintings"):
+        write_manifests(tmp_path / "images.tsv", None, 3, 4, tmp_path / "none", styles_per_image=2)
+    with pytest.raises(ValueError, match="only 6 are usable"):
+        write_manifests(tmp_path / "images.tsv", paintings, 3, 4, tmp_path / "many", styles_per_image=7)

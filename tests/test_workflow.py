@@ -43,7 +43,7 @@ SIN_SETTINGS = {"batch_size": 4, "checkpoint_images": 4, "decode": "exact"}  # t
 def test_sin_counts_labels_rejects_and_format(sin_run):
     out, config = sin_run
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["splits"]["train"] == {"indexed": 14, "packed": 13, "rejected": 1,
+    assert summary["splits"]["train"] == {"indexed": 14, "samples": 14, "packed": 13, "rejected": 1,
                                           "classes": {"n02123045": 5, "n04266014": 4, "n07920052": 4}}
     assert summary["splits"]["val"]["packed"] == 6 and summary["shards"] == 3
     rejects = (out / "rejects.tsv").read_text()
@@ -420,6 +420,80 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
         vgg = handle.attrs["vgg_sha256"]
     assert card.startswith("# Stylized-ImageNet, preset sin")
     assert "WARNING: random stand-in weights — not a real dataset" in card
-    assert f"| train | 14 | 13 | 1 | 3 |" in card and "| val | 6 | 6 | 0 | 3 |" in card
+    assert "| train | 14 | 14 | 13 | 1 | 3 |" in card and "| val | 6 | 6 | 6 | 0 | 3 |" in card
+    assert "| styles per image | 1 " in card
     assert f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
     assert "ShardDataset" in card and "ImageNet terms of access" in card and "Painter-by-Numbers" in card
+
+
+def test_several_styles_per_image_through_the_workflow_readers_and_exports(demo, tmp_path):
+    """styles_per_image: K samples per image with distinct seeded paintings, counted, validated,
+    read back with their k, exported without collisions; changing K remakes the manifests."""
+    import tarfile
+
+    from adain.data import ShardDataset
+    from adain.inspect import export_shards, export_webdataset
+
+    root, config = demo
+    settings = dict(output_dir=tmp_path / "out", preset="64", stylize_size_64=64, shard_size=10, styles_per_image=2)
+    run_workflow(tmp_path, **config, **settings)
+    out = tmp_path / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["styles_per_image"] == 2
+    train = summary["splits"]["train"]
+    assert (train["indexed"], train["samples"], train["packed"], train["rejected"]) == (14, 28, 26, 2)
+    rejects = (out / "rejects.tsv").read_text()
+    assert "train/n02123045/n02123045_broken.JPEG\t" in rejects and "n02123045_broken.JPEG#k1\t" in rejects
+    samples = [item[2] for item in ShardDataset(out, split="train", metadata=True)]
+    assert len(samples) == 26 and len({(s["content"], s["k"]) for s in samples}) == 26
+    paintings: dict = {}
+    for sample in samples:
+        paintings.setdefault(sample["content"], {})[sample["k"]] = sample["style"]
+    assert all(sorted(p) == [0, 1] and p[0] != p[1] for p in paintings.values())  # distinct paintings per image
+    assert "| styles per image | 2" in (out / "README.md").read_text()
+    assert export_shards(out / "shards" / "train", tmp_path / "tree") == 26
+    assert len(list((tmp_path / "tree").rglob("*_k1.png"))) == 13
+    assert export_webdataset(out / "shards" / "train", tmp_path / "wds") == 26
+    ks = []
+    for tar in sorted((tmp_path / "wds").glob("*.tar")):
+        with tarfile.open(tar) as handle:
+            ks += [json.loads(handle.extractfile(m).read())["k"] for m in handle.getmembers() if m.name.endswith(".json")]
+    assert sorted(ks) == [0] * 13 + [1] * 13
+    # back to one style per image: the manifests are made again, the shards hold plain images
+    shutil.rmtree(tmp_path / ".snakemake")
+    run_workflow(tmp_path, **config, **{**settings, "styles_per_image": 1})
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["splits"]["train"]["packed"] == 13 and summary["styles_per_image"] == 1
+    one = {item[2]["content"]: item[2]["style"] for item in ShardDataset(out, split="train", metadata=True)}
+    assert one == {content: p[0] for content, p in paintings.items()}  # k = 0 is the one-style draw
+
+
+def test_preserve_color_through_the_workflow_equals_the_reference_by_hand(demo, weights, tmp_path):
+    """preserve_color: every painting given its content's colours (pytorch-AdaIN's coral, restated
+    in tests/reference_adain.py), then encoded: the stored pixels equal the reference's; the
+    shards record it, and turning it off makes them again."""
+    from adain.presets import get_preset
+    from tests.reference_adain import ReferenceStylizer, reference_adain, reference_coral
+
+    root, config = demo
+    settings = dict(output_dir=tmp_path / "out", preset="64", stylize_size_64=64, shard_size=100, preserve_color=True)
+    run_workflow(tmp_path, **config, **settings)
+    shard = tmp_path / "out" / "shards" / "val" / "val-00000.h5"
+    data = read_datasets(shard)
+    with h5py.File(shard) as handle:
+        assert json.loads(handle.attrs["identity"])["preserve_color"] is True
+        fingerprint = handle.attrs["fingerprint"]
+    reference, preset = ReferenceStylizer(*weights), get_preset("64", 64)
+    for content, style, stored in zip(data["content"], data["style"], data["images"]):
+        image = to_uint8_tensor(preset.content(open_rgb(root / "imagenet" / content.decode()))).float() / 255
+        painting = to_uint8_tensor(preset.painting(open_rgb(root / "paintings" / style.decode()))).float() / 255
+        with torch.no_grad():
+            features = reference.vgg(image[None])
+            out = reference.decoder(reference_adain(features, reference.vgg(reference_coral(painting, image)[None])))
+        expected = out[0].mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+        assert np.abs(stored.astype(float) - expected).mean() <= 0.5
+    shutil.rmtree(tmp_path / ".snakemake")
+    run_workflow(tmp_path, **config, **{**settings, "preserve_color": False})
+    with h5py.File(shard) as handle:
+        assert "preserve_color" not in json.loads(handle.attrs["identity"]) and handle.attrs["fingerprint"] != fingerprint
+    assert not np.array_equal(read_datasets(shard)["images"], data["images"])

@@ -8,6 +8,7 @@ checkpoint assign_styles:
         seed=config["seed"],
         shard_size=config["shard_size"],
         order=config["shard_order"],
+        styles_per_image=config["styles_per_image"],
     log:
         out("logs", "assign_styles.log"),
     resources:

@@ -7,5 +7,5 @@ with logged(snakemake.log[0]):
         snakemake.output.shard, StylizeSettings.from_config(snakemake.config),
         content_dir=snakemake.config["content_dir"], output_dir=snakemake.config["output_dir"],
         attrs={"seed": snakemake.config["seed"], "split": snakemake.wildcards.split, "shard": int(snakemake.wildcards.shard)},
-        expected_identity=snakemake.params.identity,
+        expected_identity=snakemake.params.identity, style_dir=snakemake.config["style_dir"],
     )
