@@ -206,7 +206,8 @@ def _memory_map(path: Path, dataset: h5py.Dataset) -> np.ndarray | None:
     offset = dataset.id.get_offset()
     if dataset.chunks is not None or offset is None or dataset.dtype != np.uint8 or dataset.size == 0:
         return None
-    return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=dataset.shape)
+    # a plain ndarray view: gathers skip np.memmap's per-slice subclass bookkeeping
+    return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=dataset.shape).view(np.ndarray)
 
 
 def _metadata(handle: h5py.File, row: int, source: int) -> dict[str, str | int]:
@@ -318,28 +319,51 @@ class ShardDataset(Dataset):
         return shard, index - self.offsets[shard]
 
     def __getitems__(self, indices: Sequence[int]) -> list:
-        by_shard: dict[int, list[tuple[int, int]]] = {}
-        for position, index in enumerate(indices):
-            shard, row = self.locate(int(index))
-            by_shard.setdefault(shard, []).append((row, position))
-        out: list = [None] * len(indices)
-        for shard, pairs in by_shard.items():
-            info = self.infos[shard]
-            handle = self._files.get(info.path)
-            labels = self._files.labels[info.path]
-            unique = sorted({row for row, _ in pairs})
-            images = _sample(handle, info.codec, unique, info.path, self._files.maps[info.path])
-            if isinstance(images, np.ndarray):  # one (n, H, W, 3) block -> contiguous (n, 3, H, W)
-                images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
-            else:
-                images = [_to_tensor(pixels) for pixels in images]
+        """The items of ``indices`` (a batch): each shard's rows read in one go. Fixed-size images of
+        memory-mapped shards are gathered straight into one ``uint8 (n, 3, H, W)`` block (the
+        items are views of it), so a batch over many shards costs about what one shard's does."""
+        wanted = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if wanted.size and (wanted.min() < 0 or wanted.max() >= len(self)):
+            bad = next(int(i) for i in wanted if not 0 <= i < len(self))
+            raise IndexError(f"index {bad} out of range for {len(self)} images")
+        offsets = np.asarray(self.offsets, dtype=np.int64)
+        shards = np.searchsorted(offsets, wanted, side="right") - 1
+        rows = wanted - offsets[shards]
+        order = np.argsort(shards, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(shards[order])) + 1) if order.size else []
+        opened = []  # (shard, its rows' positions in the batch, its rows, path, memory map)
+        for positions in groups:  # open each shard (this process's handles, labels and maps)
+            shard = int(shards[positions[0]])
+            path = self.infos[shard].path
+            self._files.get(path)
+            opened.append((shard, positions, rows[positions], path, self._files.maps[path]))
+        block = None
+        if opened and all(o[4] is not None for o in opened) and len({o[4].shape[1:] for o in opened}) == 1:
+            height, width, _ = opened[0][4].shape[1:]
+            block = np.empty((len(wanted), 3, height, width), dtype=np.uint8)
+        images: list = [None] * len(wanted)
+        labels = np.empty(len(wanted), dtype=np.int64)
+        for shard, positions, shard_rows, path, mapped in opened:
+            labels[positions] = self._files.labels[path][shard_rows]
+            if block is not None:  # NHWC rows -> NCHW in place: one strided copy (numpy's is ~2x torch's)
+                block[positions] = mapped[shard_rows].transpose(0, 3, 1, 2)
+                continue
+            unique = sorted(set(shard_rows.tolist()))
+            found = _sample(self._files.handles[path], self.infos[shard].codec, unique, path, mapped)
             at = {row: i for i, row in enumerate(unique)}
-            for row, position in pairs:
-                image = images[at[row]]
-                if self.transform is not None:
-                    image = self.transform(image)
-                item = (image, int(labels[row]))
-                out[position] = item + (_metadata(handle, row, self.sources[shard]),) if self.metadata else item
+            for position, row in zip(positions, shard_rows.tolist()):
+                images[position] = _to_tensor(found[at[row]])
+        if block is not None:
+            images = list(torch.from_numpy(block))
+        out = []
+        for position, image in enumerate(images):
+            if self.transform is not None:
+                image = self.transform(image)
+            item = (image, int(labels[position]))
+            if self.metadata:
+                shard = int(shards[position])
+                item += (_metadata(self._files.handles[self.infos[shard].path], int(rows[position]), self.sources[shard]),)
+            out.append(item)
         return out
 
     def __getitem__(self, index: int):

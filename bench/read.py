@@ -65,13 +65,15 @@ class ZeroCost(torch.utils.data.Dataset):
         return self.__getitems__([index])[0]
 
 
-def epoch_rate(dataset) -> float:
+def epoch_rate(dataset, epochs: int = 1) -> float:
+    """Images/s over ``epochs`` epochs after a warm-up epoch (worker start, page cache)."""
     loader = DataLoader(dataset, batch_size=256, shuffle=True, num_workers=2, persistent_workers=True)
-    for _ in loader:  # warm-up epoch: worker start, page cache
+    for _ in loader:
         pass
     count, start = 0, time.perf_counter()
-    for images, _ in loader:
-        count += len(images)
+    for _ in range(epochs):
+        for images, _ in loader:
+            count += len(images)
     return count / (time.perf_counter() - start)
 
 
@@ -92,8 +94,8 @@ def many_shards(root: Path, repeat: int) -> None:
     for _ in range(repeat):  # alternated with the ceiling: this VM is noisy
         for name, make in cases.items():
             dataset = make()
-            best[name] = max(best.get(name, 0.0), epoch_rate(dataset))
-            ceilings[name] = max(ceilings.get(name, 0.0), epoch_rate(ZeroCost(64, len(dataset))))
+            best[name] = max(best.get(name, 0.0), epoch_rate(dataset, epochs=10))
+            ceilings[name] = max(ceilings.get(name, 0.0), epoch_rate(ZeroCost(64, len(dataset)), epochs=10))
     print(f"\n{'64x64, shuffled, batch 256, 2 workers':<34}{'ShardDataset img/s':>20}{'ceiling img/s':>15}{'share':>7}")
     for name in cases:
         print(f"{name:<34}{best[name]:>20.0f}{ceilings[name]:>15.0f}{best[name] / ceilings[name]:>7.2f}")
