@@ -1,6 +1,7 @@
 """Reading shards for training and evaluation: map-style and streaming datasets.
 
-Needs neither the model nor the engine: a training job imports ``adain.data`` and h5py only.
+Needs neither the model nor the engine: a training job imports ``adain.data``, h5py and the shard
+format (:mod:`adain.build.shards`, whose image decoding it shares) only.
 
 Files are opened lazily inside each process (DataLoader worker) on first use and never carried
 across a fork: a dataset created and used in the parent re-opens its files in a forked child.
@@ -8,7 +9,6 @@ across a fork: a dataset created and used in the parent re-opens its files in a 
 from __future__ import annotations
 
 import bisect
-import io
 import json
 import os
 import random
@@ -19,8 +19,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import h5py
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from .build.shards import decode_image
 
 __all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info", "MixedShardsError",
            "check_one_dataset", "collate_variable_size", "shard_split", "open_sources"]
@@ -187,11 +188,6 @@ def read_shard_info(path: Path) -> ShardInfo:
         raise OSError(f"damaged or unreadable shard {path}: {error}") from None
 
 
-def _decode(data: np.ndarray) -> np.ndarray:
-    with Image.open(io.BytesIO(data.tobytes())) as image:
-        return np.array(image.convert("RGB"))
-
-
 def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """``uint8 (H, W, 3)`` -> contiguous ``uint8 (3, H, W)`` (so batching is one memcpy)."""
     return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
@@ -266,7 +262,7 @@ def _sample(
         raise OSError(f"cannot read rows of shard {path}: {error}") from None
     if codec != "raw":
         try:
-            images = [_decode(data) for data in images]
+            images = [decode_image(data) for data in images]
         except Exception as error:  # noqa: BLE001
             raise OSError(f"undecodable image in shard {path}: {error}") from None
     return images

@@ -1,4 +1,4 @@
-"""On-the-fly stylization speed: ``adain.augment.StyleAugment`` on 224x224 batches.
+"""On-the-fly stylization speed: ``adain.engine.augment.StyleAugment`` on 224x224 batches.
 
 Random release-format weights (speed does not depend on the values), a bank of 64 random painting
 statistics, batch 16; images/s of the augmentation alone at p=1 and p=0.5 (only the stylized
@@ -19,8 +19,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
 
-from adain.augment import StyleAugment  # noqa: E402
-from adain.weights import write_random_weights  # noqa: E402
+from adain.core.weights import write_random_weights  # noqa: E402
+from adain.engine.augment import StyleAugment  # noqa: E402
 
 
 def main() -> None:

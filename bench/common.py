@@ -93,11 +93,11 @@ class JobInputs:
 def job_inputs(root: Path, count: int, preset: str, adain: bool = True, stylize_size_64: int = 256) -> JobInputs:
     """Contents, paintings, weights, index, one manifest of all ``count`` images, and (for
     ``adain``) the painting statistics, made as the workflow makes them."""
-    from adain.index import write_index
-    from adain.manifest import write_manifests
-    from adain.paintings import compute_stats, merge_stats
-    from adain.presets import get_preset
-    from adain.weights import write_random_weights
+    from adain.build.index import write_index
+    from adain.build.manifest import write_manifests
+    from adain.build.paintings import compute_stats, merge_stats
+    from adain.core.weights import write_random_weights
+    from adain.engine.presets import get_preset
 
     content = make_imagenet_like(root / "imagenet", count)
     vgg, decoder = write_random_weights(root / "weights") if not (root / "weights").exists() else (

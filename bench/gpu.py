@@ -27,10 +27,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import job_inputs, machine  # noqa: E402
 
-from adain.engine import resolve_device  # noqa: E402
-from adain.flops import encode_gflop, stylize_gflop, tflops  # noqa: E402
-from adain.settings import StylizeSettings  # noqa: E402
-from adain.stylize_shard import stylize_shard  # noqa: E402
+from adain.build.settings import StylizeSettings  # noqa: E402
+from adain.build.stylize_shard import stylize_shard  # noqa: E402
+from adain.core.flops import encode_gflop, stylize_gflop, tflops  # noqa: E402
+from adain.engine.stylizer import resolve_device  # noqa: E402
 
 #: Dense peak TFLOP/s: (float32 without TF32, bfloat16/float16 tensor cores), from the vendors'
 #: data sheets; matched against ``torch.cuda.get_device_name()``.
@@ -78,9 +78,9 @@ def per_image_loop(root: Path, count: int, device: torch.device) -> dict:
     import torchvision.transforms as T
     from PIL import Image
 
-    from adain.functional import adaptive_instance_normalization
-    from adain.images import square_thumbnail
-    from adain.model import load_adain
+    from adain.core.functional import adaptive_instance_normalization
+    from adain.core.model import load_adain
+    from adain.engine.images import square_thumbnail
 
     inputs = job_inputs(root / "loop", count, "sin")
     model = load_adain(inputs.vgg, inputs.decoder).to(device).eval()
@@ -110,11 +110,11 @@ def drift(root: Path, count: int, device: torch.device) -> dict:
     mean and max |difference| in levels (of 255) and the share of values off by more than 1."""
     import numpy as np
 
-    from adain.engine import ImageDataset, Stylizer
-    from adain.manifest import read_manifest
-    from adain.model import load_adain
-    from adain.paintings import PaintingStats
-    from adain.presets import get_preset
+    from adain.build.manifest import read_manifest
+    from adain.build.paintings import PaintingStats
+    from adain.core.model import load_adain
+    from adain.engine.presets import get_preset
+    from adain.engine.stylizer import ImageDataset, Stylizer
 
     inputs = job_inputs(root / "drift", count, "sin")
     rows = read_manifest(inputs.manifest)

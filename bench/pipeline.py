@@ -39,16 +39,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import job_inputs, machine  # noqa: E402
 
-from adain.engine import Stylizer, quantize  # noqa: E402
-from adain.images import read_jpeg_tensor  # noqa: E402
-from adain.manifest import read_manifest  # noqa: E402
-from adain.model import load_adain  # noqa: E402
-from adain.pack import pack_shard  # noqa: E402
-from adain.paintings import PaintingStats  # noqa: E402
-from adain.settings import StylizeSettings  # noqa: E402
-from adain.shards import encode_image, read_shard, write_shard  # noqa: E402
-from adain.stylize_shard import stylize_shard  # noqa: E402
-from adain.validate import validate_shard  # noqa: E402
+from adain.build.manifest import read_manifest  # noqa: E402
+from adain.build.pack import pack_shard  # noqa: E402
+from adain.build.paintings import PaintingStats  # noqa: E402
+from adain.build.settings import StylizeSettings  # noqa: E402
+from adain.build.shards import encode_image, read_shard, write_shard  # noqa: E402
+from adain.build.stylize_shard import stylize_shard  # noqa: E402
+from adain.build.validate import validate_shard  # noqa: E402
+from adain.core.model import load_adain  # noqa: E402
+from adain.engine.images import read_jpeg_tensor  # noqa: E402
+from adain.engine.stylizer import Stylizer, quantize  # noqa: E402
 
 
 class StandInDevice(Stylizer):
@@ -153,7 +153,7 @@ def stage_costs(inputs, settings: StylizeSettings, model, sample: int) -> dict[s
 
 
 def _write_cost(stored, fixed: bool) -> float:
-    from adain.shards import ShardData
+    from adain.build.shards import ShardData
 
     count = len(stored)
     with tempfile.TemporaryDirectory() as tmp:
@@ -201,7 +201,7 @@ def bare_rate(inputs, settings: StylizeSettings, workers: int) -> float:
 def engine_rate(inputs, settings: StylizeSettings, stylizer) -> float:
     """Images/s of the engine alone: decode workers -> batches -> device -> results in order
     (the stylize job without its checkpoint and shard writes)."""
-    from adain.engine import ImageDataset, Stylized
+    from adain.engine.stylizer import ImageDataset, Stylized
 
     rows = read_manifest(inputs.manifest)
     dataset = ImageDataset([inputs.content_dir / r.content for r in rows], settings.get_preset().content,

@@ -3,8 +3,8 @@
 Builds a tree of empty files shaped like ILSVRC-2012 (1,000 classes; 1,281,167 train and 50,000
 val images) and 79,433 painting names, then measures, each in a fresh process:
 
-* indexing the tree (``adain.index.write_index``; target <= 60 s) and its peak memory,
-* the seeded manifest (``adain.manifest.write_manifests``) and its peak memory,
+* indexing the tree (``adain.build.index.write_index``; target <= 60 s) and its peak memory,
+* the seeded manifest (``adain.build.manifest.write_manifests``) and its peak memory,
 * ``snakemake -n`` planning every shard (target: >= 1,000 shards in <= 30 s),
 
 and the same steps on a tree 10x smaller, to show that memory does not grow with the dataset.
@@ -53,8 +53,8 @@ def measured(code: str) -> tuple[float, float, str]:
 
 
 def plan(root: Path, scale: float, shard_size: int) -> None:
-    from adain.paintings import merge_stats
-    from adain.weights import write_random_weights
+    from adain.build.paintings import merge_stats
+    from adain.core.weights import write_random_weights
 
     start = time.perf_counter()
     content = make_tree(root, scale)
@@ -65,7 +65,7 @@ def plan(root: Path, scale: float, shard_size: int) -> None:
     styles.mkdir()
     shutil.copy(REPO / "demo" / "paintings" / "00001.jpg", styles / "00001.jpg")
     seconds, rss, _ = measured(
-        "from adain.index import write_index\n"
+        "from adain.build.index import write_index\n"
         f"write_index({str(content)!r}, ['train', 'val'], {str(out / 'index' / 'images.tsv')!r}, "
         f"{str(out / 'index' / 'classes.tsv')!r})")
     (out / "index" / "notes.txt").write_text("")
@@ -84,7 +84,7 @@ def plan(root: Path, scale: float, shard_size: int) -> None:
         chunks.append(chunk)
     merge_stats(chunks, out / "paintings" / "rejected_decode.tsv", out / "paintings" / "stats.h5", {})
     seconds, rss, _ = measured(
-        "from adain.manifest import write_manifests\nfrom adain.paintings import PaintingStats\n"
+        "from adain.build.manifest import write_manifests\nfrom adain.build.paintings import PaintingStats\n"
         f"write_manifests({str(out / 'index' / 'images.tsv')!r}, PaintingStats({str(out / 'paintings' / 'stats.h5')!r}).names, "
         f"0, {shard_size}, {str(out / 'manifest')!r})")
     shards = len((out / "manifest" / "shards.tsv").read_text().splitlines()) - 1

@@ -26,8 +26,8 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
+from adain.build.shards import ShardData, write_shard
 from adain.data import ShardDataset
-from adain.shards import ShardData, write_shard
 
 
 def make_images(root: Path, size: int, count: int, shard_size: int = 5000, classes: int = 10, png: bool = True) -> None:

@@ -47,8 +47,8 @@ def per_image_loop(vgg: Path, decoder: Path, content_dir: Path, style_dir: Path,
     import torchvision.transforms as T
     from PIL import Image
 
-    from adain.functional import adaptive_instance_normalization
-    from adain.model import load_adain
+    from adain.core.functional import adaptive_instance_normalization
+    from adain.core.model import load_adain
 
     model = load_adain(vgg, decoder)
     styles = sorted(style_dir.iterdir())
@@ -82,7 +82,7 @@ def main() -> None:
         vgg, decoder, content, styles, out = map(Path, args.loop)
         print(per_image_loop(vgg, decoder, content, styles, out))
         return
-    from adain.weights import write_random_weights
+    from adain.core.weights import write_random_weights
 
     threads = os.environ.get("OMP_NUM_THREADS", f"default ({os.cpu_count()} cores)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from adain.weights import write_random_weights
+from adain.core.weights import write_random_weights
 
 
 @pytest.fixture(scope="session")

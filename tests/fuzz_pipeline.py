@@ -82,14 +82,14 @@ def random_name(rng: random.Random, index: int) -> bytes:
 
 
 def one_round(work: Path, rng: random.Random, files: int) -> dict:
+    from adain.build.index import read_index, read_index_rejects, write_index
+    from adain.build.manifest import read_shard_list, write_manifests
+    from adain.build.pack import pack_shard
+    from adain.build.settings import StylizeSettings
+    from adain.build.stylize_shard import stylize_shard
+    from adain.build.validate import validate_shard
+    from adain.cli.inspect import export_shards
     from adain.data import ShardDataset
-    from adain.index import read_index, read_index_rejects, write_index
-    from adain.inspect import export_shards
-    from adain.manifest import read_shard_list, write_manifests
-    from adain.pack import pack_shard
-    from adain.settings import StylizeSettings
-    from adain.stylize_shard import stylize_shard
-    from adain.validate import validate_shard
 
     content, out, export = work / "content", work / "out", work / "export"
     classes = [b"n01", b"n02", b"odd\tclass", b"caf\xe9", b".hidden"]

@@ -1,7 +1,7 @@
 """An independent, literal re-statement of the published AdaIN pipeline, the stylize-datasets way:
 one image at a time, the painting re-encoded every time, ``vgg[:31]``, output not cropped.
 
-Written here without ``adain.model`` so that a mistake in the package's layer tables is caught.
+Written here without ``adain.core.model`` so that a mistake in the package's layer tables is caught.
 """
 import torch
 import torchvision.transforms as T

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from adain.augment import StyleAugment
-from adain.cache import StatsCache
-from adain.engine import Stylizer
-from adain.images import Preprocess
-from adain.model import load_adain
+from adain.core.model import load_adain
+from adain.engine.augment import StyleAugment
+from adain.engine.cache import StatsCache
+from adain.engine.images import Preprocess
+from adain.engine.stylizer import Stylizer
 from tests.conftest import photo, write_paintings
 
 
@@ -64,7 +64,7 @@ def test_draws_repeat_with_the_generator_and_alpha_ranges_are_per_sample(weights
 
 def test_reads_a_runs_stats_h5_and_names_its_rows(weights, bank, tmp_path):
     path = tmp_path / "stats.h5"
-    with h5py.File(path, "w") as handle:  # the layout of adain.paintings.merge_stats
+    with h5py.File(path, "w") as handle:  # the layout of adain.build.paintings.merge_stats
         handle.create_dataset("names", data=np.array(["a.jpg", "b.jpg", "c.jpg"], dtype=object),
                               dtype=h5py.string_dtype("utf-8"))
         handle.create_dataset("stats", data=bank.numpy())

@@ -3,7 +3,7 @@ import sys
 
 import numpy as np
 
-from adain.cli import main
+from adain.cli.main import main
 from tests.conftest import as_array
 from tests.reference_adain import ReferenceStylizer
 
@@ -98,7 +98,7 @@ def test_console_script_help():
 
 
 def test_weights_command(tmp_path, capsys):
-    from adain.model import load_adain
+    from adain.core.model import load_adain
 
     assert main(["weights", "random", str(tmp_path)]) == 0
     model = load_adain(tmp_path / "vgg_normalised.pth", tmp_path / "decoder.pth")

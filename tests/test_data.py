@@ -5,8 +5,8 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
+from adain.build.shards import ShardData, encode_image, read_shard, write_shard
 from adain.data import ShardDataset, ShardStream, find_shards
-from adain.shards import ShardData, encode_image, read_shard, write_shard
 
 
 def make_shard(path, n, size=None, start=0, seed=0):
@@ -165,7 +165,7 @@ def test_missing_or_damaged_shards_are_named(shards, tmp_path):
 def test_inspect_and_export(shards, tmp_path, capsys):
     from PIL import Image
 
-    from adain.cli import main
+    from adain.cli.main import main
 
     assert main(["inspect", str(shards), "--grid", str(tmp_path / "grid.png")]) == 0
     out = capsys.readouterr().out
@@ -183,7 +183,7 @@ def test_inspect_and_export(shards, tmp_path, capsys):
 
 
 def test_a_split_is_selected_by_the_shards_attribute_not_a_name_prefix(tmp_path):
-    from adain.shards import write_shard
+    from adain.build.shards import write_shard
 
     for name, split in (("val-00000.h5", "val"), ("val-real-00000.h5", "val-real")):
         data, _ = make_shard(tmp_path / name, 3, 8)
@@ -207,7 +207,7 @@ def test_export_stays_in_its_folder_and_never_overwrites(tmp_path):
     """Shard attributes and content paths are data: `..`, absolute paths, same stems, long names."""
     from PIL import Image
 
-    from adain.inspect import export_shards
+    from adain.cli.inspect import export_shards
 
     long_stem = "x" * 240
     contents = ["../../../../escaped.JPEG", "/etc/absolute.JPEG", "train/n01/dup.JPEG", "train/n01/dup.png",
@@ -251,7 +251,7 @@ def test_webdataset_export_reads_back_with_webdataset_itself(tmp_path, size):
 
     import webdataset as wds
 
-    from adain.cli import main
+    from adain.cli.main import main
 
     for shard in range(2):
         make_shard(tmp_path / "shards" / f"train-{shard:05d}.h5", 5, size, start=10 * shard, seed=shard)

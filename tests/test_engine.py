@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from adain.cache import StatsCache
-from adain.engine import Flushed, ImageDataset, Rejected, Stylized, Stylizer, quantize
-from adain.functional import adain_with_stats, calc_mean_std
-from adain.images import Preprocess
-from adain.model import load_adain
+from adain.core.functional import adain_with_stats, calc_mean_std
+from adain.core.model import load_adain
+from adain.engine.cache import StatsCache
+from adain.engine.images import Preprocess
+from adain.engine.stylizer import Flushed, ImageDataset, Rejected, Stylized, Stylizer, quantize
 from tests.reference_adain import ReferenceStylizer
 
 STYLE_RECIPE = Preprocess("resize-crop", size=64)  # small paintings keep the CPU tests quick
@@ -148,7 +148,7 @@ def test_bad_device_and_dtype_are_clear(model):
 
 def test_float32_on_cuda_means_ieee_float32_not_tf32():
     """The identity of a shard says TF32 is off on CUDA; this is what makes it true."""
-    from adain.engine import disable_tf32
+    from adain.engine.stylizer import disable_tf32
 
     before = torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision
     try:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from adain.filters import DEFAULTS, anisotropic, bilateral, cartoon, gaussian, get_filter
+from adain.core.filters import DEFAULTS, anisotropic, bilateral, cartoon, gaussian, get_filter
 from tests.conftest import photo
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from adain.functional import EPS, adain_with_stats, adaptive_instance_normalization, calc_mean_std
+from adain.core.functional import EPS, adain_with_stats, adaptive_instance_normalization, calc_mean_std
 
 
 def test_mean_std_is_unbiased_with_eps_inside_the_sqrt():

@@ -42,11 +42,11 @@ def test_a_checkpoint_of_rejects_only_does_not_break_the_shard(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from adain.index import write_index
-    from adain.manifest import write_manifests
-    from adain.settings import StylizeSettings
-    from adain.shards import read_shard
-    from adain.stylize_shard import stylize_shard
+    from adain.build.index import write_index
+    from adain.build.manifest import write_manifests
+    from adain.build.settings import StylizeSettings
+    from adain.build.shards import read_shard
+    from adain.build.stylize_shard import stylize_shard
 
     folder = tmp_path / "content" / "train" / "n01"
     folder.mkdir(parents=True)

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from adain.gpus import claim_gpu, gpu_slot, visible_gpus
+from adain.engine.gpus import claim_gpu, gpu_slot, visible_gpus
 
 HOLDER = """
 import sys, time
-from adain.gpus import claim_gpu
+from adain.engine.gpus import claim_gpu
 device, handle = claim_gpu(sys.argv[2].split(","), sys.argv[1], wait=0.05)
 print(device, flush=True)
 time.sleep(600)
@@ -94,15 +94,18 @@ def test_under_slurm_each_job_keys_its_own_devices(tmp_path):
 EVALUATION_JOB = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-from adain.jobs import {job}
+from adain.evaluation.jobs import {job}
+from adain.evaluation.settings import EvaluationSettings
+settings = EvaluationSettings(models={{'m': {{'weights': 'w'}}}}, shapes='s', textures='t', device='auto', workers=0,
+                              batch_size=2, stylize_batch_size=2)
 {call}
 """
 
 
 @pytest.mark.parametrize("job, call", [
-    ("make_cue_conflict_job", "make_cue_conflict_job('s', 't', 'o', 'v', 'd', 224, 'auto', 2, 0)"),
-    ("shape_bias_job", "shape_bias_job('m', {'weights': 'w'}, 's', 'o', 'mean', 'auto', 2, 0)"),
-    ("accuracy_job", "accuracy_job({'weights': 'w'}, [], 'o.json', 224, 'mean', 'auto', 2, 0)"),
+    ("make_cue_conflict_job", "make_cue_conflict_job(settings, vgg='v', decoder='d', out_dir='o')"),
+    ("shape_bias_job", "shape_bias_job(settings, name='m', stimuli='s', out_dir='o')"),
+    ("accuracy_job", "accuracy_job(settings, name='m', shards=[], out_json='o.json')"),
 ])
 def test_evaluation_jobs_claim_a_gpu_like_stylize_jobs(tmp_path, job, call):
     env = {"ADAIN_GPU_LOCK_DIR": str(tmp_path), "CUDA_VISIBLE_DEVICES": "5"}
@@ -117,7 +120,7 @@ def test_evaluation_jobs_claim_a_gpu_like_stylize_jobs(tmp_path, job, call):
         holder.kill()
         holder.wait()
         _, stderr = evaluation.communicate(timeout=120)  # then it takes it (and fails on these fake inputs)
-        assert stderr.startswith("INFO:adain.gpus:using GPU 5")
+        assert stderr.startswith("INFO:adain.engine.gpus:using GPU 5")
     finally:
         for process in (holder, evaluation):
             if process is not None and process.poll() is None:

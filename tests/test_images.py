@@ -3,8 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from adain.engine import ImageDataset
-from adain.images import ImageRejected, Preprocess, open_rgb, square_thumbnail
+from adain.engine.images import ImageRejected, Preprocess, open_rgb, square_thumbnail
+from adain.engine.stylizer import ImageDataset
 from tests.conftest import photo, write_odd_inputs
 
 
@@ -66,7 +66,7 @@ def test_a_tiny_file_that_would_become_huge_is_rejected_before_it_is_made(tmp_pa
     """A 20000x2 PNG is a few hundred bytes; Resize(256) would make it 256 x 2,560,000."""
     import resource
 
-    from adain.presets import get_preset
+    from adain.engine.presets import get_preset
 
     Image.new("RGB", (20000, 2), (9, 9, 9)).save(tmp_path / "sliver.png")
     assert (tmp_path / "sliver.png").stat().st_size < 2000
@@ -84,7 +84,7 @@ def test_a_tiny_file_that_would_become_huge_is_rejected_before_it_is_made(tmp_pa
 def test_preflight_says_is_a_file_is_a_folder_or_does_not_exist(tmp_path):
     import yaml
 
-    from adain.preflight import PreflightError, check_run
+    from adain.build.preflight import PreflightError, check_run
     from tests.workflow_utils import REPO
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -104,7 +104,7 @@ def test_the_pil_recipe_equals_torchvisions_resize_and_center_crop_without_impor
     PIL path then needs no torchvision import, ~1.5 s per process); padding included."""
     import torchvision.transforms.functional as TF
 
-    from adain.images import center_crop, resize_shorter, to_uint8_tensor
+    from adain.engine.images import center_crop, resize_shorter, to_uint8_tensor
     from tests.conftest import photo
 
     source = photo("astronaut")

@@ -1,6 +1,6 @@
 import pytest
 
-from adain.index import index_images, read_index, write_index
+from adain.build.index import index_images, read_index, write_index
 
 
 def _touch(root, *names):
@@ -62,8 +62,8 @@ def test_flat_split_without_labels_and_empty_tree_are_clear(tmp_path):
 
 
 def test_manifests_stream_into_shards_with_seeded_paintings(tmp_path):
-    from adain.assign import draw_paintings
-    from adain.manifest import read_manifest, read_shard_list, write_manifests
+    from adain.build.manifest import read_manifest, read_shard_list, write_manifests
+    from adain.engine.assign import draw_paintings
 
     _touch(tmp_path, *[f"train/n0{c}/{i}.JPEG" for c in range(3) for i in range(4)], "val/n01/v.JPEG")
     write_index(tmp_path, ["train", "val"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
@@ -110,8 +110,8 @@ def test_a_flat_split_without_labels_is_still_an_error(tmp_path):
 
 
 def test_shuffled_shards_are_a_seeded_class_mixed_permutation(tmp_path, monkeypatch):
-    import adain.manifest
-    from adain.manifest import read_manifest, read_shard_list, write_manifests
+    import adain.build.manifest
+    from adain.build.manifest import read_manifest, read_shard_list, write_manifests
 
     _touch(tmp_path, *[f"train/n0{c}/{i}.JPEG" for c in range(4) for i in range(25)], "val/n01/v.JPEG")
     write_index(tmp_path, ["train", "val"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
@@ -127,16 +127,18 @@ def test_shuffled_shards_are_a_seeded_class_mixed_permutation(tmp_path, monkeypa
     assert all(len({c.split("/")[1] for c in shard}) >= 3 for shard in first)  # classes mixed in every shard
     assert shards("b", seed=1) == first and shards("c", seed=2) != first  # seeded
     assert (tmp_path / "a" / "train" / "00003.tsv").read_bytes() == (tmp_path / "b" / "train" / "00003.tsv").read_bytes()
-    monkeypatch.setattr(adain.manifest, "_ROWS_IN_MEMORY", 25)  # several passes over the index, same shards
+    monkeypatch.setattr(adain.build.manifest, "_ROWS_IN_MEMORY", 25)  # several passes over the index, same shards
     assert shards("d", seed=1) == first
     assert [c for shard in shards("e", seed=1, order="sorted") for c in shard] == index
 
 
 def test_several_styles_per_image_are_k_seeded_distinct_samples(tmp_path, monkeypatch):
-    import adain.manifest
-    from adain.assign import draw_paintings
-    from adain.manifest import MANIFEST_COLUMNS, manifest_fingerprint, read_manifest, read_shard_list, write_manifests
-    from adain.tsv import iter_tsv
+    import adain.build.manifest
+    from adain.build.manifest import (
+        MANIFEST_COLUMNS, manifest_fingerprint, read_manifest, read_shard_list, write_manifests,
+    )
+    from adain.engine.assign import draw_paintings
+    from adain.files.tsv import iter_tsv
 
     _touch(tmp_path, *[f"train/n0{c}/{i}.JPEG" for c in range(3) for i in range(7)])
     write_index(tmp_path, ["train"], tmp_path / "images.tsv", tmp_path / "classes.tsv")
@@ -160,7 +162,7 @@ def test_several_styles_per_image_are_k_seeded_distinct_samples(tmp_path, monkey
     assert [(r.content, r.k) for r in samples("again", 3)] == [(r.content, r.k) for r in three]
     assert (tmp_path / "three" / "train" / "00002.tsv").read_bytes() == (tmp_path / "again" / "train" / "00002.tsv").read_bytes()
     assert [(r.content, r.k) for r in three] != sorted((r.content, r.k) for r in three)
-    monkeypatch.setattr(adain.manifest, "_ROWS_IN_MEMORY", 8)  # several passes over the index: same samples
+    monkeypatch.setattr(adain.build.manifest, "_ROWS_IN_MEMORY", 8)  # several passes over the index: same samples
     assert [(r.content, r.k, r.style) for r in samples("passes", 3)] == [(r.content, r.k, r.style) for r in three]
     sorted_rows = samples("sorted", 2, order="sorted")
     assert [(r.content, r.k) for r in sorted_rows] == sorted((r.content, k) for r in one for k in range(2))

@@ -3,15 +3,8 @@ import hashlib
 import pytest
 import torch
 
-from adain.model import (
-    AdaIN,
-    WeightsError,
-    build_decoder,
-    build_vgg,
-    file_sha256,
-    load_adain,
-    load_state_dict_file,
-)
+from adain.core.model import AdaIN, WeightsError, build_decoder, build_vgg, load_adain, load_state_dict_file
+from adain.files.hashing import file_sha256
 from tests.reference_adain import reference_decoder, reference_vgg
 
 
@@ -109,7 +102,7 @@ def _shapes_of(state):
 
 
 def test_download_without_network_says_what_to_do(tmp_path):
-    from adain.weights import download_weights
+    from adain.core.weights import download_weights
 
     with pytest.raises(WeightsError, match=r"put it at .*decoder\.pth"):
         download_weights("http://127.0.0.1:9/decoder.pth", tmp_path / "decoder.pth", "decoder", timeout=2)
@@ -117,7 +110,7 @@ def test_download_without_network_says_what_to_do(tmp_path):
 
 
 def test_download_rejects_a_wrong_file(tmp_path, weights):
-    from adain.weights import download_weights
+    from adain.core.weights import download_weights
 
     with pytest.raises(WeightsError, match="swapped"):
         download_weights(weights[0].as_uri(), tmp_path / "decoder.pth", "decoder")

@@ -12,11 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-from adain.engine import Flushed, ImageDataset, Rejected, Stylized, Stylizer, resolve_device
-from adain.flops import counted_gflop, encode_gflop, stylize_gflop
-from adain.functional import adain_with_stats, calc_mean_std
-from adain.model import load_adain
-from adain.presets import get_preset
+from adain.core.flops import counted_gflop, encode_gflop, stylize_gflop
+from adain.core.functional import adain_with_stats, calc_mean_std
+from adain.core.model import load_adain
+from adain.engine.presets import get_preset
+from adain.engine.stylizer import Flushed, ImageDataset, Rejected, Stylized, Stylizer, resolve_device
 from tests.conftest import photo
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "camera", "coins"]
@@ -118,7 +118,7 @@ def test_out_of_memory_splits_the_batch_then_rejects_the_image_that_does_not_fit
     paths = _contents(tmp_path, sizes)
     op = SlowOp(0.0, fail_above=2, fail_side=40)
     stylizer = Stylizer(None, device="cpu", batch_size=8, op=op)
-    with caplog.at_level(logging.WARNING, logger="adain.engine"):
+    with caplog.at_level(logging.WARNING, logger="adain.engine.stylizer"):
         results = list(stylizer.stylize_dataset(ImageDataset(paths, get_preset("full").content), [[0]] * 8,
                                                 {0: np.zeros((2, 512), np.float32)}))
     stylized = sorted(r.index for r in results if isinstance(r, Stylized))
@@ -135,7 +135,7 @@ def test_device_auto_falls_back_to_the_cpu_with_a_warning_when_cuda_is_unusable(
         pytest.skip("a working GPU is here: the fallback cannot be provoked")
     # a machine whose driver claims a GPU that does not answer: CUDA calls fail for real here
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    with caplog.at_level(logging.WARNING, logger="adain.engine"):
+    with caplog.at_level(logging.WARNING, logger="adain.engine.stylizer"):
         assert resolve_device("auto") == torch.device("cpu")
     assert "device auto: CUDA is unusable" in caplog.text and "running on the CPU" in caplog.text
 
@@ -244,7 +244,7 @@ def test_the_fast_path_imports_its_decoders_before_the_workers_fork():
     import subprocess
     import sys
 
-    check = ("import sys; from adain.engine import ImageDataset; from adain.presets import get_preset; "
+    check = ("import sys; from adain.engine.stylizer import ImageDataset; from adain.engine.presets import get_preset; "
              "ImageDataset([], get_preset('{preset}').content, decode='{decode}').import_decoders(); "
              "print('torchvision.io' in sys.modules, 'torchvision' in sys.modules)")
     for preset, decode, expected in [("sin", "fast", "True True"), ("64", "device", "True True"),

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from adain.weights import write_random_weights
+from adain.core.weights import write_random_weights
 from tests.workflow_utils import REPO, read_datasets, run_workflow
 
 OLD = 1577836800  # 2020-01-01: weights downloaded long before the checkout
@@ -121,8 +121,8 @@ def test_swapped_weights_with_an_old_time_are_noticed(scenario):
 
 
 def test_a_plan_change_moves_old_shards_out_and_readers_count_right(scenario):
+    from adain.cli.inspect import inspect_shards
     from adain.data import ShardDataset
-    from adain.inspect import inspect_shards
 
     plan = scenario["plan"]
     assert sorted(plan["shards"]) == ["shards/val/val-00000.h5", "shards/val/val-00001.h5", "shards/val/val-00002.h5"]
@@ -156,7 +156,7 @@ def test_odd_names_are_data_and_the_summary_adds_up(scenario):
 
 
 def test_random_stand_in_weights_are_said_everywhere(scenario, capsys):
-    from adain.cli import main
+    from adain.cli.main import main
 
     out = scenario["out"]
     assert scenario["clean"]["summary"]["warning"] == "random stand-in weights — not a real dataset"
@@ -170,9 +170,9 @@ def test_random_stand_in_weights_are_said_everywhere(scenario, capsys):
 
 
 def test_shards_of_two_fingerprints_are_refused_by_readers_and_checks(scenario, tmp_path):
+    from adain.build.summary import FingerprintError, check_fingerprints, shard_record
+    from adain.build.validate import ValidationError, validate_shard
     from adain.data import MixedShardsError, ShardDataset, ShardStream
-    from adain.summary import FingerprintError, check_fingerprints, shard_record
-    from adain.validate import ValidationError, validate_shard
 
     out = scenario["out"]
     mixed = tmp_path / "mixed"
@@ -200,8 +200,8 @@ def test_shards_of_two_fingerprints_are_refused_by_readers_and_checks(scenario, 
 
 def test_damage_is_found_and_repaired(scenario):
     """A deleted, a truncated and a bit-flipped shard; a second live run on the same output_dir."""
-    from adain.cli import main
-    from adain.locking import try_lock
+    from adain.cli.main import main
+    from adain.files.locking import try_lock
 
     out, work = scenario["out"], scenario["out"].parent
     config = dict(content_dir=scenario["root"] / "imagenet", style_dir=REPO / "demo" / "paintings",
@@ -238,7 +238,7 @@ def test_damage_is_found_and_repaired(scenario):
 
 
 def test_status_of_a_finished_run_with_stale_shards(scenario, capsys):
-    from adain.cli import main
+    from adain.cli.main import main
 
     assert main(["status", str(scenario["out"])]) == 0
     text = capsys.readouterr().out
@@ -247,11 +247,11 @@ def test_status_of_a_finished_run_with_stale_shards(scenario, capsys):
 
 def test_a_killed_shards_checkpoints_are_not_reused_for_another_content_tree(tmp_path, weights, monkeypatch):
     """Killed mid-shard with content_dir=a; then content_dir=b, same names, other pixels: nothing of a."""
-    import adain.stylize_shard as stylize_module
-    from adain.index import write_index
-    from adain.manifest import write_manifests
-    from adain.settings import StylizeSettings
-    from adain.stylize_shard import stylize_shard
+    import adain.build.stylize_shard as stylize_module
+    from adain.build.index import write_index
+    from adain.build.manifest import write_manifests
+    from adain.build.settings import StylizeSettings
+    from adain.build.stylize_shard import stylize_shard
     from tests.conftest import photo
 
     trees = {}

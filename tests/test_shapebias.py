@@ -13,16 +13,15 @@ from PIL import Image
 from torch import nn
 from torchvision.models._meta import _IMAGENET_CATEGORIES as NAMES
 
-from adain.categories import CATEGORIES, CATEGORY_INDICES, category_of_wnid, imagenet_wnids, to_sixteen
-from adain.classifier import IMAGENET_MEAN, IMAGENET_STD, ClassifierError, load_classifier
-from adain.cli import main
-from adain.cueconflict import list_stimuli, make_cue_conflict, parse_stimulus_name
-from adain.shapebias import Trial, analyse, load_summaries, raw_csv, summary_table
-from adain.shards import ShardData, write_shard
-from adain.topk import TOPK_PRESETS, sparsified, topk_layers, topk_spatial
+from adain.build.shards import ShardData, write_shard
+from adain.cli.main import main
+from adain.evaluation.categories import CATEGORIES, CATEGORY_INDICES, category_of_wnid, imagenet_wnids, to_sixteen
+from adain.evaluation.classifier import IMAGENET_MEAN, IMAGENET_STD, ClassifierError, load_classifier
+from adain.evaluation.cueconflict import list_stimuli, make_cue_conflict, parse_stimulus_name
+from adain.evaluation.shapebias import Trial, analyse, load_summaries, raw_csv, summary_table
+from adain.evaluation.topk import TOPK_PRESETS, sparsified, topk_layers, topk_spatial
 
 from .conftest import photo
-
 
 # --- the 16 categories ---------------------------------------------------------------------------
 
@@ -325,7 +324,7 @@ def test_accuracy_on_shards(tmp_path):
 
 
 def test_torchvision_weights_by_name(tmp_path, monkeypatch):
-    from adain.classifier import torchvision_weights_file
+    from adain.evaluation.classifier import torchvision_weights_file
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     target = torchvision_weights_file("squeezenet1_1", "torchvision:IMAGENET1K_V1", download=False)
@@ -346,14 +345,15 @@ def test_torchvision_weights_by_name(tmp_path, monkeypatch):
 def test_workflow_preflight_lists_every_evaluation_problem(tmp_path):
     import yaml
 
-    from adain.preflight import PreflightError, check_run
+    from adain.build.preflight import PreflightError, check_run
+    from adain.evaluation.preflight import evaluation_problems
     from tests.workflow_utils import REPO
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config.update(content_dir=str(REPO / "demo" / "imagenet"), style_dir=str(REPO / "demo" / "paintings"),
                   vgg_weights=str(tmp_path / "vgg.pth"), decoder_weights=str(tmp_path / "decoder.pth"),
                   output_dir=str(tmp_path / "out"))
-    check_run(config)  # no models: nothing to check
+    check_run(config, evaluation_problems(config))  # no models: nothing to check
     torch.save(torchvision.models.squeezenet1_1().state_dict(), tmp_path / "squeeze.pth")
     config["evaluation"] = {**config["evaluation"], "models": {
         "missing": {"arch": "resnet50", "weights": str(tmp_path / "nope.pth")},
@@ -363,7 +363,7 @@ def test_workflow_preflight_lists_every_evaluation_problem(tmp_path):
         "topk": {"arch": "squeezenet1_1", "weights": str(tmp_path / "squeeze.pth"), "topk": [0.1]},
     }, "shapes": str(tmp_path / "shapes"), "accuracy_splits": ["test"]}
     with pytest.raises(PreflightError) as error:
-        check_run(config)
+        check_run(config, evaluation_problems(config))
     message = str(error.value)
     for expected in ("missing: weights file", "no-arch: ", "is a state_dict; give its arch",
                      "bad-name: torchvision:IMAGENET9K: resnet50 has the weights IMAGENET1K_V1, IMAGENET1K_V2",
@@ -373,7 +373,7 @@ def test_workflow_preflight_lists_every_evaluation_problem(tmp_path):
 
 
 def test_weights_from_a_url_are_fetched_once_into_the_hub_cache(tmp_path, monkeypatch):
-    from adain.classifier import resolve_weights
+    from adain.evaluation.classifier import resolve_weights
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     torch.manual_seed(0)

@@ -4,9 +4,9 @@ import csv
 import numpy as np
 import pytest
 
-from adain.pack import pack_shard
-from adain.shards import ShardData, encode_image, read_shard, write_shard
-from adain.validate import ValidationError, validate_shard
+from adain.build.pack import pack_shard
+from adain.build.shards import ShardData, encode_image, read_shard, write_shard
+from adain.build.validate import ValidationError, validate_shard
 
 
 def _manifest(path, rows):
@@ -107,9 +107,9 @@ def test_missing_and_unreadable_shards_are_named(sound):
 def test_a_write_error_while_packing_leaves_no_shard_and_a_rerun_recovers(sound, monkeypatch):
     tmp_path, _ = sound
     validate_shard(tmp_path / "s.h5", tmp_path / "m.tsv", tmp_path / "r.json", size=8)
-    import adain.shards
+    import adain.build.shards
 
-    real = adain.shards.h5py.File
+    real = adain.build.shards.h5py.File
 
     class FullDisk(real):
         def create_dataset(self, name, *args, **kwargs):
@@ -117,11 +117,11 @@ def test_a_write_error_while_packing_leaves_no_shard_and_a_rerun_recovers(sound,
                 raise OSError(28, "No space left on device")
             return super().create_dataset(name, *args, **kwargs)
 
-    monkeypatch.setattr(adain.shards.h5py, "File", FullDisk)
+    monkeypatch.setattr(adain.build.shards.h5py, "File", FullDisk)
     with pytest.raises(OSError, match="No space left"):
         pack_shard(tmp_path / "s.h5", tmp_path / "r.json", tmp_path / "out" / "train-00000.h5")
     assert list((tmp_path / "out").iterdir()) == []  # neither a final nor a temporary file
-    monkeypatch.setattr(adain.shards.h5py, "File", real)
+    monkeypatch.setattr(adain.build.shards.h5py, "File", real)
     pack_shard(tmp_path / "s.h5", tmp_path / "r.json", tmp_path / "out" / "train-00000.h5")
     packed = read_shard(tmp_path / "out" / "train-00000.h5")
     assert packed.attrs["validated"] and len(packed) == 4

@@ -15,11 +15,10 @@ import torch
 import yaml
 from PIL import Image
 
-from adain.engine import Stylizer
-from adain.images import Preprocess, open_rgb, square_thumbnail, to_uint8_tensor
-from adain.model import load_adain
-from adain.paintings import read_painting_list
-
+from adain.build.paintings import read_painting_list
+from adain.core.model import load_adain
+from adain.engine.images import Preprocess, open_rgb, square_thumbnail, to_uint8_tensor
+from adain.engine.stylizer import Stylizer
 from tests.workflow_utils import REPO, SNAKEMAKE, copy_demo, read_datasets, run_workflow
 
 
@@ -190,7 +189,7 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
         _kill(process)
         kills += 1
         # where the killed run stands, from the output folder alone
-        from adain.status import format_status, run_status
+        from adain.build.status import format_status, run_status
 
         status = run_status(tmp_path / "out")
         assert status.planned_shards == 3 and status.in_progress and status.done_shards < 3
@@ -283,7 +282,7 @@ def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
 
 @pytest.mark.parametrize("method", ["gaussian", "bilateral", "anisotropic", "cartoon"])
 def test_texture_suppression_methods_run_through_the_workflow(demo, tmp_path, method):
-    from adain.filters import DEFAULTS, get_filter
+    from adain.core.filters import DEFAULTS, get_filter
 
     root, config = demo
     run_workflow(tmp_path, **{**config, "vgg_weights": tmp_path / "none.pth", "style_dir": tmp_path / "none"},
@@ -302,7 +301,7 @@ def test_texture_suppression_methods_run_through_the_workflow(demo, tmp_path, me
 
 
 def test_inspect_shows_one_image_under_every_method(sin_run, tmp_path, capsys):
-    from adain.cli import main
+    from adain.cli.main import main
 
     out, config = sin_run
     assert main(["inspect", str(out), "--methods", str(tmp_path / "methods.png"), "--content-dir",
@@ -315,9 +314,9 @@ def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_ru
     """A restarted cluster controller may resubmit a shard whose first job still runs."""
     import threading
 
-    from adain.locking import held_lock
-    from adain.settings import StylizeSettings
-    from adain.stylize_shard import stylize_shard
+    from adain.build.settings import StylizeSettings
+    from adain.build.stylize_shard import stylize_shard
+    from adain.files.locking import held_lock
 
     out, config = sin_run
     target = tmp_path / "00000.h5"
@@ -431,8 +430,8 @@ def test_several_styles_per_image_through_the_workflow_readers_and_exports(demo,
     read back with their k, exported without collisions; changing K remakes the manifests."""
     import tarfile
 
+    from adain.cli.inspect import export_shards, export_webdataset
     from adain.data import ShardDataset
-    from adain.inspect import export_shards, export_webdataset
 
     root, config = demo
     settings = dict(output_dir=tmp_path / "out", preset="64", stylize_size_64=64, shard_size=10, styles_per_image=2)
@@ -472,7 +471,7 @@ def test_preserve_color_through_the_workflow_equals_the_reference_by_hand(demo, 
     """preserve_color: every painting given its content's colours (pytorch-AdaIN's coral, restated
     in tests/reference_adain.py), then encoded: the stored pixels equal the reference's; the
     shards record it, and turning it off makes them again."""
-    from adain.presets import get_preset
+    from adain.engine.presets import get_preset
     from tests.reference_adain import ReferenceStylizer, reference_adain, reference_coral
 
     root, config = demo
@@ -497,3 +496,18 @@ def test_preserve_color_through_the_workflow_equals_the_reference_by_hand(demo, 
     with h5py.File(shard) as handle:
         assert "preserve_color" not in json.loads(handle.attrs["identity"]) and handle.attrs["fingerprint"] != fingerprint
     assert not np.array_equal(read_datasets(shard)["images"], data["images"])
+
+
+def test_inspect_grid_shows_content_beside_stylized_from_the_run_alone(sin_run, tmp_path, capsys):
+    """No --content-dir: the run's content root comes from its summary.json; every row is content
+    then stylized image, captioned (class, painting)."""
+    from adain.cli.main import main
+
+    out, config = sin_run
+    assert main(["inspect", str(out), "--grid", str(tmp_path / "grid.png")]) == 0
+    printed = capsys.readouterr().out
+    assert f"contents from {Path(config['content_dir']).resolve()}" in printed
+    grid = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB"))
+    assert grid.shape[1] == 2 * 160 and grid.shape[0] % (160 + 12) == 14  # two columns, captions, the stand-in banner
+    content_cell = grid[14 + 10: 14 + 150, 10:150]
+    assert content_cell.std() > 5  # the content is drawn, not left blank

@@ -1,17 +1,19 @@
 # Workflow-side helpers: config validation, paths, input functions. No rules here.
 #
-# Whether an output is current is decided by adain.reconcile from the fingerprints recorded in the
+# Whether an output is current is decided by adain.build.reconcile from the fingerprints recorded in the
 # outputs themselves (docs/resume.md), never by Snakemake's metadata or file times: inputs of the
-# expensive rules are ancient(), and params carry only what decides the pixels.
+# expensive rules are ancient(), and params carry only what the run plans. Every job builds its
+# settings from the config in one place (adain.build.settings.RunSettings.from_config).
 import os
 import re
 from pathlib import Path
 
 from snakemake.utils import validate
 
-from adain.paintings import read_painting_list
-from adain.preflight import check_run, claim_output_dir, claim_workdir, ensure_weights
-from adain.reconcile import Plan, Reconciler
+from adain.build.paintings import read_painting_list
+from adain.build.preflight import check_run, claim_output_dir, claim_workdir, ensure_weights
+from adain.evaluation.preflight import evaluation_problems
+from adain.build.reconcile import Plan, Reconciler
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -25,7 +27,7 @@ os.environ.update(
 if workflow.is_main_process:
     # Fail in seconds on wrong inputs, weights or output folder; and take over this folder,
     # clearing Snakemake locks left by a killed run (never those of a live one).
-    check_run(config)
+    check_run(config, evaluation_problems(config))
     RUN_LOCK = claim_workdir()
 
 OUT = Path(config["output_dir"])
@@ -52,7 +54,7 @@ def out(*parts):
 def reconciled():
     """Once per run, in the main process, before Snakemake looks at any file: claim output_dir (one
     live run per folder), download missing weights, and reconcile output_dir with the plan
-    (adain.reconcile); the shards too when the manifests are current."""
+    (adain.build.reconcile); the shards too when the manifests are current."""
     if "reconciler" not in RUN and workflow.is_main_process:
         if not workflow.dryrun:
             RUN["lock"] = claim_output_dir(OUT)
@@ -61,10 +63,6 @@ def reconciled():
         if RUN["reconciler"].before_run():  # the manifests are current: the shards can be checked now
             RUN["reconciler"].check_shards()
     return RUN.get("reconciler")
-
-
-def get_cache_dir():
-    return config["cache_dir"] or out("cache")
 
 
 def get_weights(wildcards):
@@ -140,7 +138,7 @@ def get_split_shards(wildcards):
 
 def get_classifier_weights(wildcards):
     """A model's weight file as an input; none for torchvision:<NAME> or a URL (fetched by the job)."""
-    from adain.classifier import is_remote
+    from adain.evaluation.classifier import is_remote
 
     weights = EVALUATION["models"][wildcards.model]["weights"]
     return {} if is_remote(weights) else {"weights": ancient(weights)}

@@ -8,13 +8,6 @@ rule make_cue_conflict:
         decoder=ancient(config["decoder_weights"]),
     output:
         stimuli=directory(out("evaluation", "cue-conflict")),
-    params:
-        shapes=EVALUATION["shapes"],
-        textures=EVALUATION["textures"],
-        size=EVALUATION["stimulus_size"],
-        device=config["device"],
-        batch_size=config["batch_size"],
-        workers=config["workers"],
     log:
         out("logs", "evaluation", "make_cue_conflict.log"),
     resources:
@@ -32,12 +25,6 @@ rule evaluate_shape_bias:
         stimuli=get_stimuli() or [],
     output:
         results=directory(out("evaluation", "shape_bias", "{model}")),
-    params:
-        model=lambda wildcards: EVALUATION["models"][wildcards.model],
-        aggregation=EVALUATION["aggregation"],
-        device=config["device"],
-        batch_size=EVALUATION["batch_size"],
-        workers=config["workers"],
     log:
         out("logs", "evaluation", "shape_bias_{model}.log"),
     resources:
@@ -72,13 +59,6 @@ rule evaluate_accuracy:
     output:
         summary=out("evaluation", "accuracy", "{model}_{split}.json"),
         predictions=out("evaluation", "accuracy", "{model}_{split}.csv"),
-    params:
-        model=lambda wildcards: EVALUATION["models"][wildcards.model],
-        size=EVALUATION["accuracy_size"],
-        aggregation=EVALUATION["aggregation"],
-        device=config["device"],
-        batch_size=EVALUATION["batch_size"],
-        workers=config["workers"],
     log:
         out("logs", "evaluation", "accuracy_{model}_{split}.log"),
     resources:

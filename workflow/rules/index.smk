@@ -4,12 +4,6 @@ rule index_images:
         classes=out("index", "classes.tsv"),
         notes=out("index", "notes.txt"),
         rejected=out("index", "rejected.tsv"),
-    params:
-        content_dir=config["content_dir"],
-        splits=config["splits"],
-        extensions=config["extensions"],
-        val_labels=config["val_labels"],
-        class_index=config["class_index"],
     log:
         out("logs", "index_images.log"),
     resources:

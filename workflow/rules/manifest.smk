@@ -4,11 +4,6 @@ checkpoint assign_styles:
         stats=get_painting_stats,
     output:
         manifests=directory(out("manifest")),
-    params:
-        seed=config["seed"],
-        shard_size=config["shard_size"],
-        order=config["shard_order"],
-        styles_per_image=config["styles_per_image"],
     log:
         out("logs", "assign_styles.log"),
     resources:

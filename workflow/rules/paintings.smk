@@ -2,11 +2,6 @@ checkpoint prepare_paintings:
     output:
         accepted=out("paintings", "accepted.tsv"),
         rejected=out("paintings", "rejected_prepare.tsv"),
-    params:
-        style_dir=config["style_dir"],
-        extensions=config["extensions"],
-        min_side=config["min_painting_side"],
-        max_pixels=config["max_pixels"],
     log:
         out("logs", "prepare_paintings.log"),
     resources:
@@ -23,10 +18,6 @@ rule compute_painting_stats:
         accepted=ancient(out("paintings", "accepted.tsv")),
     output:
         stats=out("paintings", "stats", "{chunk}.npz"),
-    params:
-        style_dir=config["style_dir"],
-        chunk_size=config["paintings_per_job"],
-        cache_dir=get_cache_dir(),
     log:
         out("logs", "compute_painting_stats", "{chunk}.log"),
     threads: 2

@@ -43,8 +43,6 @@ rule pack_shard:
         report=ancient(out("validated", "{split}", "{shard}.json")),
     output:
         shard=out("shards", "{split}", "{split}-{shard}.h5"),
-    params:
-        compression=config["compression"],
     log:
         out("logs", "pack_shard", "{split}", "{shard}.log"),
     resources:

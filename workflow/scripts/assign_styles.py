@@ -1,8 +1,8 @@
-from adain.jobs import assign_styles_job, logged
+from adain.build.jobs import assign_styles_job, logged
+from adain.build.settings import ManifestSettings
 
 with logged(snakemake.log[0]):
     assign_styles_job(
-        snakemake.input.images, snakemake.input.stats, snakemake.params.seed, snakemake.params.shard_size,
-        snakemake.output.manifests, snakemake.params.order,
-        snakemake.params.styles_per_image,
+        ManifestSettings.from_config(snakemake.config), images_tsv=snakemake.input.images,
+        stats_h5=snakemake.input.stats, out_dir=snakemake.output.manifests,
     )

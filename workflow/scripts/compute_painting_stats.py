@@ -1,9 +1,9 @@
-from adain.jobs import logged, painting_stats_job
-from adain.settings import StylizeSettings
+from adain.build.jobs import logged, painting_stats_job
+from adain.build.settings import RunSettings
 
 with logged(snakemake.log[0]):
     painting_stats_job(
-        snakemake.params.style_dir, snakemake.input.accepted, int(snakemake.wildcards.chunk),
-        snakemake.params.chunk_size, snakemake.input.vgg, snakemake.input.decoder,
-        StylizeSettings.from_config(snakemake.config), snakemake.params.cache_dir, snakemake.output.stats,
+        RunSettings.from_config(snakemake.config), chunk=int(snakemake.wildcards.chunk),
+        accepted_tsv=snakemake.input.accepted, vgg=snakemake.input.vgg, decoder=snakemake.input.decoder,
+        out_npz=snakemake.output.stats,
     )

@@ -1,7 +1,8 @@
-from adain.jobs import logged, accuracy_job
+from adain.evaluation.jobs import accuracy_job, logged
+from adain.evaluation.settings import EvaluationSettings
 
 with logged(snakemake.log[0]):
     accuracy_job(
-        dict(snakemake.params.model), snakemake.input.shards, snakemake.output.summary, snakemake.params.size,
-        snakemake.params.aggregation, snakemake.params.device, snakemake.params.batch_size, snakemake.params.workers,
+        EvaluationSettings.from_config(snakemake.config), name=snakemake.wildcards.model,
+        shards=snakemake.input.shards, out_json=snakemake.output.summary,
     )

@@ -1,7 +1,8 @@
-from adain.jobs import logged, shape_bias_job
+from adain.evaluation.jobs import logged, shape_bias_job
+from adain.evaluation.settings import EvaluationSettings
 
 with logged(snakemake.log[0]):
     shape_bias_job(
-        snakemake.wildcards.model, dict(snakemake.params.model), snakemake.input.stimuli, snakemake.output.results,
-        snakemake.params.aggregation, snakemake.params.device, snakemake.params.batch_size, snakemake.params.workers,
+        EvaluationSettings.from_config(snakemake.config), name=snakemake.wildcards.model,
+        stimuli=snakemake.input.stimuli, out_dir=snakemake.output.results,
     )

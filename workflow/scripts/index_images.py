@@ -1,8 +1,8 @@
-from adain.jobs import index_job, logged
+from adain.build.jobs import index_job, logged
+from adain.build.settings import IndexSettings
 
 with logged(snakemake.log[0]):
     index_job(
-        snakemake.params.content_dir, snakemake.params.splits, snakemake.params.extensions,
-        snakemake.params.val_labels, snakemake.params.class_index,
-        snakemake.output.images, snakemake.output.classes, snakemake.output.notes, snakemake.output.rejected,
+        IndexSettings.from_config(snakemake.config), images_tsv=snakemake.output.images,
+        classes_tsv=snakemake.output.classes, notes_txt=snakemake.output.notes, rejected_tsv=snakemake.output.rejected,
     )

@@ -1,8 +1,8 @@
-from adain.jobs import logged, make_cue_conflict_job
+from adain.evaluation.jobs import logged, make_cue_conflict_job
+from adain.evaluation.settings import EvaluationSettings
 
 with logged(snakemake.log[0]):
     make_cue_conflict_job(
-        snakemake.params.shapes, snakemake.params.textures, snakemake.output.stimuli, snakemake.input.vgg,
-        snakemake.input.decoder, snakemake.params.size, snakemake.params.device, snakemake.params.batch_size,
-        snakemake.params.workers,
+        EvaluationSettings.from_config(snakemake.config), vgg=snakemake.input.vgg, decoder=snakemake.input.decoder,
+        out_dir=snakemake.output.stimuli,
     )

@@ -1,8 +1,8 @@
-from adain.jobs import logged, merge_painting_stats_job
-from adain.reconcile import Plan
+from adain.build.jobs import logged, merge_painting_stats_job
+from adain.build.reconcile import Plan
 
 with logged(snakemake.log[0]):
     merge_painting_stats_job(
-        snakemake.input.chunks, snakemake.output.rejected, snakemake.output.stats, Plan(snakemake.config),
-        snakemake.input.accepted,
+        Plan(snakemake.config), chunks=snakemake.input.chunks, rejected_tsv=snakemake.output.rejected,
+        out_h5=snakemake.output.stats, accepted_tsv=snakemake.input.accepted,
     )

@@ -1,4 +1,8 @@
-from adain.jobs import logged, pack_shard_job
+from adain.build.jobs import logged, pack_shard_job
+from adain.build.settings import PackSettings
 
 with logged(snakemake.log[0]):
-    pack_shard_job(snakemake.input.shard, snakemake.input.report, snakemake.output.shard, snakemake.params.compression)
+    pack_shard_job(
+        PackSettings.from_config(snakemake.config), staging_h5=snakemake.input.shard, report_json=snakemake.input.report,
+        out_h5=snakemake.output.shard,
+    )

@@ -1,7 +1,8 @@
-from adain.jobs import logged, prepare_paintings_job
+from adain.build.jobs import logged, prepare_paintings_job
+from adain.build.settings import PaintingSettings
 
 with logged(snakemake.log[0]):
     prepare_paintings_job(
-        snakemake.params.style_dir, snakemake.params.extensions, snakemake.params.min_side,
-        snakemake.params.max_pixels, snakemake.output.accepted, snakemake.output.rejected,
+        PaintingSettings.from_config(snakemake.config), accepted_tsv=snakemake.output.accepted,
+        rejected_tsv=snakemake.output.rejected,
     )

@@ -1,10 +1,11 @@
-from adain.jobs import logged, summarize_job
-from adain.settings import StylizeSettings
+from adain.build.jobs import logged, summarize_job
+from adain.build.settings import RunSettings
 
 with logged(snakemake.log[0]):
     summarize_job(
-        snakemake.input.images, snakemake.input.painting_rejects, snakemake.input.reports, snakemake.input.shards,
-        snakemake.input.notes, snakemake.input.index_rejects, snakemake.output.summary, snakemake.output.rejects,
-        snakemake.output.grid, snakemake.config["content_dir"], StylizeSettings.from_config(snakemake.config),
-        snakemake.params.expected, snakemake.config["output_dir"], snakemake.output.card, dict(snakemake.config),
+        RunSettings.from_config(snakemake.config), images_tsv=snakemake.input.images,
+        painting_rejects=snakemake.input.painting_rejects, reports=snakemake.input.reports,
+        shards=snakemake.input.shards, notes_txt=snakemake.input.notes, index_rejects_tsv=snakemake.input.index_rejects,
+        summary_json=snakemake.output.summary, rejects_tsv=snakemake.output.rejects, grid_png=snakemake.output.grid,
+        card_md=snakemake.output.card, expected=snakemake.params.expected,
     )

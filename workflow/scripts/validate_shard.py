@@ -1,8 +1,8 @@
-from adain.jobs import logged, validate_shard_job
-from adain.settings import StylizeSettings
+from adain.build.jobs import logged, validate_shard_job
+from adain.build.settings import RunSettings
 
 with logged(snakemake.log[0]):
     validate_shard_job(
-        snakemake.input.shard, snakemake.input.manifest, snakemake.output.report,
-        StylizeSettings.from_config(snakemake.config), snakemake.config["content_dir"], snakemake.params.fingerprint,
+        RunSettings.from_config(snakemake.config), shard_h5=snakemake.input.shard, manifest=snakemake.input.manifest,
+        report_json=snakemake.output.report, expected_fingerprint=snakemake.params.fingerprint,
     )

@@ -1,0 +1,179 @@
+"""Checks made when the workflow loads, before any job runs: a wrong setting fails in seconds,
+with every problem listed, instead of hours later in the middle of a run."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import IO, Sequence
+
+from ..files.locking import try_lock
+from ..core.model import WeightsError, load_state_dict_file
+
+__all__ = ["PreflightError", "check_run", "claim_workdir", "claim_output_dir", "ensure_weights"]
+
+log = logging.getLogger(__name__)
+
+
+class PreflightError(Exception):
+    """The run cannot start; the message lists every problem found."""
+
+
+def _has_image(folder: Path, suffixes: set[str]) -> bool:
+    for _, _, files in os.walk(folder):
+        if any(os.path.splitext(f)[1].lower() in suffixes for f in files):
+            return True
+    return False
+
+
+def _writable(path: Path) -> bool:
+    """Whether ``path`` exists as a writable folder or could be created (nothing is created)."""
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
+    """Inputs, weights and output folder of a workflow configuration.
+
+    Weight files that do not exist yet are left to the download rules; existing ones must be the
+    right networks (a swapped, truncated or foreign file fails here). ``more_problems`` (e.g.
+    :func:`adain.evaluation.preflight.evaluation_problems`) are reported with these.
+
+    Raises:
+        PreflightError: listing every problem.
+    """
+    problems = []
+    suffixes = {"." + e.lower().lstrip(".") for e in config["extensions"]}
+    content = Path(config["content_dir"])
+    splits = [content / s for s in config["splits"] if (content / s).is_dir()]
+    if not content.exists():
+        problems.append(f"content_dir {content} does not exist")
+    elif not content.is_dir():
+        problems.append(f"content_dir {content} is a file, not a folder")
+    elif not splits:
+        problems.append(f"content_dir {content} has none of the splits {config['splits']}")
+    elif not any(_has_image(s, suffixes) for s in splits):
+        problems.append(f"content_dir {content} holds no images with extensions {sorted(suffixes)} in {config['splits']}")
+    adain = config.get("method", "adain") == "adain"  # the filters need neither paintings nor weights
+    style = Path(config["style_dir"])
+    if adain and not style.exists():
+        problems.append(f"style_dir {style} does not exist")
+    elif adain and not style.is_dir():
+        problems.append(f"style_dir {style} is a file, not a folder")
+    elif adain and not _has_image(style, suffixes):
+        problems.append(f"style_dir {style} holds no images with extensions {sorted(suffixes)}")
+    for key, kind in (("vgg_weights", "vgg"), ("decoder_weights", "decoder")) if adain else ():
+        path = Path(config[key])
+        if path.is_dir():
+            problems.append(f"{key}: {path} is a folder, not a weights file")
+        elif path.exists():
+            try:
+                load_state_dict_file(path, kind)
+            except WeightsError as error:
+                problems.append(f"{key}: {error}")
+    if not adain and config.get("preserve_color"):
+        problems.append(f"preserve_color needs method adain (method {config.get('method')} has no painting)")
+    if not adain and int(config.get("styles_per_image", 1)) > 1:
+        problems.append(f"styles_per_image {config['styles_per_image']} needs method adain: method "
+                        f"{config.get('method')} would store the same pixels for every sample")
+    problems += list(more_problems)
+    if not _writable(Path(config["output_dir"])):
+        problems.append(f"output_dir {config['output_dir']} cannot be written")
+    if problems:
+        raise PreflightError("the run cannot start:\n  - " + "\n  - ".join(problems))
+
+
+def claim_workdir(snakemake_dir: str | Path = ".snakemake") -> IO | None:
+    """Hold an exclusive lock on ``<snakemake_dir>/adain-run.lock`` for this process's lifetime.
+
+    The operating system releases it when the process dies, SIGKILL included. So if this process
+    gets it, no other run of the workflow is alive in this folder, and Snakemake's own locks in
+    ``<snakemake_dir>/locks`` can only be left over from a killed run: they are removed, which
+    spares the user ``snakemake --unlock``. If another live run holds it, nothing is touched and
+    Snakemake's own lock check keeps the two runs apart.
+
+    Returns:
+        The open lock file (keep a reference for the life of the run), or ``None`` when another
+        run holds it.
+    """
+    folder = Path(snakemake_dir)
+    handle = try_lock(folder / "adain-run.lock")
+    if handle is None:
+        return None
+    stale = folder / "locks"
+    if stale.is_dir() and any(stale.iterdir()):
+        log.warning("removing Snakemake locks left by a killed run in %s", stale)
+        shutil.rmtree(stale)
+    return handle
+
+
+def ensure_weights(config: dict) -> list[Path]:
+    """Download the release weights that are missing, each into a path that does not exist yet.
+
+    An existing file is never touched: weights are inputs of the workflow, never outputs of a rule,
+    so Snakemake can neither rerun their download nor delete them after a failed job.
+
+    Returns:
+        The files downloaded.
+
+    Raises:
+        PreflightError: a download failed (offline, say); the message says which file to put where.
+    """
+    if config.get("method", "adain") != "adain":
+        return []
+    from ..core.release import RELEASE_FILES, RELEASE_URL
+    from ..core.weights import download_weights
+
+    kinds = {kind: name for name, kind in RELEASE_FILES.items()}
+    downloaded, problems = [], []
+    for key, kind in (("vgg_weights", "vgg"), ("decoder_weights", "decoder")):
+        target = Path(config[key])
+        if target.exists():
+            continue
+        log.warning("%s %s is missing: downloading it", key, target)
+        try:
+            download_weights(f"{RELEASE_URL}/{kinds[kind]}", target, kind)
+            downloaded.append(target)
+        except FileExistsError:
+            continue  # another run put it there meanwhile
+        except WeightsError as error:
+            problems.append(f"{key}: {error}")
+    if problems:
+        raise PreflightError("the run cannot start:\n  - " + "\n  - ".join(problems))
+    return downloaded
+
+
+def claim_output_dir(output_dir: str | Path) -> IO:
+    """One live run per output folder, whichever clone or working directory starts it.
+
+    Holds ``<output_dir>/.adain-run.lock`` (``flock``, dropped by the system when the run dies,
+    SIGKILL included) and removes the file when this process exits normally.
+
+    Raises:
+        PreflightError: another live run holds the folder (naming its process and folder).
+    """
+    import atexit
+
+    path = Path(output_dir) / ".adain-run.lock"
+    handle = try_lock(path)
+    if handle is None:
+        try:
+            holder = path.read_text().strip() or "another process"
+        except OSError:
+            holder = "another process"
+        raise PreflightError(f"output_dir {output_dir} is in use by a live run ({holder}); wait for it to finish, "
+                             "or use another output_dir")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} from {os.getcwd()}\n")
+    handle.flush()
+
+    def release() -> None:
+        path.unlink(missing_ok=True)
+        handle.close()
+
+    atexit.register(release)
+    return handle

@@ -1,0 +1,468 @@
+"""Every run reconciles: what an output folder holds is compared with what the configuration plans.
+
+Whether an output is current is decided from the fingerprints recorded in the outputs themselves
+(:mod:`adain.build.identity`), never from Snakemake's metadata or file times, so the outcome is the same
+with or without ``.snakemake/``, after a copy, on a fresh clone or a recycled VM:
+
+* an output whose fingerprint matches is kept;
+* a cheap one that differs (index, painting list, statistics, manifests, validation reports,
+  summary) is deleted, and Snakemake makes it again;
+* a final shard that differs, is damaged or no longer belongs to the plan (e.g. after a
+  ``shard_size`` change) leaves the dataset: it is moved to ``<output_dir>/stale/<time>/`` and
+  listed in ``stale/stale.tsv``, so no reader finds it; the plan's shard is made again;
+* a final shard whose only difference is the packing (``compression``) goes back to staging and
+  is validated and packed again: never restylized.
+
+:class:`Plan` computes the fingerprints a configuration expects; :class:`Reconciler` applies the
+rules above (the workflow calls it once before the DAG is built, then after each checkpoint).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from ..files.hashing import file_sha256
+from .identity import dataset_fingerprint, shard_fingerprint
+from .settings import PackSettings, StylizeSettings
+from ..files.tsv import display_name, read_meta, read_tsv, write_tsv
+
+__all__ = ["Plan", "Reconciler", "shard_key", "retire"]
+
+log = logging.getLogger(__name__)
+
+
+def shard_key(shards_dir: Path, path: Path) -> tuple[str, str] | None:
+    """``(split, shard)`` of a final shard ``<shards_dir>/<split>/<split>-<shard>.h5``, else ``None``."""
+    try:
+        split, name = path.relative_to(shards_dir).parts
+    except ValueError:
+        return None
+    prefix = f"{split}-"
+    if not (name.startswith(prefix) and name.endswith(".h5")):
+        return None
+    shard = name[len(prefix) : -3]
+    return (split, shard) if len(shard) == 5 and shard.isdigit() else None
+
+
+class Plan:
+    """The fingerprints a workflow configuration expects in ``output_dir``."""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.out = Path(config["output_dir"])
+        self.settings = StylizeSettings.from_config(config)
+        self.pack = PackSettings.from_config(config)
+        self.adain = self.settings.method == "adain"
+
+    # --- paths -----------------------------------------------------------------------------
+    def path(self, *parts: str) -> Path:
+        return self.out.joinpath(*parts)
+
+    @property
+    def stats_h5(self) -> Path:
+        return self.path("paintings", "stats.h5")
+
+    @property
+    def manifest_dir(self) -> Path:
+        return self.path("manifest")
+
+    def manifest(self, split: str, shard: str) -> Path:
+        return self.manifest_dir / split / f"{shard}.tsv"
+
+    # --- upstream --------------------------------------------------------------------------
+    def index_fingerprint(self) -> str:
+        from .index import index_fingerprint
+
+        c = self.config
+        return index_fingerprint(c["content_dir"], c["splits"], c["extensions"], c["val_labels"] or None,
+                                 c["class_index"] or None)
+
+    def paintings_fingerprint(self) -> str:
+        from .paintings import paintings_fingerprint
+
+        c = self.config
+        return paintings_fingerprint(c["style_dir"], c["extensions"], c["min_painting_side"], c["max_pixels"])
+
+    @cached_property
+    def weights_sha256(self) -> dict | None:
+        """sha256 of the configured weight files (AdaIN; ``None`` for the filters or while a file
+        is missing, e.g. in a dry run before its download)."""
+        paths = {"vgg": Path(self.config["vgg_weights"]), "decoder": Path(self.config["decoder_weights"])}
+        if not self.adain or not all(p.is_file() for p in paths.values()):
+            return None
+        return {kind: file_sha256(path) for kind, path in paths.items()}
+
+    @property
+    def recipe_key(self) -> str:
+        return self.settings.get_preset().painting.key
+
+    def chunk_fingerprints(self, accepted_tsv: Path) -> list[str]:
+        from .paintings import chunk_fingerprint
+
+        rows, size = read_tsv(accepted_tsv), int(self.config["paintings_per_job"])
+        vgg = self.weights_sha256["vgg"]
+        return [chunk_fingerprint(rows[i : i + size], vgg, self.recipe_key) for i in range(0, len(rows), size)]
+
+    def stats_fingerprint(self, accepted_tsv: Path) -> str:
+        from .paintings import stats_fingerprint
+
+        return stats_fingerprint(accepted_tsv, self.weights_sha256["vgg"], self.recipe_key)
+
+    def manifest_fingerprint(self) -> str:
+        from .manifest import manifest_fingerprint, names_digest
+        from .paintings import PaintingStats
+
+        names = PaintingStats(self.stats_h5).names if self.adain else None
+        return manifest_fingerprint(self.path("index", "images.tsv"), names_digest(names), self.config["seed"],
+                                    self.config["shard_size"], self.config["shard_order"],
+                                    self.config.get("styles_per_image", 1))
+
+    # --- shards ----------------------------------------------------------------------------
+    @cached_property
+    def device_type(self) -> str:
+        """``auto`` plans for CUDA where this machine lists GPUs (``nvidia-smi``), else the CPU."""
+        if self.settings.device == "auto":
+            from ..engine.gpus import visible_gpus
+
+            return "cuda" if visible_gpus() else "cpu"
+        return self.settings.device.split(":")[0]
+
+    @cached_property
+    def identity(self) -> dict:
+        """What every shard's bytes depend on besides its manifest (needs the statistics for AdaIN)."""
+        stats_digest = None
+        if self.adain:
+            from .paintings import PaintingStats
+
+            stats_digest = PaintingStats(self.stats_h5).digest
+        return self.settings.identity(self.device_type, self.weights_sha256, stats_digest)
+
+    @cached_property
+    def dataset_fingerprint(self) -> str:
+        return dataset_fingerprint(self.identity)
+
+    @property
+    def identity_json(self) -> Path:
+        return self.path("manifest", "identity.json")
+
+    def write_identity(self) -> Path:
+        """Record the controller's planned identity beside the manifests, for jobs on other machines."""
+        import json
+
+        from ..files.atomic import atomic_write_text
+
+        atomic_write_text(self.identity_json, json.dumps(self.identity, sort_keys=True, indent=1))
+        return self.identity_json
+
+    def read_identity(self) -> dict:
+        """The controller's planned identity (:meth:`write_identity`), or this machine's when absent."""
+        import json
+
+        try:
+            return json.loads(self.identity_json.read_text())
+        except (OSError, ValueError):
+            return self.identity
+
+    def shard_fingerprint(self, split: str, shard: str) -> str:
+        return shard_fingerprint(self.dataset_fingerprint, file_sha256(self.manifest(split, shard)))
+
+    @cached_property
+    def shards(self) -> list[tuple[str, str, int]]:
+        """``(split, shard, images)`` of the manifest (after ``assign_styles``)."""
+        from .manifest import read_shard_list
+
+        return read_shard_list(self.manifest_dir / "shards.tsv")
+
+    def final_shard(self, split: str, shard: str) -> Path:
+        return self.path("shards", split, f"{split}-{shard}.h5")
+
+    def expected_files(self) -> dict[str, str]:
+        """Final shard (relative to ``output_dir``) -> planned fingerprint."""
+        return {f"shards/{split}/{split}-{shard}.h5": self.shard_fingerprint(split, shard)
+                for split, shard, _ in self.shards}
+
+
+def retire(output_dir: Path, path: Path, reason: str, stamp: str | None = None) -> str:
+    """Move a final shard out of the dataset, to ``<output_dir>/stale/<stamp>/`` (same relative
+    path), and list it in ``stale/stale.tsv``. Returns its new path relative to ``output_dir``."""
+    output_dir, path = Path(output_dir), Path(path)
+    target = output_dir / "stale" / (stamp or time.strftime("%Y%m%d-%H%M%S")) / path.relative_to(output_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    moved = display_name(target.relative_to(output_dir))
+    listing = output_dir / "stale" / "stale.tsv"
+    rows = [(r["file"], r["reason"]) for r in read_tsv(listing)] if listing.is_file() else []
+    write_tsv(listing, ["file", "reason"], rows + [(moved, reason)])
+    return moved
+
+
+def _say(message: str) -> None:
+    print(f"adain: {message}", flush=True)
+
+
+class Reconciler:
+    """Applies a :class:`Plan` to ``output_dir`` (see the module docstring).
+
+    Args:
+        plan: what the configuration expects.
+        dry_run: only say what would be done.
+        say: where to tell the user (one line per action).
+    """
+
+    def __init__(self, plan: Plan, dry_run: bool = False, say: Callable[[str], None] = _say) -> None:
+        self.plan = plan
+        self.dry_run = dry_run
+        self.say = say
+        self.stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.retired: list[tuple[str, str]] = []
+        self.shards_checked = False
+
+    # --- actions ---------------------------------------------------------------------------
+    def _remove(self, path: Path, reason: str) -> None:
+        if not (path.exists() or path.is_symlink()):
+            return
+        self.say(f"{'would remove' if self.dry_run else 'removing'} {display_name(path)} ({reason})")
+        if self.dry_run:
+            return
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+    def _retire(self, path: Path, reason: str) -> None:
+        self.say(f"{'would move' if self.dry_run else 'moving'} {display_name(path)} out of the dataset ({reason})")
+        if not self.dry_run:
+            self.retired.append((retire(self.plan.out, path, reason, self.stamp), reason))
+
+    def _check_tsv(self, path: Path, expected: str, companions: list[Path], what: str) -> bool:
+        """Keep ``path`` (and its companions) if its recorded fingerprint is ``expected``."""
+        if not path.exists():
+            for companion in companions:
+                self._remove(companion, f"{what} is being made again")
+            return False
+        recorded = (read_meta(path) or {}).get("fingerprint")
+        if recorded == expected:
+            return True
+        reason = f"{what} is out of date (its settings or the files it lists changed)" if recorded else f"{what} has no fingerprint"
+        for file in (path, *companions):
+            self._remove(file, reason)
+        return False
+
+    # --- before the DAG is built -----------------------------------------------------------
+    def before_run(self) -> bool:
+        """Index, painting list, painting statistics and manifests (cheap outputs).
+
+        Returns:
+            Whether the manifests exist and are current, so that the shards can be checked now.
+        """
+        plan = self.plan
+        index_ok = self._check_tsv(
+            plan.path("index", "images.tsv"), plan.index_fingerprint(),
+            [plan.path("index", n) for n in ("classes.tsv", "notes.txt", "rejected.tsv")], "the index")
+        stats_ok = True
+        if plan.adain:
+            accepted = plan.path("paintings", "accepted.tsv")
+            paintings_ok = self._check_tsv(accepted, plan.paintings_fingerprint(),
+                                           [plan.path("paintings", "rejected_prepare.tsv")], "the painting list")
+            if plan.weights_sha256 is None:
+                return False  # a dry run before the weights' download: nothing can be compared yet
+            if paintings_ok:
+                self.check_chunks()
+                stats_ok = self._check_stats(accepted)
+            else:  # made from the old list: they go with it (the chunks are checked once it is made again)
+                for path in (plan.stats_h5, plan.path("paintings", "rejected_decode.tsv")):
+                    self._remove(path, "the painting list is being made again")
+                stats_ok = False
+        if not (index_ok and stats_ok):
+            self._remove_plan("its inputs are being made again")
+            return False
+        if not plan.manifest_dir.exists():
+            return False
+        from .manifest import read_manifest_fingerprint
+
+        if read_manifest_fingerprint(plan.manifest_dir) != plan.manifest_fingerprint():
+            self._remove_plan("the manifests are out of date (seed, shard_size, order, styles_per_image, index or paintings changed)")
+            return False
+        return not self.dry_run or (plan.manifest_dir / "shards.tsv").exists()
+
+    def _remove_plan(self, reason: str) -> None:
+        """The manifests, and the summary that describes their shards (the shards themselves are
+        reconciled once the new manifests exist)."""
+        plan = self.plan
+        if not plan.manifest_dir.exists():
+            return
+        self._remove(plan.manifest_dir, reason)
+        for path in self._summary_files():
+            self._remove(path, "the plan is being made again")
+
+    def _summary_files(self) -> list[Path]:
+        plan = self.plan
+        return [plan.path("summary.json"), plan.path("rejects.tsv"), plan.path("report", "sample_grid.png"),
+                plan.path("README.md")]
+
+    def check_chunks(self) -> None:
+        """Statistics chunks: keep those whose fingerprint matches the painting list's rows."""
+        from .paintings import read_chunk_fingerprint
+
+        plan = self.plan
+        folder = plan.path("paintings", "stats")
+        if not folder.is_dir() or plan.weights_sha256 is None:
+            return
+        expected = plan.chunk_fingerprints(plan.path("paintings", "accepted.tsv"))
+        for path in sorted(folder.glob("*.npz")):
+            number = int(path.stem) if path.stem.isdigit() else -1
+            if not 0 <= number < len(expected):
+                self._remove(path, "not a chunk of the current painting list")
+            elif read_chunk_fingerprint(path) != expected[number]:
+                self._remove(path, "painting statistics out of date or damaged")
+
+    def _check_stats(self, accepted: Path) -> bool:
+        plan = self.plan
+        companions = [plan.path("paintings", "rejected_decode.tsv")]
+        if not plan.stats_h5.exists():
+            for companion in companions:
+                self._remove(companion, "the statistics are being made again")
+            return False
+        try:
+            from .paintings import PaintingStats
+
+            stats = PaintingStats(plan.stats_h5)
+            current = str(stats.attrs.get("fingerprint")) == plan.stats_fingerprint(accepted) and stats.verify()
+        except OSError:
+            current = False
+        if not current:
+            for file in (plan.stats_h5, *companions):
+                self._remove(file, "painting statistics out of date or damaged")
+        return current
+
+    # --- after assign_styles ---------------------------------------------------------------
+    def check_shards(self) -> None:
+        """Final shards, staging shards, checkpoints, validation reports and the summary."""
+        if self.shards_checked:
+            return
+        self.shards_checked = True
+        plan = self.plan
+        if plan.adain and plan.weights_sha256 is None:
+            return  # a dry run before the weights' download: nothing can be compared yet
+        expected = {(split, shard): plan.shard_fingerprint(split, shard) for split, shard, _ in plan.shards}
+        pack = plan.pack.fingerprint()
+        self._check_final(expected, pack)
+        self._check_staging(expected)
+        self._check_reports(expected)
+        self._restore_reports(expected)
+        self._check_summary()
+
+    def _check_final(self, expected: dict, pack: str) -> None:
+        plan = self.plan
+        shards_dir = plan.path("shards")
+        if not shards_dir.is_dir():
+            return
+        for path in sorted(p for p in shards_dir.rglob("*") if p.is_file()):
+            if path.name.startswith("."):
+                self._remove(path, "a temporary file of a killed job")
+                continue
+            key = shard_key(shards_dir, path)
+            if key not in expected:
+                self._retire(path, "not part of the current plan (shard_size, splits or inputs changed)")
+                continue
+            attrs = _final_attrs(path)
+            if attrs is None:
+                self._retire(path, "damaged: unreadable, truncated or incomplete")
+            elif attrs.get("fingerprint") != expected[key]:
+                self._retire(path, "made with other inputs, weights or settings")
+            elif attrs.get("pack_fingerprint") != pack:
+                staging = plan.path("stylized", key[0], f"{key[1]}.h5")
+                self.say(f"{'would repack' if self.dry_run else 'repacking'} {display_name(path)} (packing settings changed)")
+                if not self.dry_run:
+                    staging.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, staging)
+                    plan.path("validated", key[0], f"{key[1]}.json").unlink(missing_ok=True)
+
+    def _check_staging(self, expected: dict) -> None:
+        staging = self.plan.path("stylized")
+        if not staging.is_dir():
+            return
+        for path in sorted(staging.glob("*/*")):
+            split, name = path.parent.name, path.name
+            if name.endswith(".h5.parts"):
+                if (split, name[: -len(".h5.parts")]) not in expected:
+                    self._remove(path, "checkpoints of a shard no longer planned")
+            elif name.endswith(".h5.lock"):
+                continue
+            elif name.endswith(".h5") and (split, name[:-3]) in expected:
+                attrs = _final_attrs(path, final=False)
+                if attrs is None or attrs.get("fingerprint") != expected[(split, name[:-3])]:
+                    self._remove(path, "a stylized shard of other inputs or settings, or damaged")
+            elif not name.startswith("."):
+                self._remove(path, "a stylized shard no longer planned")
+
+    def _check_reports(self, expected: dict) -> None:
+        import json
+
+        folder = self.plan.path("validated")
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*/*.json")):
+            key = (path.parent.name, path.stem)
+            try:
+                fingerprint = json.loads(path.read_text()).get("fingerprint")
+            except (OSError, ValueError):
+                fingerprint = None
+            if key not in expected or fingerprint != expected[key] or not self.plan.final_shard(*key).exists() \
+                    and not self.plan.path("stylized", key[0], f"{key[1]}.h5").exists():
+                self._remove(path, "validation report of another shard version")
+
+    def _restore_reports(self, expected: dict) -> None:
+        """A current final shard whose validation report is missing (a copied output_dir, a deleted
+        ``validated/``) gets it back from its own contents: else the summary would need it and
+        Snakemake would stylize the shard again to validate it."""
+        from .validate import report_from_final_shard
+
+        for (split, shard), fingerprint in expected.items():
+            final, report = self.plan.final_shard(split, shard), self.plan.path("validated", split, f"{shard}.json")
+            if final.exists() and not report.exists() and not self.dry_run:
+                attrs = _final_attrs(final)
+                if attrs is not None and attrs.get("fingerprint") == fingerprint:
+                    self.say(f"restoring {display_name(report)} from its validated shard")
+                    report_from_final_shard(final, report)
+
+    def _check_summary(self) -> None:
+        import json
+
+        plan = self.plan
+        summary = plan.path("summary.json")
+        if not summary.exists():
+            return
+        try:
+            listed = {(e["file"], e["fingerprint"], e["pack_fingerprint"]) for e in json.loads(summary.read_text())["shard_files"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            listed = None
+        pack = plan.pack.fingerprint()
+        planned = {(file, fingerprint, pack) for file, fingerprint in plan.expected_files().items()}
+        missing = [file for file, _, _ in planned if not plan.path(file).exists()]
+        if listed != planned or missing:
+            reason = f"{len(missing)} of its shards are being made again" if missing else "it describes another set of shards"
+            for path in self._summary_files():
+                self._remove(path, reason)
+
+
+def _final_attrs(path: Path, final: bool = True) -> dict | None:
+    """A shard's attributes if it opens and is complete (counts agree; final shards have their
+    checksums), else ``None``. HDF5 itself detects a truncated file."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            count = len(handle["labels"])
+            if len(handle["images"]) != count:
+                return None
+            if final and ("checksums" not in handle or len(handle["checksums"]) != count):
+                return None
+            return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in handle.attrs.items()}
+    except (OSError, KeyError, ValueError):
+        return None

@@ -1,0 +1,181 @@
+"""Typed settings of the workflow's jobs, built from the configuration in one place.
+
+Jobs take one settings object instead of long positional lists. :meth:`StylizeSettings.identity`
+names the settings that decide a shard's pixels (see :mod:`adain.build.identity`); the others only
+change where or how fast a job works.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .identity import numerics, shard_identity
+
+__all__ = ["StylizeSettings", "PackSettings", "IndexSettings", "PaintingSettings", "ManifestSettings", "RunSettings"]
+
+
+@dataclass(frozen=True)
+class StylizeSettings:
+    """How ``stylize_shard`` makes a shard.
+
+    Pixel-deciding: ``preset``, ``stylize_size_64``, ``method``, ``method_params``, ``alpha``, ``preserve_color``,
+    ``dtype``, ``codec`` and ``jpeg_quality`` (preset ``full``), ``max_pixels`` and
+    ``max_preprocessed_pixels`` (which images are rejected), ``decode``, and the numerics: the
+    device type, ``cpu_threads`` on the CPU, ``batch_size`` on CUDA, ``channels_last``, ``compile``.
+    Speed only: ``workers``, ``checkpoint_images``, ``checkpoint_seconds``, ``device`` index.
+    """
+
+    preset: str = "sin"
+    stylize_size_64: int = 256
+    method: str = "adain"
+    method_params: dict = field(default_factory=dict)
+    alpha: float = 1.0
+    device: str = "auto"
+    dtype: str = "float32"
+    batch_size: int = 16
+    workers: int = 2
+    max_pixels: int = 89478485
+    max_preprocessed_pixels: int = 50_000_000
+    codec: str = "png"
+    jpeg_quality: int = 95
+    checkpoint_images: int = 1000
+    checkpoint_seconds: float = 300.0
+    cpu_threads: int = 2
+    decode: str = "fast"
+    channels_last: bool = True
+    compile: bool = False
+    preserve_color: bool = False
+
+    @classmethod
+    def from_config(cls, config: dict) -> "StylizeSettings":
+        """The settings of a workflow configuration (validated by the schema)."""
+        method = config["method"]
+        return cls(
+            preset=str(config["preset"]), stylize_size_64=int(config["stylize_size_64"]), method=method,
+            method_params=dict(config.get(method) or {}), alpha=float(config["alpha"]),
+            device=config["device"], dtype=config["dtype"], batch_size=int(config["batch_size"]),
+            workers=int(config["workers"]), max_pixels=int(config["max_pixels"]),
+            max_preprocessed_pixels=int(config["max_preprocessed_pixels"]), codec=config["full_codec"],
+            jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
+            checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
+            decode=config["decode"], channels_last=bool(config["channels_last"]), compile=bool(config["compile"]),
+            preserve_color=bool(config.get("preserve_color", False)),
+        )
+
+    def uses_channels_last(self) -> bool:
+        """Whether the convolutions run channels-last (the model's; the filters keep their layout)."""
+        return self.channels_last and self.method == "adain"
+
+    def get_preset(self):
+        from ..engine.presets import get_preset
+
+        return get_preset(self.preset, self.stylize_size_64)
+
+    @property
+    def stored_codec(self) -> str:
+        """``raw`` for fixed-size presets, else the configured ``png`` / ``jpeg``."""
+        return self.codec if self.preset == "full" else "raw"
+
+    def full_method_params(self) -> dict:
+        """The filter's parameters with its defaults filled in (``{}`` for AdaIN)."""
+        if self.method == "adain":
+            return {}
+        from ..core.filters import DEFAULTS
+
+        return {**DEFAULTS.get(self.method, {}), **self.method_params}
+
+    def identity(self, device_type: str, weights_sha256: dict | None, stats_digest: str | None) -> dict:
+        """What decides a shard's bytes besides its manifest rows (:func:`adain.build.identity.shard_identity`)."""
+        return shard_identity(
+            self.get_preset().describe(), self.method, self.full_method_params(), self.alpha, self.dtype,
+            self.stored_codec, self.jpeg_quality, (self.max_pixels, self.max_preprocessed_pixels),
+            numerics(device_type, self.cpu_threads, self.batch_size, self.uses_channels_last(), self.compile),
+            weights_sha256, stats_digest, self.decode, self.preserve_color and self.method == "adain",
+        )
+
+
+@dataclass(frozen=True)
+class PackSettings:
+    """How ``pack_shard`` writes the final shard (its second, cheap identity)."""
+
+    compression: str | None = None
+    chunk_images: int = 1
+
+    @classmethod
+    def from_config(cls, config: dict) -> "PackSettings":
+        return cls(config["compression"] or None, 1)
+
+    def fingerprint(self) -> str:
+        from .identity import pack_fingerprint
+
+        return pack_fingerprint(self.compression, self.chunk_images)
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """What ``index_images`` lists: ``<content_dir>/<split>/...`` files with these extensions."""
+
+    content_dir: str
+    splits: tuple[str, ...]
+    extensions: tuple[str, ...]
+    val_labels: str | None = None
+    class_index: str | None = None
+
+    @classmethod
+    def from_config(cls, config: dict) -> "IndexSettings":
+        return cls(str(config["content_dir"]), tuple(config["splits"]), tuple(config["extensions"]),
+                   config["val_labels"] or None, config["class_index"] or None)
+
+
+@dataclass(frozen=True)
+class PaintingSettings:
+    """Which paintings are used (``prepare_paintings``) and how their statistics are made and cached."""
+
+    style_dir: str
+    extensions: tuple[str, ...]
+    min_side: int
+    max_pixels: int
+    per_job: int
+    cache_dir: str
+
+    @classmethod
+    def from_config(cls, config: dict) -> "PaintingSettings":
+        cache_dir = config["cache_dir"] or str(Path(config["output_dir"]) / "cache")
+        return cls(str(config["style_dir"]), tuple(config["extensions"]), int(config["min_painting_side"]),
+                   int(config["max_pixels"]), int(config["paintings_per_job"]), cache_dir)
+
+
+@dataclass(frozen=True)
+class ManifestSettings:
+    """How ``assign_styles`` draws paintings and cuts the splits into shards."""
+
+    seed: int = 0
+    shard_size: int = 5000
+    order: str = "shuffled"
+    styles_per_image: int = 1
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ManifestSettings":
+        return cls(int(config["seed"]), int(config["shard_size"]), str(config["shard_order"]),
+                   int(config.get("styles_per_image", 1)))
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every setting of a workflow run, built from its configuration in one place
+    (:meth:`from_config`); each job takes the part it needs."""
+
+    output_dir: str
+    index: IndexSettings
+    paintings: PaintingSettings
+    manifest: ManifestSettings
+    stylize: StylizeSettings
+    pack: PackSettings
+    config: dict = field(default_factory=dict, compare=False)  # as given, for the dataset card
+
+    @classmethod
+    def from_config(cls, config: dict) -> "RunSettings":
+        return cls(str(config["output_dir"]), IndexSettings.from_config(config), PaintingSettings.from_config(config),
+                   ManifestSettings.from_config(config), StylizeSettings.from_config(config),
+                   PackSettings.from_config(config), dict(config))
+

@@ -1,0 +1,147 @@
+"""Where a run stands: shards done, in progress, stale and still to do, speed and ETA.
+
+Read from the output folder alone (the manifest's plan, final and staging shards, checkpoint
+parts, the stale folder), so it works while a run goes on, after it was killed, and from another
+machine. ``adain status OUTPUT_DIR`` prints it; each finished stylize job prints
+:func:`progress_line`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checkpoint import rows_checkpointed
+from ..files.tsv import iter_tsv
+
+__all__ = ["RunStatus", "run_status", "format_status", "progress_line"]
+
+_RECENT = 20
+
+
+@dataclass
+class RunStatus:
+    """Counts of one output folder (``planned`` is 0 before the manifests exist)."""
+
+    output_dir: str
+    planned_shards: int = 0
+    planned_images: int = 0
+    done_shards: int = 0
+    done_images: int = 0
+    staged_shards: int = 0  # stylized, waiting for validation and packing
+    in_progress: dict[str, int] = field(default_factory=dict)  # shard -> images done (checkpoints)
+    stale_files: int = 0
+    images_per_second: float = 0.0
+    eta_seconds: float | None = None
+    summary: bool = False
+
+    @property
+    def todo_shards(self) -> int:
+        return self.planned_shards - self.done_shards - self.staged_shards - len(self.in_progress)
+
+
+def _throughput(paths: list[tuple[Path, int]], window: float = 1800.0) -> float:
+    """Images per second of the whole run (all its jobs together), from the finishing times of the
+    latest shards: those finished within ``window`` seconds of the last one (earlier runs and
+    pauses do not count)."""
+    times = sorted(((p.stat().st_mtime, n) for p, n in paths if p.exists()), key=lambda t: t[0])
+    recent = [(t, n) for t, n in times if t >= times[-1][0] - window][-_RECENT:] if times else []
+    if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
+        return 0.0
+    return sum(n for _, n in recent[1:]) / (recent[-1][0] - recent[0][0])
+
+
+def _job_rate(out: Path) -> float:
+    """Images per second of one stylize job, from the latest validation reports."""
+    import json
+
+    reports = sorted((out / "validated").glob("*/*.json"), key=lambda p: p.stat().st_mtime)[-_RECENT:]
+    images = seconds = 0.0
+    for path in reports:
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        seconds += report.get("stylize_seconds", 0.0)
+        images += report.get("images_per_second", 0.0) * report.get("stylize_seconds", 0.0)
+    return images / seconds if seconds else 0.0
+
+
+def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
+    """The state of ``output_dir``; ``job_rate`` (one job's images/s) is the speed while fewer
+    than two shards have finished."""
+    out = Path(output_dir)
+    status = RunStatus(str(out), summary=(out / "summary.json").is_file())
+    listing = out / "manifest" / "shards.tsv"
+    finished: list[tuple[Path, int]] = []
+    remaining = 0
+    if listing.is_file():
+        for row in iter_tsv(listing):
+            split, shard, images = row["split"], row["shard"], int(row["images"])
+            status.planned_shards += 1
+            status.planned_images += images
+            final = out / "shards" / split / f"{split}-{shard}.h5"
+            staged = out / "stylized" / split / f"{shard}.h5"
+            parts = out / "stylized" / split / f"{shard}.h5.parts"
+            if final.exists():
+                status.done_shards += 1
+                status.done_images += images
+                finished.append((final, images))
+            elif staged.exists():
+                status.staged_shards += 1
+                status.done_images += images
+                finished.append((staged, images))
+            else:
+                try:
+                    done = rows_checkpointed(parts)
+                except OSError:  # the job finished and cleared its parts meanwhile
+                    done = 0
+                if done:
+                    status.in_progress[f"{split}/{shard}"] = done
+                remaining += images - done
+    stale = out / "stale"
+    status.stale_files = sum(1 for _ in stale.rglob("*.h5")) if stale.is_dir() else 0
+    status.images_per_second = _throughput(finished) or job_rate or _job_rate(out)
+    if status.planned_shards:
+        status.eta_seconds = remaining / status.images_per_second if status.images_per_second else None
+    return status
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def format_status(status: RunStatus) -> str:
+    """A few lines for a person."""
+    if not status.planned_shards:
+        return f"{status.output_dir}: no plan yet (the manifests are made after the index and the paintings)"
+    lines = [
+        f"{status.output_dir}: {status.done_shards} of {status.planned_shards} shards done "
+        f"({status.done_images} of {status.planned_images} images), {status.staged_shards} waiting for packing, "
+        f"{len(status.in_progress)} in progress, {max(0, status.todo_shards)} to do",
+    ]
+    lines += [f"  in progress {shard}: {images} images checkpointed" for shard, images in sorted(status.in_progress.items())]
+    if status.stale_files:
+        lines.append(f"  stale: {status.stale_files} shard file(s) moved out of the dataset (see stale/stale.tsv)")
+    lines.append(f"  speed: {status.images_per_second:.1f} images/s (recent shards); "
+                 f"ETA {_duration(status.eta_seconds) if status.todo_shards or status.in_progress else '0:00:00'}")
+    if status.summary and status.done_shards == status.planned_shards:
+        lines.append("  finished: summary.json written")
+    return "\n".join(lines)
+
+
+def _tflops(result: dict) -> str:
+    return f", {result['tflops']:.3f} TFLOP/s" if result.get("tflops") else ""
+
+
+def progress_line(output_dir: str | Path, shard: Path, result: dict) -> str:
+    """One line after a stylize job: the shard, its images and speed, the run's progress and ETA."""
+    status = run_status(output_dir, job_rate=result.get("images_per_second", 0.0))
+    name = f"{shard.parent.name}/{shard.stem}"
+    return (f"adain: stylized {name}: {result['images']} images in {result['seconds']:.1f} s "
+            f"({result['images_per_second']:.1f} images/s{_tflops(result)}) | {status.done_shards + status.staged_shards} of "
+            f"{status.planned_shards} shards, {status.done_images} of {status.planned_images} images | "
+            f"ETA {_duration(status.eta_seconds)} [{time.strftime('%H:%M:%S')}]")

@@ -1,0 +1,299 @@
+"""Stylize one shard of the manifest, checkpointing as it goes, into a staging shard file.
+
+A killed job resumes from its last checkpoint (see :mod:`adain.build.checkpoint`): checkpoints are
+taken only where the batching state is empty (:class:`adain.engine.stylizer.Flushed`), so the resumed run
+forms exactly the batches an uninterrupted run would, and the pixels are byte-identical.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .. import __version__
+from .checkpoint import WORK_FILE, PartStore
+from ..engine.stylizer import Flushed, ImageDataset, Rejected, Stylizer
+from ..core.filters import get_filter
+from ..core.flops import stylize_gflop, tflops
+from ..files.hashing import file_sha256
+from .identity import dataset_fingerprint, shard_fingerprint
+from ..files.locking import held_lock
+from .manifest import read_manifest, sample_key
+from ..core.model import load_adain
+from .paintings import PaintingStats
+from .settings import StylizeSettings
+from .shards import ShardData, ShardWriter, encode_image, read_shard
+
+__all__ = ["stylize_shard"]
+
+log = logging.getLogger(__name__)
+
+#: Preset ``full``: images of one size gather into batches across this many rows, then everything
+#: pending runs (a safe point for a checkpoint).
+FULL_SAFE_POINT_EVERY = 256
+
+
+class IdentityMismatch(RuntimeError):
+    """This job would make a shard other than the one the run planned (see :mod:`adain.build.identity`)."""
+
+
+def _differences(actual: dict, expected: dict) -> list[str]:
+    return [f"{key}: {actual.get(key)!r} here, {expected.get(key)!r} planned"
+            for key in sorted(set(actual) | set(expected)) if actual.get(key) != expected.get(key)]
+
+
+def stylize_shard(
+    manifest_tsv: str | Path,
+    stats_h5: str | Path | None,
+    content_dir: str | Path,
+    vgg: str | Path | None,
+    decoder: str | Path | None,
+    out_h5: str | Path,
+    settings: StylizeSettings,
+    attrs: dict | None = None,
+    expected_identity: dict | None = None,
+    stylizer: Stylizer | None = None,
+    style_dir: str | Path | None = None,
+) -> dict:
+    """Stylize every row of ``manifest_tsv`` with its painting and write the staging shard.
+
+    Args:
+        manifest_tsv: one shard's manifest (:mod:`adain.build.manifest`).
+        stats_h5: merged painting statistics (:class:`adain.build.paintings.PaintingStats`).
+        settings: preset, method, numerics, decode path, checkpoint intervals, ...; with a method
+            other than ``adain`` (a texture-suppression filter of :mod:`adain.core.filters`, or ``none``),
+            ``stats_h5``, ``vgg`` and ``decoder`` are unused. ``settings.device`` is used as it is
+            (claim a GPU first: :func:`adain.engine.gpus.gpu_slot`). A checkpoint is written at the first
+            safe point after ``checkpoint_images`` images or ``checkpoint_seconds`` seconds.
+        attrs: provenance attributes stored on the shard.
+        expected_identity: what the run planned (:meth:`adain.build.settings.StylizeSettings.identity`);
+            the job refuses to start if its own identity differs (e.g. swapped weights, or
+            ``device: auto`` finding no GPU on this node), naming the differences.
+        stylizer: a ready :class:`adain.engine.stylizer.Stylizer` to use instead of the one ``settings``
+            describe (benchmarks: a stand-in device); the shard still records ``settings``' identity.
+        style_dir: the paintings' folder (the manifest's ``style`` names are below it); read only
+            with ``settings.preserve_color``, which encodes each (content, painting) pair.
+
+    The shard records ``fingerprint`` (:func:`adain.build.identity.shard_fingerprint`: its manifest file
+    and its identity), ``dataset_fingerprint`` and ``identity``; checkpoints are keyed by the
+    fingerprint, so a part made for other inputs or settings is never reused.
+
+    Returns:
+        Counts and timing of this run: ``images``, ``rejected``, ``seconds``,
+        ``images_per_second``, ``gflop`` (stylizing this run's images) and ``tflops``.
+    """
+    manifest_tsv, out_h5, content_dir = Path(manifest_tsv), Path(out_h5), Path(content_dir)
+    # One writer per shard at a time: a duplicate job (e.g. resubmitted by a restarted cluster
+    # controller while the first still runs) waits here, then finds the shard written.
+    lock = out_h5.with_name(out_h5.name + ".lock")
+    with held_lock(lock):
+        if out_h5.exists():
+            log.info("%s was written meanwhile by another job; nothing to do", out_h5)
+            return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0,
+                    "gflop": 0.0, "tflops": 0.0}
+        result = _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, out_h5, settings, attrs or {},
+                                expected_identity, stylizer, style_dir)
+        # the shard exists now, which is what a waiting duplicate checks: the lock file can go
+        lock.unlink(missing_ok=True)
+        return result
+
+
+def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder, out_h5: Path,
+                   settings: StylizeSettings, attrs: dict, expected_identity: dict | None,
+                   given: Stylizer | None, style_dir) -> dict:
+    rows = read_manifest(manifest_tsv)
+    preset, method = settings.get_preset(), settings.method
+    encoded = not preset.fixed_size
+    described = {
+        **preset.describe(), "method": method, "alpha": settings.alpha, "dtype": settings.dtype,
+        "batch_size": settings.batch_size, "codec": settings.stored_codec, "jpeg_quality": settings.jpeg_quality,
+        "max_pixels": settings.max_pixels, "max_preprocessed_pixels": settings.max_preprocessed_pixels,
+        "decode": settings.decode, "preserve_color": settings.preserve_color and method == "adain",
+    }
+    weights_sha256 = stats_digest = None
+    random_standin = False
+    options = dict(device=settings.device, dtype=settings.dtype, batch_size=settings.batch_size,
+                   channels_last=settings.channels_last)
+    if given is not None:
+        stylizer = given
+    elif method == "adain":
+        stylizer = Stylizer(load_adain(vgg, decoder), compile=settings.compile, **options)
+    else:
+        stylizer = Stylizer(None, op=get_filter(method, settings.full_method_params()), **options)
+    if method == "adain":
+        model = load_adain(vgg, decoder) if stylizer.model is None else stylizer.model
+        weights_sha256 = {"vgg": model.weights.vgg_sha256, "decoder": model.weights.decoder_sha256}
+        random_standin = model.weights.random_standin
+        stats_digest = PaintingStats(stats_h5).digest
+        described.update(vgg_sha256=weights_sha256["vgg"], decoder_sha256=weights_sha256["decoder"])
+    else:
+        described.update(method_params=settings.full_method_params())
+    device_type = stylizer.device.type
+    # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
+    threads = torch.get_num_threads()
+    described.update(device=device_type, cpu_threads=threads if device_type == "cpu" else 0,
+                     channels_last=stylizer.channels_last, compile=stylizer.compiled)
+    identity = replace(settings, cpu_threads=threads).identity(device_type, weights_sha256, stats_digest)
+    if expected_identity is not None and identity != expected_identity:
+        raise IdentityMismatch(f"{out_h5}: this job would not make the shard the run planned:\n  - "
+                               + "\n  - ".join(_differences(identity, expected_identity)))
+    dataset = dataset_fingerprint(identity)
+    fingerprint = shard_fingerprint(dataset, file_sha256(manifest_tsv))
+    described.update(fingerprint=fingerprint, dataset_fingerprint=dataset, identity=json.dumps(identity, sort_keys=True),
+                     random_standin_weights=random_standin)
+    store = PartStore(out_h5.with_name(out_h5.name + ".parts"), fingerprint)
+    parts = store.load()
+    shape = (preset.size, preset.size, 3) if preset.fixed_size else None
+    work = store.folder / WORK_FILE
+    staging = None
+    if parts:
+        checksums = np.concatenate([p[2]["checksums"] for p in parts]).astype(np.uint32)
+        staging = ShardWriter.resume(out_h5, work, settings.stored_codec, shape, len(rows), checksums)
+        if staging is None:
+            log.warning("%s: the checkpointed images do not read back intact; the shard starts over", work)
+            store.clear()
+            parts = []
+    staging = staging or ShardWriter(out_h5, work, settings.stored_codec, shape, len(rows))
+    try:  # from here on, a failure leaves the work file closed (and kept for a resume)
+        start = parts[-1][1] if parts else 0
+        if start:
+            log.info("resuming %s at row %d of %d from %d checkpoint(s)", manifest_tsv, start, len(rows), len(parts))
+
+        todo = rows[start:]
+        styles = sorted({r.style for r in todo})
+        if method == "adain":
+            stats_by_name = PaintingStats(stats_h5).load(styles)
+            stats = {i: stats_by_name[name] for i, name in enumerate(styles)}
+        else:  # filters need no painting
+            stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
+        number = {name: i for i, name in enumerate(styles)}
+        styles = None
+        if settings.preserve_color and method == "adain":  # each pair encoded: the paintings' pixels
+            if style_dir is None:
+                raise ValueError("preserve_color needs style_dir (the paintings' folder)")
+            styles = [[Path(style_dir) / r.style] for r in todo]
+        contents = ImageDataset([content_dir / r.content for r in todo], preset.content, settings.max_pixels,
+                                settings.max_preprocessed_pixels, settings.decode, styles, preset.painting)
+        # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
+        # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
+        drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
+        flop_counted = method == "adain"
+
+        t0 = time.perf_counter()
+        piece_rows, piece_images, piece_rejected = [], [], {}
+        part_start, last_save, since_save, done, gflop = start, time.monotonic(), 0, 0, 0.0
+        saving: list = []  # staging and checkpoint writes, in order, off this thread
+        unsaved = {"rows": [], "checksums": [], "rejected": {}}  # written since the last checkpoint (writer thread)
+
+        def stage(rows_: list[int], images: list, rejected: dict[int, str]) -> None:
+            """Append a safe point's images (rows in order) to the work file."""
+            if encoded:
+                images = [future.result() for future in images]
+            unsaved["checksums"].append(staging.append(images))
+            unsaved["rows"] += rows_
+            unsaved["rejected"].update(rejected)
+
+        def take_unsaved() -> dict[str, np.ndarray]:
+            rejected = unsaved["rejected"]
+            arrays = {
+                "rows": np.asarray(unsaved["rows"], dtype=np.int64),
+                "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32) if unsaved["checksums"]
+                else np.zeros(0, np.uint32),
+                "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
+                "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
+            }
+            unsaved.update(rows=[], checksums=[], rejected={})
+            return arrays
+
+        def checkpoint(first: int, end: int) -> None:
+            arrays = take_unsaved()
+            staging.sync()  # the images first, then the part that vouches for them
+            store.save(first, end, arrays)
+            parts.append((first, end, arrays))
+
+        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer, \
+                tqdm(total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10) as bar:
+            results = stylizer.stylize_dataset(
+                contents, [[number[r.style]] for r in todo], stats, settings.alpha, settings.workers,
+                finish=preset.finish(), drain_every=drain_every, count_offset=start,
+            )
+            for result in results:
+                if isinstance(result, Rejected):
+                    piece_rejected[start + result.index] = result.reason
+                    log.warning("rejected %s: %s", sample_key(todo[result.index].content, todo[result.index].k),
+                                result.reason)
+                    bar.update(1)
+                elif isinstance(result, Flushed):
+                    end = start + result.consumed
+                    if piece_rows or piece_rejected:
+                        order = np.argsort(piece_rows, kind="stable")
+                        saving.append(writer.submit(stage, sorted(piece_rows), [piece_images[i] for i in order],
+                                                    piece_rejected))
+                        piece_rows, piece_images, piece_rejected = [], [], {}
+                    due = (since_save >= settings.checkpoint_images
+                           or time.monotonic() - last_save >= settings.checkpoint_seconds)
+                    if end > part_start and (due or end == len(rows)):
+                        saving.append(writer.submit(checkpoint, part_start, end))
+                        part_start, last_save, since_save = end, time.monotonic(), 0
+                        if flop_counted:
+                            bar.set_postfix_str(f"{tflops(gflop, time.perf_counter() - t0):.3f} TFLOP/s", refresh=False)
+                    while saving and (saving[0].done() or len(saving) > 16):  # bounded: a slow disk holds us back
+                        saving.pop(0).result()  # a failed write stops the job here, not at the end
+                else:
+                    piece_rows.append(start + result.index)
+                    image = result.image
+                    if encoded:
+                        piece_images.append(encoders.submit(encode_image, image, settings.stored_codec,
+                                                            settings.jpeg_quality))
+                    else:
+                        piece_images.append(image)
+                    if flop_counted:
+                        gflop += stylize_gflop(image.shape[0] * preset.downsample, image.shape[1] * preset.downsample)
+                    since_save += 1
+                    done += 1
+                    bar.update(1)
+            for future in saving:
+                future.result()
+        seconds = time.perf_counter() - t0
+
+        covered = 0
+        for first, end, _ in parts:  # earlier runs' parts (verified when loaded), then this run's, in order
+            covered = end if first == covered else -1
+        if covered != len(rows):
+            raise RuntimeError(f"{manifest_tsv}: checkpoints cover {covered} of {len(rows)} rows after the run")
+        kept = np.concatenate([p[2]["rows"] for p in parts]).tolist()
+        rejected_rows = np.concatenate([p[2]["rejected_rows"] for p in parts]).tolist()
+        reasons = sum((p[2]["rejected_reasons"].tolist() for p in parts), [])
+        staging.close(ShardData(
+            images=None,
+            labels=np.array([rows[i].label for i in kept], dtype=np.int64),
+            content=[rows[i].content for i in kept],
+            style=[rows[i].style for i in kept],
+            wnid=[rows[i].wnid for i in kept],
+            labels_clsloc=np.array([rows[i].clsloc for i in kept], dtype=np.int64),
+            codec=settings.stored_codec,
+            rejected_content=[rows[i].content for i in rejected_rows],
+            rejected_reason=reasons,
+            k=np.array([rows[i].k for i in kept], dtype=np.int64),
+            rejected_k=np.array([rows[i].k for i in rejected_rows], dtype=np.int64),
+            attrs={
+                **attrs, **described, "package_version": __version__, "manifest_count": len(rows),
+                "stylize_seconds": seconds, "stylized_this_run": done, "stylize_gflop": gflop,
+            },
+        ))
+    finally:
+        staging.abort()  # after close: nothing; after a failure: the work file stays for a resume
+    store.clear()
+    rate = done / seconds if seconds else 0.0
+    log.info("%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",
+             out_h5, len(kept), len(rejected_rows), done, seconds, rate, tflops(gflop, seconds))
+    return {"images": len(kept), "rejected": len(rejected_rows), "seconds": seconds, "images_per_second": rate,
+            "gflop": gflop, "tflops": tflops(gflop, seconds)}

@@ -1,0 +1,766 @@
+"""Batched AdaIN inference: painting statistics once, contents in same-size batches.
+
+The data's way is a three-stage pipeline with bounded queues, so that the device never waits:
+
+1. **in**: DataLoader workers decode and preprocess runs of consecutive images and collate them
+   into ``uint8 (n, 3, H, W)`` tensors, one per image size (:class:`ImageBatch`); on CUDA they are
+   pinned in the main process. Batches are grouped by size (no padding: padding would change the
+   pixels).
+2. **compute**: the model runs on the device, off the caller's thread (:class:`DeviceQueue`: a
+   CUDA side stream fed from pinned memory, or one compute thread on the CPU); outputs are
+   quantized on the device exactly as ``torchvision.utils.save_image`` does and copied back
+   asynchronously (into pinned buffers on CUDA). Out of memory splits a batch, then rejects the
+   single image that does not fit.
+3. **out**: the caller receives finished batches in order while the next ones compute; encoding
+   and writing belong to it (:func:`adain.build.stylize_shard.stylize_shard` does both off this thread).
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..core.functional import calc_mean_std, match_color
+from ..core.model import AdaIN
+from .cache import StatsCache
+from .images import (
+    DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS, MIN_SIDE, EncodedJpeg, ImageRejected, Preprocess,
+    check_min_side, check_preprocessed_size, decode_jpegs, open_rgb, read_jpeg_bytes, read_jpeg_tensor, to_uint8_tensor,
+)
+
+__all__ = [
+    "disable_tf32",
+    "resolve_device",
+    "resolve_dtype",
+    "DECODE_PATHS",
+    "ImageDataset",
+    "ImageBatch",
+    "iterate_batches",
+    "DeviceQueue",
+    "Stylized",
+    "Rejected",
+    "Flushed",
+    "Stylizer",
+    "quantize",
+]
+
+
+log = logging.getLogger(__name__)
+
+#: ``fast``: JPEGs decoded by ``torchvision.io.decode_jpeg`` in the workers and resized on tensors
+#: (within 1 level of PIL's pixels); ``exact``: PIL for every step; ``device``: the workers read the
+#: JPEG bytes and the compute device decodes them (nvJPEG, batched, on CUDA; the ``fast`` pixels on
+#: the CPU) and resizes them (``resize-crop`` recipes; others as ``fast``).
+DECODE_PATHS = ("fast", "exact", "device")
+
+
+def _cuda_usable() -> str | None:
+    """``None`` when a CUDA device answers, else why not."""
+    if not torch.cuda.is_available():
+        return "CUDA is not available"
+    try:
+        torch.zeros(1, device="cuda").add_(1).item()
+    except Exception as error:  # noqa: BLE001 - a broken driver, a busy or lost device, ...
+        return f"CUDA is unusable ({type(error).__name__}: {error})"
+    return None
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` (CUDA when it works, else the CPU with a warning) | ``cpu`` | ``cuda`` | ``cuda:N``."""
+    if name == "auto":
+        problem = _cuda_usable()
+        if problem is None:
+            return torch.device("cuda")
+        from .gpus import visible_gpus
+
+        if torch.cuda.is_available() or visible_gpus():  # a GPU is there but does not answer: say so
+            log.warning("device auto: %s; running on the CPU (much slower)", problem)
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device {name!r} requested but CUDA is not available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) are visible")
+    elif device.type != "cpu":
+        raise ValueError(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
+    return device
+
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def disable_tf32() -> None:
+    """Run float32 convolutions and matrix products in IEEE float32 on CUDA (torch 2.14 leaves
+    cuDNN convolutions in TF32, which would make "float32" inexact on Ampere and later GPUs, and a
+    resume on another GPU generation mix numerics)."""
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+    torch.backends.cuda.matmul.fp32_precision = "ieee"
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:  # noqa: ARG001 - every dtype runs everywhere
+    """``float32`` (default: IEEE float32) | ``bfloat16`` | ``float16`` (autocast; the AdaIN
+    statistics stay float32). Half precisions run on the CPU too (slowly, unless it has AMX);
+    their drift from float32 is in docs/benchmarks.md."""
+    if name not in _DTYPES:
+        raise ValueError(f"unknown dtype {name!r}; use one of {sorted(_DTYPES)}")
+    return _DTYPES[name]
+
+
+def quantize(images: torch.Tensor) -> torch.Tensor:
+    """Float ``(B, 3, H, W)`` in [0, 1] -> ``uint8``, rounding as ``torchvision.utils.save_image``."""
+    return images.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
+
+
+class ImageDataset(Dataset):
+    """Decode + preprocess images for DataLoader workers.
+
+    Item ``i`` is ``(i, image, reason)``: ``image`` a ``uint8 (3, H, W)`` tensor, or ``None``
+    with ``reason`` saying why the file was rejected.
+
+    Args:
+        decode: ``exact`` (PIL for every step) or ``fast`` (:data:`DECODE_PATHS`: plain JPEGs
+            through ``decode_jpeg`` and the recipe on tensors; everything else still via PIL).
+    """
+
+    def __init__(self, paths: Sequence[str | Path], preprocess: Preprocess, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS, decode: str = "exact",
+                 styles: Sequence[Sequence[str | Path]] | None = None, style_preprocess: Preprocess | None = None):
+        if decode not in DECODE_PATHS:
+            raise ValueError(f"unknown decode path {decode!r}; use one of {list(DECODE_PATHS)}")
+        if styles is not None and (len(styles) != len(paths) or style_preprocess is None):
+            raise ValueError("styles needs one list of painting files per image and a style_preprocess")
+        self.paths = list(paths)
+        self.preprocess = preprocess
+        self.max_pixels = max_pixels
+        self.max_preprocessed_pixels = max_preprocessed_pixels
+        self.decode = decode
+        self.styles = None if styles is None else [list(s) for s in styles]
+        self.style_preprocess = style_preprocess
+
+    def load_paintings(self, index: int) -> list[torch.Tensor]:
+        """The paintings of item ``index`` (``styles``), each ``uint8 (3, h, w)`` after
+        ``style_preprocess``, for colour preservation (which encodes each painting per image).
+
+        Raises:
+            ImageRejected: a painting cannot be used (the item is rejected with the reason).
+        """
+        paintings = []
+        for path in self.styles[index]:
+            try:
+                paintings.append(to_uint8_tensor(self.style_preprocess(open_rgb(path, self.max_pixels))))
+            except ImageRejected as error:
+                raise ImageRejected(f"painting {Path(path).name}: {error}") from None
+        return paintings
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def import_decoders(self) -> None:
+        """Import the decoding modules in this process, so that forked DataLoader workers start
+        with them: otherwise every worker of every job spends ~1.2 s importing torchvision (the
+        ``exact`` path needs none)."""
+        if self.decode != "exact" and self.preprocess.on_tensors:
+            decode_jpegs([])  # imports torchvision.io, decodes nothing
+            import torchvision.transforms.v2.functional  # noqa: F401
+
+    def _load(self, path: str | Path) -> torch.Tensor | EncodedJpeg:
+        if self.decode == "device" and self.preprocess.recipe == "resize-crop":
+            found = read_jpeg_bytes(path, self.max_pixels)
+            if found is not None:
+                check_preprocessed_size((found.width, found.height), self.preprocess, self.max_preprocessed_pixels)
+                found.width, found.height = self.preprocess.output_size(found.width, found.height)
+                return found
+        if self.decode != "exact" and self.preprocess.on_tensors:
+            image = read_jpeg_tensor(path, self.max_pixels)
+            if image is not None:
+                check_preprocessed_size((image.shape[-1], image.shape[-2]), self.preprocess, self.max_preprocessed_pixels)
+                return self.preprocess.apply_tensor(image)
+        image = open_rgb(path, self.max_pixels)
+        check_preprocessed_size(image.size, self.preprocess, self.max_preprocessed_pixels)
+        return to_uint8_tensor(self.preprocess(image))
+
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | EncodedJpeg | None, str | None]:
+        try:
+            image = self._load(self.paths[index])
+            if isinstance(image, EncodedJpeg):
+                if min(image.width, image.height) < MIN_SIDE:
+                    raise ImageRejected(f"too small: image is {image.width}x{image.height} after preprocessing, "
+                                        f"the encoder needs >= {MIN_SIDE} px per side")
+            else:
+                check_min_side(image)
+            return index, image, None
+        except ImageRejected as error:
+            return index, None, str(error)
+
+
+def _as_list(batch: list) -> list:
+    return batch
+
+
+def iterate_images(dataset: ImageDataset, workers: int, prefetch: int = 4) -> Iterator[tuple[int, torch.Tensor | None, str | None]]:
+    """Items of ``dataset`` in index order, decoded by ``workers`` processes (0: in this process)."""
+    loader = DataLoader(
+        dataset,
+        batch_size=1,
+        num_workers=workers,
+        collate_fn=_as_list,
+        prefetch_factor=prefetch if workers else None,
+        persistent_workers=False,
+    )
+    for batch in loader:
+        yield from batch
+
+
+@dataclass
+class ImageBatch:
+    """Items ``start`` to ``stop`` (exclusive) of an :class:`ImageDataset`, collated in a worker.
+
+    Attributes:
+        groups: one ``(indices, images)`` per image size, in order of first appearance:
+            ``indices`` the item numbers (ascending), ``images`` ``uint8 (n, 3, H, W)``, or (decode
+            path ``device``) a list of :class:`adain.engine.images.EncodedJpeg` of one output size.
+        rejected: ``(index, reason)`` of the items that could not be used.
+        paintings: with colour preservation (:attr:`ImageDataset.styles`), each kept item's
+            paintings as ``uint8 (3, h, w)``.
+    """
+
+    start: int
+    stop: int
+    groups: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    paintings: dict[int, list[torch.Tensor]] = field(default_factory=dict)  # item -> its paintings' pixels
+
+    def pin_memory(self) -> "ImageBatch":
+        """Called by the DataLoader's pinning thread (CUDA): page-locked images copy asynchronously."""
+        return ImageBatch(self.start, self.stop, [(i, x.pin_memory() if isinstance(x, torch.Tensor) else x)
+                                                  for i, x in self.groups], self.rejected,
+                          {i: [p.pin_memory() for p in ps] for i, ps in self.paintings.items()})
+
+
+class _Runs(Dataset):
+    """Item ``k``: :class:`ImageBatch` of ``dataset`` over ``bounds[k]:bounds[k + 1]``."""
+
+    def __init__(self, dataset: ImageDataset, bounds: Sequence[int]) -> None:
+        self.dataset, self.bounds = dataset, list(bounds)
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, k: int) -> ImageBatch:
+        start, stop = self.bounds[k], self.bounds[k + 1]
+        by_size: dict[tuple, tuple[list[int], list]] = {}
+        rejected = []
+        paintings = {}
+        for index in range(start, stop):
+            _, image, reason = self.dataset[index]
+            if image is not None and self.dataset.styles is not None:
+                try:
+                    paintings[index] = self.dataset.load_paintings(index)
+                except ImageRejected as error:
+                    image, reason = None, str(error)
+            if image is None:
+                rejected.append((index, reason))
+            else:
+                key = _size_key(image)
+                indices, images = by_size.setdefault(key, ([], []))
+                indices.append(index)
+                images.append(image)
+        return ImageBatch(start, stop, [(i, x if isinstance(x[0], EncodedJpeg) else torch.stack(x))
+                                        for i, x in by_size.values()], rejected, paintings)
+
+
+def _size_key(image: torch.Tensor | EncodedJpeg | list) -> tuple:
+    """What a batch must share: the size, and whether the images are still encoded."""
+    if isinstance(image, list):
+        image = image[0]
+    if isinstance(image, EncodedJpeg):
+        return "jpeg", image.height, image.width
+    return tuple(image.shape[-2:])
+
+
+def run_bounds(length: int, run: int, offset: int = 0) -> list[int]:
+    """Boundaries of runs of ``run`` items over ``length`` items, aligned to multiples of ``run``
+    counted from ``-offset`` (so a resumed run that starts at item ``offset`` of a longer list
+    forms the runs of an uninterrupted one)."""
+    first = (-offset) % run or run
+    return sorted({0, length, *range(min(first, length), length, run)})
+
+
+def iterate_batches(dataset: ImageDataset, run: int, workers: int, offset: int = 0, pin_memory: bool = False,
+                    prefetch: int = 2) -> Iterator[ImageBatch]:
+    """:class:`ImageBatch` es of ``run`` consecutive items (see :func:`run_bounds`), in order,
+    decoded and collated by ``workers`` processes (0: in this process); at most
+    ``workers * prefetch`` wait ready."""
+    dataset.import_decoders()
+    loader = DataLoader(
+        _Runs(dataset, run_bounds(len(dataset), run, offset)),
+        batch_size=None,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        prefetch_factor=prefetch if workers else None,
+        persistent_workers=False,
+    )
+    yield from loader
+
+
+class DeviceQueue:
+    """Runs work on the device in submission order without blocking the caller.
+
+    CUDA: the work is launched on a side stream (copies from pinned memory, kernels, copies back
+    into pinned memory are all asynchronous) and its result is ready once the stream has passed
+    an event recorded after it. CPU: one compute thread (torch releases the GIL while it computes),
+    so decoding and writing go on meanwhile. The same code runs on both.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+        self.pool = None if self.stream is not None else ThreadPoolExecutor(1, thread_name_prefix="adain-compute")
+
+    def submit(self, work: Callable, *args) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(work, *args)
+        future: Future = Future()
+        try:
+            with torch.cuda.stream(self.stream):
+                result = work(*args)
+            event = torch.cuda.Event()
+            event.record(self.stream)
+        except BaseException as error:  # noqa: BLE001 - delivered where the result is read
+            future.set_exception(error)
+            return future
+        return _CudaFuture(result, event)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _CudaFuture(Future):
+    """A result computed on a CUDA stream, readable once the stream passed ``event``."""
+
+    def __init__(self, result, event) -> None:
+        super().__init__()
+        self._value, self._event = result, event
+
+    def result(self, timeout=None):  # noqa: ARG002 - the event has no timeout
+        self._event.synchronize()
+        return self._value
+
+
+@dataclass
+class PaintingPixels:
+    """A batch's paintings as pixels, for colour preservation (each painting is given its
+    content's colours, then encoded): ``uint8 (B, 3, h, w)``, or a list of ``(3, h_i, w_i)``
+    when their sizes differ. Indexed like a tensor of per-sample statistics."""
+
+    images: torch.Tensor | list
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, rows) -> "PaintingPixels":
+        if isinstance(self.images, torch.Tensor) or isinstance(rows, slice):
+            return PaintingPixels(self.images[rows])
+        return PaintingPixels([self.images[int(i)] for i in rows])
+
+    @classmethod
+    def of(cls, paintings: list[torch.Tensor]) -> "PaintingPixels":
+        """One tensor when every painting has the same size, else the list."""
+        same = len({tuple(p.shape) for p in paintings}) == 1
+        return cls(torch.stack(paintings) if same else list(paintings))
+
+
+@dataclass
+class Stylized:
+    """One output: content ``index``, ``painting`` number, ``image`` ``uint8 (H, W, 3)``."""
+
+    index: int
+    painting: int
+    image: np.ndarray
+
+
+@dataclass
+class Rejected:
+    """A content image that could not be used, and why."""
+
+    index: int
+    reason: str
+
+
+@dataclass
+class Flushed:
+    """Nothing is pending: every output of the first ``consumed`` items has been yielded.
+
+    The batching state is then empty, so restarting at item ``consumed`` reproduces exactly the
+    batches (and so the pixels) that an uninterrupted run forms from there: a safe checkpoint.
+    """
+
+    consumed: int
+
+
+class _Buckets:
+    """Pending work grouped by image size; hands out batches of one size."""
+
+    def __init__(self, batch_size: int, max_pending: int) -> None:
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self.groups: OrderedDict[tuple[int, int], list] = OrderedDict()
+        self.pending = 0
+
+    def add(self, size: tuple[int, int], item) -> list | None:
+        group = self.groups.setdefault(size, [])
+        group.append(item)
+        self.pending += 1
+        if len(group) >= self.batch_size:
+            return self._pop(size)
+        if self.pending > self.max_pending:  # many odd sizes: release the fullest group
+            return self._pop(max(self.groups, key=lambda k: len(self.groups[k])))
+        return None
+
+    def _pop(self, size: tuple[int, int]) -> list:
+        group = self.groups.pop(size)
+        self.pending -= len(group)
+        return group
+
+    def drain(self) -> Iterator[list]:
+        while self.groups:
+            yield self._pop(next(iter(self.groups)))
+
+
+class Stylizer:
+    """Batched AdaIN (or another image operation) on one device.
+
+    Args:
+        model: an :class:`adain.core.model.AdaIN` (weights loaded); ``None`` with ``op``.
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
+        dtype: ``float32`` (default) or, on CUDA, ``bfloat16`` / ``float16`` autocast.
+        batch_size: contents per forward pass.
+        op: instead of AdaIN, a float ``(B, 3, H, W) -> (B, 3, H, W)`` operation in [0, 1] (the
+            texture-suppression filters of :mod:`adain.core.filters`); painting statistics are ignored.
+        channels_last: the model's convolutions in channels-last memory format (faster on CUDA and,
+            measured, on this CPU; the texture filters keep the default layout).
+        compile: ``torch.compile`` the model (the first batch of each new size compiles).
+    """
+
+    def __init__(
+        self,
+        model: AdaIN | None,
+        device: str = "auto",
+        dtype: str = "float32",
+        batch_size: int = 16,
+        op: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        channels_last: bool = True,
+        compile: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if (model is None) == (op is None):
+            raise ValueError("give either a model or an op")
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        if self.device.type == "cuda":
+            disable_tf32()  # float32 means IEEE float32: part of every shard's fingerprint
+        self.batch_size = batch_size
+        self.op = op
+        self.model = model
+        self.channels_last = bool(channels_last) and model is not None
+        self.compiled = bool(compile)
+        self._forward = op
+        if model is not None:
+            self.model = model.to(self.device).eval().requires_grad_(False)
+            if self.channels_last:
+                self.model = self.model.to(memory_format=torch.channels_last)
+            self._forward = torch.compile(self.model) if compile else self.model
+
+    def _to_input(self, images: torch.Tensor) -> torch.Tensor:
+        """``uint8 (B, 3, H, W)`` -> float in [0, 1] on the device (as ``ToTensor``)."""
+        images = images.to(self.device, non_blocking=True).float().div(255)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images
+
+    def _autocast(self):
+        enabled = self.dtype != torch.float32
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=enabled)
+
+    @torch.inference_mode()
+    def encode_stats(self, images: torch.Tensor) -> torch.Tensor:
+        """Painting statistics: ``uint8 (B, 3, H, W)`` -> ``(B, 2, 512)`` float32 on the CPU
+        (``[:, 0]`` mean, ``[:, 1]`` std of relu4_1). Always computed in float32."""
+        mean, std = calc_mean_std(self.model.encode(self._to_input(images)).float())
+        return torch.stack([mean.flatten(1), std.flatten(1)], dim=1).cpu()
+
+    @torch.inference_mode()
+    def color_preserving_stats(self, content: torch.Tensor, paintings: PaintingPixels) -> torch.Tensor:
+        """pytorch-AdaIN's ``preserve_color``: each painting given its content's colours
+        (:func:`adain.core.functional.match_color`), then encoded. ``uint8 (B, 3, H, W)`` contents and
+        their paintings -> ``(B, 2, 512)`` float32 statistics on the device (float32, as
+        :meth:`encode_stats`)."""
+        images = paintings.images
+        groups = [images] if isinstance(images, torch.Tensor) else [image[None] for image in images]
+        contents, stats, start = self._to_input(content).float(), [], 0
+        for group in groups:  # one batch, or one painting at a time when their sizes differ
+            matched = match_color(self._to_input(group).float(), contents[start:start + len(group)])
+            if self.channels_last:
+                matched = matched.contiguous(memory_format=torch.channels_last)
+            mean, std = calc_mean_std(self.model.encode(matched).float())
+            stats.append(torch.stack([mean.flatten(1), std.flatten(1)], dim=1))
+            start += len(group)
+        return torch.cat(stats)
+
+    @torch.inference_mode()
+    def stylize_float(self, content: torch.Tensor, stats: torch.Tensor | PaintingPixels, alpha: float = 1.0) -> torch.Tensor:
+        """``uint8 (B, 3, H, W)`` contents with per-sample ``(B, 2, 512)`` painting statistics (or
+        the paintings' pixels, :class:`PaintingPixels`: colour preservation) -> float
+        ``(B, 3, H, W)`` on the device, not clamped."""
+        if isinstance(stats, PaintingPixels) and self.op is None:
+            stats = self.color_preserving_stats(content, stats)
+        with self._autocast():
+            if self.op is not None:
+                return self.op(self._to_input(content)).float()
+            stats = stats.to(self.device, non_blocking=True)
+            out = self._forward(self._to_input(content), stats[:, 0], stats[:, 1], alpha)
+        return out.float()
+
+    def stylize(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+        """As :meth:`stylize_float`, quantized: ``uint8 (B, 3, H, W)`` on the CPU."""
+        return quantize(self.stylize_float(content, stats, alpha)).cpu()
+
+    def painting_stats(
+        self,
+        paths: Sequence[str | Path],
+        preprocess: Preprocess,
+        cache: StatsCache,
+        workers: int = 0,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+        """Statistics of each painting, from the cache or computed in size-grouped batches.
+
+        Returns:
+            ``(stats, rejected)``: position in ``paths`` -> ``(2, 512)`` float32 array, and
+            position -> reason for paintings that cannot be read.
+        """
+        stats: dict[int, np.ndarray] = {}
+        missing = []
+        for i, path in enumerate(paths):
+            cached = cache.get(path)
+            if cached is None:
+                missing.append(i)
+            else:
+                stats[i] = cached
+                if progress:
+                    progress(1)
+        rejected: dict[int, str] = {}
+        dataset = ImageDataset([paths[i] for i in missing], preprocess, max_pixels)
+        buckets = _Buckets(self.batch_size, max_pending=4 * self.batch_size)
+
+        def run(group: list[tuple[int, torch.Tensor]]) -> None:
+            values = self.encode_stats(torch.stack([image for _, image in group])).numpy()
+            for (position, _), value in zip(group, values):
+                stats[position] = value
+                cache.put(paths[position], value)
+            if progress:
+                progress(len(group))
+
+        for j, image, reason in iterate_images(dataset, workers):
+            position = missing[j]
+            if image is None:
+                rejected[position] = reason
+                if progress:
+                    progress(1)
+                continue
+            batch = buckets.add(tuple(image.shape[-2:]), (position, image))
+            if batch:
+                run(batch)
+        for batch in buckets.drain():
+            run(batch)
+        return stats, rejected
+
+    def device_queue(self) -> DeviceQueue:
+        """Where :meth:`stylize_dataset` runs its batches (one per call)."""
+        return DeviceQueue(self.device)
+
+    def _to_host(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Device ``uint8`` -> host: on CUDA an asynchronous copy into a pinned buffer."""
+        if self.device.type != "cuda":
+            return pixels.contiguous()
+        host = torch.empty(pixels.shape, dtype=torch.uint8, pin_memory=True)
+        return host.copy_(pixels, non_blocking=True)
+
+    @torch.inference_mode()
+    def compute_batch(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0,
+                      finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                      offset: int = 0) -> list[tuple[int, torch.Tensor | str]]:
+        """Stylize, finish and quantize one batch on the device; out of memory splits it in halves,
+        down to single images, and an image that does not fit alone is rejected with a reason.
+
+        Args:
+            content: ``uint8 (B, 3, H, W)``; stats: ``(B, 2, 512)`` painting statistics.
+
+        Returns:
+            Pieces in order: ``(offset, pixels)`` with host ``uint8 (n, h, w, 3)`` for samples
+            ``offset .. offset + n``, or ``(offset, reason)`` for one sample that did not fit.
+        """
+        try:
+            out = self.stylize_float(content, stats, alpha)
+            if finish is not None:
+                out = finish(out)
+            return [(offset, self._to_host(quantize(out).permute(0, 2, 3, 1)))]
+        except torch.OutOfMemoryError:
+            out = None
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            count, (height, width) = content.shape[0], content.shape[-2:]
+            if count == 1:
+                return [(offset, f"out of memory on {self.device} for one {width}x{height} image "
+                                 f"(dtype {str(self.dtype).removeprefix('torch.')})")]
+            log.warning("out of memory on %s for %d images of %dx%d: splitting the batch", self.device, count, width, height)
+            half = count // 2
+            return (self.compute_batch(content[:half], stats[:half], alpha, finish, offset)
+                    + self.compute_batch(content[half:], stats[half:], alpha, finish, offset + half))
+
+    def compute_encoded(self, jpegs: list[EncodedJpeg], recipe: Preprocess, stats: torch.Tensor, alpha: float = 1.0,
+                        finish: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[tuple[int, torch.Tensor | str]]:
+        """:meth:`compute_batch` of JPEG bytes: decoded on the device (nvJPEG on CUDA), the
+        ``resize-crop`` recipe applied there; a file the decoder refuses is rejected with a reason."""
+        images: list = [None] * len(jpegs)
+        try:
+            images = decode_jpegs([j.data for j in jpegs], self.device)
+        except RuntimeError:  # one by one, to name the file the decoder refuses
+            for i, jpeg in enumerate(jpegs):
+                try:
+                    images[i] = decode_jpegs([jpeg.data], self.device)[0]
+                except RuntimeError as error:
+                    images[i] = "undecodable: " + str(error).splitlines()[0]
+        pieces = [(i, image) for i, image in enumerate(images) if isinstance(image, str)]
+        kept = [i for i, image in enumerate(images) if not isinstance(image, str)]
+        runs = np.split(np.asarray(kept, dtype=np.int64), np.where(np.diff(kept) > 1)[0] + 1) if kept else []
+        for run in runs:  # consecutive samples: one run unless the decoder refused a file between
+            content = torch.stack([recipe.apply_tensor(images[i]) for i in run])
+            pieces += [(int(run[0]) + offset, piece)
+                       for offset, piece in self.compute_batch(content, stats[torch.from_numpy(run)], alpha, finish)]
+        return sorted(pieces, key=lambda item: item[0])
+
+    def stylize_dataset(
+        self,
+        dataset: ImageDataset,
+        paintings: Sequence[Sequence[int]],
+        stats: dict[int, np.ndarray] | np.ndarray,
+        alpha: float = 1.0,
+        workers: int = 0,
+        finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        drain_every: int = 0,
+        count_offset: int = 0,
+        depth: int = 2,
+    ) -> Iterator[Stylized | Rejected | Flushed]:
+        """Stylize every image of ``dataset`` with its paintings, overlapping decoding, compute
+        and the caller's work (see the module's docstring).
+
+        Args:
+            dataset: the content images.
+            paintings: for item ``i``, the painting numbers to apply (one output each).
+            stats: painting number -> ``(2, 512)`` statistics; unused when ``dataset`` has
+                ``styles`` (colour preservation: the paintings' pixels are used instead).
+            alpha: stylization strength in [0, 1].
+            workers: decoding processes; each decodes ``batch_size`` consecutive items at a time.
+            finish: optional float ``(B, 3, H, W) -> (B, 3, h, w)`` step before quantization
+                (e.g. downsampling for the 64x64 preset).
+            drain_every: if > 0, run every pending batch whenever the items consumed, counted as
+                ``count_offset + consumed``, pass a multiple of ``drain_every`` (runs of items are
+                aligned the same way, so a resumed run that starts at ``count_offset`` forms the
+                batches of an uninterrupted one).
+            count_offset: see ``drain_every``.
+            depth: batches computing or waiting to be read at once (the compute queue's bound).
+
+        Yields:
+            :class:`Stylized` per (image, painting), :class:`Rejected` per unusable image, in
+            completion order (batches group equal sizes), and :class:`Flushed` whenever nothing
+            is pending.
+        """
+        if len(paintings) != len(dataset):
+            raise ValueError(f"{len(paintings)} painting lists for {len(dataset)} images")
+        buckets = _Buckets(self.batch_size, max_pending=8 * self.batch_size)
+        device = self.device_queue()
+        queue: deque = deque()  # in order: (samples, Future) per batch, Rejected, Flushed
+        in_flight = 0
+
+        def submit(group: list[tuple[int, int, torch.Tensor, int, torch.Tensor | None]]) -> None:
+            nonlocal in_flight
+            content = _stack([(images, row) for _, _, images, row, _ in group])
+            if group[0][4] is not None:  # colour preservation: the paintings' pixels
+                style = PaintingPixels.of([pixels for *_, pixels in group])
+            else:
+                style = torch.from_numpy(np.stack([stats[p] for _, p, _, _, _ in group]))
+            if isinstance(content, list):  # decode path "device": JPEG bytes, decoded by the device
+                work = device.submit(self.compute_encoded, content, dataset.preprocess, style, alpha, finish)
+            else:
+                work = device.submit(self.compute_batch, content, style, alpha, finish)
+            queue.append(([(i, p) for i, p, _, _, _ in group], work))
+            in_flight += 1
+
+        def settle(limit: int) -> Iterator[Stylized | Rejected | Flushed]:
+            nonlocal in_flight
+            while queue and (in_flight > limit or not isinstance(queue[0], tuple)):
+                entry = queue.popleft()
+                if not isinstance(entry, tuple):
+                    yield entry
+                    continue
+                in_flight -= 1
+                samples, future = entry
+                for offset, piece in future.result():
+                    if isinstance(piece, str):
+                        yield Rejected(samples[offset][0], piece)
+                        continue
+                    pixels = piece.numpy()
+                    if self.device.type == "cuda":
+                        pixels = pixels.copy()  # hand the pinned buffer back
+                    for (index, painting), image in zip(samples[offset:], pixels):
+                        yield Stylized(index, painting, image)
+
+        try:
+            pin = self.device.type == "cuda"
+            for batch in iterate_batches(dataset, self.batch_size, workers, count_offset, pin_memory=pin):
+                queue.extend(Rejected(index, reason) for index, reason in batch.rejected)
+                for indices, images in batch.groups:
+                    size = _size_key(images)
+                    for row, index in enumerate(indices):
+                        pixels = batch.paintings.get(index)
+                        for j, painting in enumerate(paintings[index]):
+                            group = buckets.add(size, (index, painting, images, row, None if pixels is None else pixels[j]))
+                            if group:
+                                submit(group)
+                before, after = count_offset + batch.start, count_offset + batch.stop
+                if drain_every and before // drain_every != after // drain_every:
+                    for group in buckets.drain():
+                        submit(group)
+                if buckets.pending == 0:
+                    queue.append(Flushed(batch.stop))
+                yield from settle(depth)
+            for group in buckets.drain():
+                submit(group)
+            if len(dataset):
+                queue.append(Flushed(len(dataset)))
+            yield from settle(0)
+        finally:
+            device.close()
+
+
+def _stack(rows: list[tuple]) -> torch.Tensor | list[EncodedJpeg]:
+    """``(images, row)`` pairs -> ``uint8 (B, 3, H, W)``; a whole collated tensor in order is used
+    as it is (no copy: it may be pinned). Encoded JPEGs stay a list."""
+    first = rows[0][0]
+    if isinstance(first, list):
+        return [images[row] for images, row in rows]
+    if len(rows) == first.shape[0] and all(images is first and row == i for i, (images, row) in enumerate(rows)):
+        return first
+    return torch.stack([images[row] for images, row in rows])
