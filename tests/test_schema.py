@@ -37,3 +37,19 @@ def test_out_of_range_values_fail_validation(key, value):
     config[key] = value
     with pytest.raises(Exception, match=key):
         validate(config, str(SCHEMA))
+
+
+def test_yes_no_keys_given_as_words_on_the_command_line_become_booleans():
+    """``--config preserve_color=true`` arrives as the string "true" (Snakemake reads only True)."""
+    from adain.build.preflight import command_line_booleans
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    config = copy.deepcopy(yaml.safe_load((REPO / "config.yaml").read_text()))
+    config.update(preserve_color="true", compile="No", channels_last="FALSE", seed="1")
+    with pytest.raises(Exception, match="preserve_color|compile|channels_last"):
+        validate(copy.deepcopy(config), str(SCHEMA))
+    fixed = command_line_booleans(config, schema)
+    assert (fixed["preserve_color"], fixed["compile"], fixed["channels_last"]) == (True, False, False)
+    assert fixed["seed"] == "1" and config["preserve_color"] == "true"  # other keys, and the input, untouched
+    validate({**fixed, "seed": 1}, str(SCHEMA))
+    assert command_line_booleans({"preserve_color": "maybe"}, schema)["preserve_color"] == "maybe"  # the schema refuses it

@@ -11,7 +11,7 @@ from typing import IO, Sequence
 from ..files.locking import try_lock
 from ..core.model import WeightsError, load_state_dict_file
 
-__all__ = ["PreflightError", "check_run", "claim_workdir", "claim_output_dir", "ensure_weights"]
+__all__ = ["PreflightError", "check_run", "claim_workdir", "claim_output_dir", "ensure_weights", "command_line_booleans"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,23 @@ def _writable(path: Path) -> bool:
     while not path.exists():
         path = path.parent
     return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def command_line_booleans(config: dict, schema: dict) -> dict:
+    """``config`` with the yes/no keys of ``schema`` given as words (``--config preserve_color=true``
+    arrives as the string ``"true"``; Snakemake reads only ``True``) turned into booleans, at the
+    top level and in nested sections; anything else is left for the schema to refuse."""
+    fixed = dict(config)
+    for key, spec in (schema.get("properties") or {}).items():
+        value = fixed.get(key)
+        if spec.get("type") == "boolean" and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            fixed[key] = value.strip().lower() in _TRUE
+        elif spec.get("type") == "object" and isinstance(value, dict):
+            fixed[key] = command_line_booleans(value, spec)
+    return fixed
 
 
 def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:

@@ -11,11 +11,15 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from adain.build.paintings import read_painting_list
-from adain.build.preflight import check_run, claim_output_dir, claim_workdir, ensure_weights
-from adain.evaluation.preflight import evaluation_problems
+import yaml
+
+from adain.build.preflight import check_run, claim_output_dir, claim_workdir, command_line_booleans, ensure_weights
 from adain.build.reconcile import Plan, Reconciler
+from adain.evaluation.preflight import evaluation_problems
 
-
+# --config compile=true arrives as the word "true": yes/no keys become booleans before validation
+SCHEMA = Path(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
+config.update(command_line_booleans(config, yaml.safe_load(SCHEMA.read_text())))
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Job scripts import the adain package of this checkout, also inside a --sdm conda environment.
