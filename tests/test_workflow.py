@@ -425,16 +425,22 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
     assert "ShardDataset" in card and "ImageNet terms of access" in card and "Painter-by-Numbers" in card
 
 
-def test_several_styles_per_image_through_the_workflow_readers_and_exports(demo, tmp_path):
+def test_several_styles_and_colour_preservation_through_the_workflow_readers_and_exports(demo, weights, tmp_path):
     """styles_per_image: K samples per image with distinct seeded paintings, counted, validated,
-    read back with their k, exported without collisions; changing K remakes the manifests."""
+    read back with their k, exported without collisions. preserve_color (in the same run): every
+    painting given its content's colours (pytorch-AdaIN's coral, restated in
+    tests/reference_adain.py), then encoded: the stored pixels equal the reference's by hand, and
+    the shards record it. Back to one style without colour preservation remakes both."""
     import tarfile
 
     from adain.cli.inspect import export_shards, export_webdataset
     from adain.data import ShardDataset
+    from adain.engine.presets import get_preset
+    from tests.reference_adain import ReferenceStylizer, reference_adain, reference_coral
 
     root, config = demo
-    settings = dict(output_dir=tmp_path / "out", preset="64", stylize_size_64=64, shard_size=10, styles_per_image=2)
+    settings = dict(output_dir=tmp_path / "out", preset="64", stylize_size_64=64, shard_size=10, styles_per_image=2,
+                    preserve_color=True)
     run_workflow(tmp_path, **config, **settings)
     out = tmp_path / "out"
     summary = json.loads((out / "summary.json").read_text())
@@ -458,44 +464,32 @@ def test_several_styles_per_image_through_the_workflow_readers_and_exports(demo,
         with tarfile.open(tar) as handle:
             ks += [json.loads(handle.extractfile(m).read())["k"] for m in handle.getmembers() if m.name.endswith(".json")]
     assert sorted(ks) == [0] * 13 + [1] * 13
-    # back to one style per image: the manifests are made again, the shards hold plain images
+    reference, preset = ReferenceStylizer(*weights), get_preset("64", 64)
+    val_shards = sorted((out / "shards" / "val").glob("*.h5"))
+    fingerprints = {}
+    for shard in val_shards:
+        data = read_datasets(shard)
+        with h5py.File(shard) as handle:
+            assert json.loads(handle.attrs["identity"])["preserve_color"] is True
+            fingerprints[shard.name] = handle.attrs["fingerprint"]
+        for content, style, stored in zip(data["content"], data["style"], data["images"]):
+            image = to_uint8_tensor(preset.content(open_rgb(root / "imagenet" / content.decode()))).float() / 255
+            painting = to_uint8_tensor(preset.painting(open_rgb(root / "paintings" / style.decode()))).float() / 255
+            with torch.no_grad():
+                features = reference.vgg(image[None])
+                result = reference.decoder(reference_adain(features, reference.vgg(reference_coral(painting, image)[None])))
+            expected = result[0].mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+            assert np.abs(stored.astype(float) - expected).mean() <= 0.5
+    # back to one style per image, without colour preservation: the manifests and shards are made again
     shutil.rmtree(tmp_path / ".snakemake")
-    run_workflow(tmp_path, **config, **{**settings, "styles_per_image": 1})
+    run_workflow(tmp_path, **config, **{**settings, "styles_per_image": 1, "preserve_color": False})
     summary = json.loads((out / "summary.json").read_text())
     assert summary["splits"]["train"]["packed"] == 13 and summary["styles_per_image"] == 1
     one = {item[2]["content"]: item[2]["style"] for item in ShardDataset(out, split="train", metadata=True)}
     assert one == {content: p[0] for content, p in paintings.items()}  # k = 0 is the one-style draw
-
-
-def test_preserve_color_through_the_workflow_equals_the_reference_by_hand(demo, weights, tmp_path):
-    """preserve_color: every painting given its content's colours (pytorch-AdaIN's coral, restated
-    in tests/reference_adain.py), then encoded: the stored pixels equal the reference's; the
-    shards record it, and turning it off makes them again."""
-    from adain.engine.presets import get_preset
-    from tests.reference_adain import ReferenceStylizer, reference_adain, reference_coral
-
-    root, config = demo
-    settings = dict(output_dir=tmp_path / "out", preset="64", stylize_size_64=64, shard_size=100, preserve_color=True)
-    run_workflow(tmp_path, **config, **settings)
-    shard = tmp_path / "out" / "shards" / "val" / "val-00000.h5"
-    data = read_datasets(shard)
-    with h5py.File(shard) as handle:
-        assert json.loads(handle.attrs["identity"])["preserve_color"] is True
-        fingerprint = handle.attrs["fingerprint"]
-    reference, preset = ReferenceStylizer(*weights), get_preset("64", 64)
-    for content, style, stored in zip(data["content"], data["style"], data["images"]):
-        image = to_uint8_tensor(preset.content(open_rgb(root / "imagenet" / content.decode()))).float() / 255
-        painting = to_uint8_tensor(preset.painting(open_rgb(root / "paintings" / style.decode()))).float() / 255
-        with torch.no_grad():
-            features = reference.vgg(image[None])
-            out = reference.decoder(reference_adain(features, reference.vgg(reference_coral(painting, image)[None])))
-        expected = out[0].mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-        assert np.abs(stored.astype(float) - expected).mean() <= 0.5
-    shutil.rmtree(tmp_path / ".snakemake")
-    run_workflow(tmp_path, **config, **{**settings, "preserve_color": False})
-    with h5py.File(shard) as handle:
-        assert "preserve_color" not in json.loads(handle.attrs["identity"]) and handle.attrs["fingerprint"] != fingerprint
-    assert not np.array_equal(read_datasets(shard)["images"], data["images"])
+    with h5py.File(out / "shards" / "val" / "val-00000.h5") as handle:
+        assert "preserve_color" not in json.loads(handle.attrs["identity"])
+        assert handle.attrs["fingerprint"] != fingerprints["val-00000.h5"]
 
 
 def test_inspect_grid_shows_content_beside_stylized_from_the_run_alone(sin_run, tmp_path, capsys):

@@ -8,11 +8,10 @@ import os
 import re
 from pathlib import Path
 
+import yaml
 from snakemake.utils import validate
 
 from adain.build.paintings import read_painting_list
-import yaml
-
 from adain.build.preflight import check_run, claim_output_dir, claim_workdir, command_line_booleans, ensure_weights
 from adain.build.reconcile import Plan, Reconciler
 from adain.evaluation.preflight import evaluation_problems
