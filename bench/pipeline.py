@@ -232,13 +232,14 @@ def run_shard(root: Path, inputs, settings: StylizeSettings, name: str, stylizer
 
 def bench_preset(root: Path, preset: str, args) -> dict:
     quick = args.quick
-    host_images = {"sin": 1024, "64": 1024, "full": 128}[preset] * (1 if quick else 4)
-    model_images = {"sin": 24, "64": 16, "full": 6}[preset] * (1 if quick else 4)
+    scale = (1 if quick else 4) * args.scale
+    host_images = max(8, int({"sin": 1024, "64": 1024, "full": 128}[preset] * scale))
+    model_images = max(2, int({"sin": 24, "64": 16, "full": 6}[preset] * scale))
     base = StylizeSettings(preset=preset, device="cpu", batch_size=args.batch_size, workers=args.workers,
                            cpu_threads=torch.get_num_threads())  # checkpoints as configured by default
     real_inputs = job_inputs(root / preset / "real", model_images, preset)
     os.sync()  # earlier runs' dirty pages written out: the kernel's writeback does not compete
-    real = run_shard(root / preset, real_inputs, base, "real")
+    real = run_shard(root / preset, real_inputs, replace(base, device=args.device), "real")
 
     host = job_inputs(root / preset / "host", host_images, preset)
     model = load_adain(host.vgg, host.decoder)
@@ -298,6 +299,8 @@ def main() -> None:
                         help="stand-in device speed as a share of the bare decode limit (0.5: the device is clearly "
                              "the slowest stage, the host keeps headroom on these 2 cores)")
     parser.add_argument("--presets", default="sin,64,full")
+    parser.add_argument("--scale", type=float, default=1.0, help="image counts times this (bench/gpu_check.py --tiny: 0.01)")
+    parser.add_argument("--device", default="cpu", help="the device of the real-model run (cpu | cuda | cuda:N)")
     parser.add_argument("--repeat", type=int, default=0, help="alternated runs, best kept (default 3, --quick 2)")
     args = parser.parse_args()
     args.repeat = args.repeat or (2 if args.quick else 3)

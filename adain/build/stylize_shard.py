@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -136,6 +137,9 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
     else:
         described.update(method_params=settings.full_method_params())
     device_type = stylizer.device.type
+    log.info("%s: %s on %s%s, %s", out_h5.name, method, stylizer.device,
+             f" (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']})" if "CUDA_VISIBLE_DEVICES" in os.environ else "",
+             settings.dtype)
     # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
     threads = torch.get_num_threads()
     described.update(device=device_type, cpu_threads=threads if device_type == "cpu" else 0,

@@ -1,0 +1,238 @@
+"""The CUDA path against what the CPU proves (``pytest -m cuda``; skipped where no GPU is visible).
+
+Each test runs the same inputs on the GPU and on the CPU (or twice on the GPU) and compares pixels:
+float32 with TF32 off within ``MEAN_LEVELS`` / ``MAX_LEVELS`` of the CPU; half precision within
+the drift bounds below; nvJPEG decoding within one level; out-of-memory splits and killed jobs
+byte-identical. ``ADAIN_CUDA_TEST_DEVICE=cpu`` rehearses every test's code on the CPU (then the
+comparisons are CPU against CPU: a check of the tests themselves, not of a GPU).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from common import job_inputs
+
+from adain.build.manifest import read_manifest, write_manifests
+from adain.build.settings import StylizeSettings
+from adain.build.shards import decode_image, read_shard
+from adain.build.stylize_shard import stylize_shard
+
+DEVICE = os.environ.get("ADAIN_CUDA_TEST_DEVICE", "cuda")
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(DEVICE.startswith("cuda") and not torch.cuda.is_available(),
+                       reason="no CUDA GPU visible (torch.cuda.is_available() is False)"),
+]
+
+#: float32 on CUDA (TF32 off) against the CPU, in levels of 255 (issue 23's bound).
+MEAN_LEVELS, MAX_LEVELS = 0.5, 2
+#: Half precision against float32 on the same device, in levels: (mean, max). Measured on the CPU
+#: with random release-format weights (worst image here: bfloat16 1.93 / 52; bench/gpu.py: 1.02 / 19 and
+#: float16 0.11 / 3 over its images), with
+#: headroom; docs/pipeline.md records what a GPU shows.
+HALF_DRIFT = {"bfloat16": (4.0, 96), "float16": (0.5, 12)}
+
+
+def _settings(preset: str, device: str, **changes) -> StylizeSettings:
+    return replace(StylizeSettings(preset=preset, device=device, batch_size=4, workers=0, cpu_threads=2,
+                                   checkpoint_images=1000), **changes)
+
+
+def _stylize(inputs, out: Path, settings: StylizeSettings, manifest: Path | None = None, **options) -> list[np.ndarray]:
+    stylize_shard(manifest or inputs.manifest, inputs.stats_h5, inputs.content_dir, inputs.vgg, inputs.decoder, out,
+                  settings, **options)
+    return _pixels(out)
+
+
+def _pixels(staging: Path) -> list[np.ndarray]:
+    data = read_shard(staging)
+    images = data.images
+    if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 4:
+        return list(images)
+    return [decode_image(image) for image in images]
+
+
+def _assert_close(found: list[np.ndarray], expected: list[np.ndarray], mean: float = MEAN_LEVELS, most: int = MAX_LEVELS):
+    assert len(found) == len(expected) > 0
+    diffs = [np.abs(a.astype(np.int16) - b.astype(np.int16)) for a, b in zip(found, expected)]
+    assert all(a.shape == b.shape for a, b in zip(found, expected))
+    worst_mean = max(float(d.mean()) for d in diffs)
+    worst_max = max(int(d.max()) for d in diffs)
+    print(f"mean {worst_mean:.4f} levels, max {worst_max} levels")  # shown with -s: what the GPU gives
+    assert worst_mean <= mean and worst_max <= most
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Six ImageNet-like JPEGs per preset recipe, paintings, statistics and random weights."""
+    root = tmp_path_factory.mktemp("cuda")
+    return {preset: job_inputs(root / preset, 6, preset) for preset in ("sin", "64", "full")}
+
+
+@pytest.mark.parametrize("preset", ["sin", "64", "full"])
+def test_float32_on_cuda_equals_the_cpu(inputs, tmp_path, preset):
+    cpu = _stylize(inputs[preset], tmp_path / "cpu.h5", _settings(preset, "cpu"))
+    gpu = _stylize(inputs[preset], tmp_path / "gpu.h5", _settings(preset, DEVICE))
+    _assert_close(gpu, cpu)
+
+
+def test_several_styles_and_colour_preservation_on_cuda_equal_the_cpu(inputs, tmp_path):
+    job = inputs["sin"]
+    root = job.content_dir.parent
+    style_dir = root / "paintings"
+    paintings = sorted(p.name for p in style_dir.iterdir())
+    write_manifests(root / "index" / "images.tsv", paintings, 0, 100, tmp_path / "k2", styles_per_image=2)
+    manifest = tmp_path / "k2" / "train" / "00000.tsv"
+    assert {row.k for row in read_manifest(manifest)} == {0, 1}
+    for preserve in (False, True):
+        cpu = _stylize(job, tmp_path / f"cpu{preserve}.h5", _settings("sin", "cpu", preserve_color=preserve),
+                       manifest, style_dir=style_dir)
+        gpu = _stylize(job, tmp_path / f"gpu{preserve}.h5", _settings("sin", DEVICE, preserve_color=preserve),
+                       manifest, style_dir=style_dir)
+        _assert_close(gpu, cpu)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_drift_against_float32_is_bounded(inputs, tmp_path, dtype):
+    reference = _stylize(inputs["sin"], tmp_path / "f32.h5", _settings("sin", DEVICE))
+    half = _stylize(inputs["sin"], tmp_path / "half.h5", _settings("sin", DEVICE, dtype=dtype))
+    _assert_close(half, reference, *HALF_DRIFT[dtype])
+
+
+@pytest.mark.parametrize("preset", ["sin", "full"])
+def test_device_decode_equals_the_cpu_decode_within_one_level(inputs, tmp_path, preset):
+    """``decode: device`` (nvJPEG on CUDA) against the CPU's fast decode, on the plain
+    preprocessed pixels (``method: none``) so that only decoding differs."""
+    cpu = _stylize(inputs[preset], tmp_path / "cpu.h5", _settings(preset, "cpu", method="none", decode="fast"))
+    gpu = _stylize(inputs[preset], tmp_path / "gpu.h5", _settings(preset, DEVICE, method="none", decode="device"))
+    _assert_close(gpu, cpu, mean=1.0, most=1)
+
+
+def test_an_out_of_memory_split_gives_the_unsplit_shard(tmp_path, caplog):
+    job = job_inputs(tmp_path / "oom", 32, "sin")
+    settings = _settings("sin", DEVICE, batch_size=32)
+    whole = _stylize(job, tmp_path / "whole.h5", settings)
+    if DEVICE.startswith("cuda"):
+        torch.cuda.empty_cache()
+        # about 0.6 GB: one 224x224 image fits, 32 do not (VGG's 64-channel maps: ~13 MB each)
+        torch.cuda.set_per_process_memory_fraction(0.6e9 / torch.cuda.get_device_properties(0).total_memory)
+    try:
+        split = _stylize(job, tmp_path / "split.h5", settings)
+    finally:
+        if DEVICE.startswith("cuda"):
+            torch.cuda.set_per_process_memory_fraction(1.0)
+    if DEVICE.startswith("cuda"):
+        assert "out of memory" in caplog.text
+    assert len(split) == len(whole) == 32
+    assert all(np.array_equal(a, b) for a, b in zip(split, whole))
+
+
+_KILLABLE = """
+import sys
+sys.path.insert(0, {bench!r})
+from dataclasses import replace
+from pathlib import Path
+from adain.build.settings import StylizeSettings
+from adain.build.stylize_shard import stylize_shard
+root = Path({root!r})
+settings = StylizeSettings(preset="sin", device={device!r}, batch_size=4, workers=0, checkpoint_images=4)
+stylize_shard(root / "manifest/train/00000.tsv", root / "stats.h5", root / "imagenet", root / "weights/vgg_normalised.pth",
+              root / "weights/decoder.pth", Path({out!r}), settings)
+"""
+
+
+def test_a_cuda_job_killed_mid_shard_resumes_to_the_same_shard(tmp_path):
+    job = job_inputs(tmp_path / "job", 40, "sin")
+    settings = _settings("sin", DEVICE, checkpoint_images=4)
+    clean = _stylize(job, tmp_path / "clean.h5", settings)
+    out = tmp_path / "killed.h5"
+    script = _KILLABLE.format(bench=str(REPO / "bench"), root=str(tmp_path / "job"), device=DEVICE, out=str(out))
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+    parts = out.with_name(out.name + ".parts")
+    deadline = time.monotonic() + 300
+    while not list(parts.glob("*.npz")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert killed, "the job finished before its first checkpoint: nothing was killed"
+    assert list(parts.glob("*.npz"))
+    resumed = _stylize(job, out, settings)
+    assert len(resumed) == len(clean) == 40
+    assert all(np.array_equal(a, b) for a, b in zip(resumed, clean))
+
+
+def test_style_augment_on_cuda_equals_the_offline_pixels(inputs):
+    from adain.build.paintings import PaintingStats
+    from adain.core.model import load_adain
+    from adain.engine.augment import StyleAugment
+    from adain.engine.presets import get_preset
+    from adain.engine.stylizer import ImageDataset, Stylizer
+
+    job = inputs["sin"]
+    rows = read_manifest(job.manifest)[:4]
+    dataset = ImageDataset([job.content_dir / row.content for row in rows], get_preset("sin").content, decode="fast")
+    contents = torch.stack([dataset[i][1] for i in range(len(rows))])
+    stats = PaintingStats(job.stats_h5)
+    names = sorted(stats.names)
+    table = stats.load(names)
+    bank = torch.from_numpy(np.stack([table[name] for name in names]))
+    given = torch.tensor([names.index(row.style) for row in rows])
+    augment = StyleAugment(job.vgg, job.decoder, bank, p=1.0, alpha=1.0).to(DEVICE)
+    online = augment(contents.float().div(255).to(DEVICE), given.to(DEVICE)).cpu()
+    offline = Stylizer(load_adain(job.vgg, job.decoder), device="cpu").stylize_float(contents, bank[given]).clamp(0, 1)
+    assert online.shape == contents.shape
+    difference = (online - offline).abs()
+    assert difference.mean() <= MEAN_LEVELS / 255 and difference.max() <= MAX_LEVELS / 255
+
+
+def test_evaluation_runs_on_cuda():
+    """A classifier's ImageNet probabilities on the GPU equal the CPU's (a random ResNet-18: the
+    evaluation code path, not a trained model, is what is compared)."""
+    import torchvision
+
+    from adain.evaluation.classifier import predict
+
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=1000).eval()
+    images = torch.randint(0, 256, (8, 3, 224, 224), dtype=torch.uint8)
+    on_cpu = predict(net, images, "cpu")
+    on_gpu = predict(net.to(DEVICE), images, DEVICE)
+    assert on_gpu.shape == on_cpu.shape == (8, 1000)
+    assert torch.equal(on_gpu.argmax(1), on_cpu.argmax(1))
+    assert (on_gpu - on_cpu).abs().max() < 1e-4
+
+
+def test_the_workflow_on_the_gpu_equals_the_cpu_run(tmp_path, weights):
+    """The demo tree through ``snakemake --resources gpu=1``: every packed image within the float32
+    bound of a CPU run, and each stylize job on the device it claimed (its log says which)."""
+    from tests.workflow_utils import copy_demo, read_datasets, run_workflow
+
+    _, config = copy_demo(tmp_path / "demo", weights)
+    runs = {}
+    for device in ("cpu", DEVICE):
+        work = tmp_path / f"run-{device.replace(':', '')}"
+        extra = ("--resources", "gpu=1") if device.startswith("cuda") else ()
+        run_workflow(work, *extra, **{**config, "device": device}, output_dir=work / "out", shard_size=8)
+        shards = sorted((work / "out" / "shards").rglob("*.h5"))
+        assert shards
+        runs[device] = (work, [read_datasets(path)["images"] for path in shards])
+    cpu, gpu = runs["cpu"][1], runs[DEVICE][1]
+    assert len(cpu) == len(gpu)
+    _assert_close([image for shard in gpu for image in shard], [image for shard in cpu for image in shard])
+    logs = [path.read_text() for path in (runs[DEVICE][0] / "out" / "logs" / "stylize_shard").rglob("*.log")]
+    assert logs and all(f"adain on {DEVICE.split(':')[0]}" in log for log in logs)
+    if DEVICE.startswith("cuda"):  # the job claimed a GPU of the machine for itself
+        assert all("CUDA_VISIBLE_DEVICES=" in log for log in logs)
