@@ -67,10 +67,11 @@ def run_part(name: str, command: list[str], limit: float, log_dir: Path, env: di
 
 
 def install_command(wheels: Path | None) -> list[str]:
-    """pip over the machine's torch: only what is missing, from the carried wheels."""
+    """pip over the machine's torch: only what is missing, from the carried wheels (the test extra
+    without the Slurm plugin, which a lone GPU machine does not use and which brings pandas)."""
     if wheels is None:  # already installed (a developer's venv, CI): check that it imports
         return [sys.executable, "-c", "import adain, snakemake, kornia, h5py, webdataset; print('{\"installed\": true}')"]
-    return [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels), "-e", f"{REPO}[test]"]
+    return [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels), "-e", str(REPO), "webdataset"]
 
 
 def workflow_command(out: Path, images: int, classes: int, paintings: int, device: str, tiny: bool) -> list[str]:

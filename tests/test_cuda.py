@@ -236,3 +236,22 @@ def test_the_workflow_on_the_gpu_equals_the_cpu_run(tmp_path, weights):
     assert logs and all(f"adain on {DEVICE.split(':')[0]}" in log for log in logs)
     if DEVICE.startswith("cuda"):  # the job claimed a GPU of the machine for itself
         assert all("CUDA_VISIBLE_DEVICES=" in log for log in logs)
+
+
+@pytest.mark.skipif(not DEVICE.startswith("cuda") or torch.cuda.device_count() < 2,
+                    reason="needs two visible CUDA GPUs")
+def test_two_jobs_at_once_claim_two_different_gpus(tmp_path):
+    """Two processes inside ``gpu_slot`` at the same time (as two stylize jobs under
+    ``--resources gpu=2``) each see one GPU, and not the same one."""
+    job = ("import sys, time, torch\n"
+           "from adain.engine.gpus import gpu_slot\n"
+           "with gpu_slot('cuda') as device:\n"
+           "    print(torch.cuda.get_device_properties(0).uuid, flush=True)\n"
+           "    time.sleep(5)\n")
+    env = {**os.environ, "ADAIN_GPU_LOCK_DIR": str(tmp_path / "locks")}
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    jobs = [subprocess.Popen([sys.executable, "-c", job], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+            for _ in range(2)]
+    seen = [process.communicate(timeout=120)[0].strip() for process in jobs]
+    assert all(process.returncode == 0 for process in jobs)
+    assert all(seen) and seen[0] != seen[1]
