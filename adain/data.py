@@ -1,30 +1,42 @@
 """Reading shards for training and evaluation: map-style and streaming datasets.
 
 Needs neither the model nor the engine: a training job imports ``adain.data``, h5py and the shard
-format (:mod:`adain.build.shards`, whose image decoding it shares) only.
+format (:mod:`adain.shards.format`, whose image decoding it shares) only.
 
 Files are opened lazily inside each process (DataLoader worker) on first use and never carried
 across a fork: a dataset created and used in the parent re-opens its files in a forked child.
 """
+
 from __future__ import annotations
 
 import bisect
 import json
 import os
 import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from .build.shards import decode_image
+from .shards.format import decode_image
 
-__all__ = ["find_shards", "ShardDataset", "ShardStream", "ShardInfo", "read_shard_info", "MixedShardsError",
-           "check_one_dataset", "collate_variable_size", "shard_split", "open_sources"]
+__all__ = [
+    "find_shards",
+    "ShardDataset",
+    "ShardStream",
+    "ShardInfo",
+    "read_shard_info",
+    "MixedShardsError",
+    "check_one_dataset",
+    "collate_variable_size",
+    "shard_split",
+    "open_sources",
+]
 
 
 def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | None = None) -> list[Path]:
@@ -49,7 +61,8 @@ def find_shards(root_or_paths: str | Path | Sequence[str | Path], split: str | N
             if missing:
                 raise FileNotFoundError(
                     f"{listing} lists {len(missing)} shard(s) that are missing, e.g. {missing[0]}: the dataset is "
-                    "being rebuilt (run the workflow to completion) or was damaged (adain verify)")
+                    "being rebuilt (run the workflow to completion) or was damaged (adain verify)"
+                )
         elif root.is_dir():
             base = root / "shards" if (root / "shards").is_dir() else root
             paths = sorted(p for p in base.rglob("*.h5") if not p.name.startswith("."))
@@ -94,7 +107,7 @@ class MixedShardsError(ValueError):
     """The shards to read were made with different inputs, weights or settings."""
 
 
-def check_one_dataset(infos: Sequence["ShardInfo"]) -> None:
+def check_one_dataset(infos: Sequence[ShardInfo]) -> None:
     """Refuse shards of different datasets (``dataset_fingerprint``) or image sizes, naming them.
 
     Raises:
@@ -105,11 +118,15 @@ def check_one_dataset(infos: Sequence["ShardInfo"]) -> None:
         key = (str(info.attrs.get("dataset_fingerprint", "")) or "unknown", info.image_shape)
         groups.setdefault(key, []).append(str(info.path))
     if len(groups) > 1:
-        lines = [f"fingerprint {fp[:16]}, images {shape or 'of varying size'}: {', '.join(paths[:3])}"
-                 f"{f' and {len(paths) - 3} more' if len(paths) > 3 else ''}"
-                 for (fp, shape), paths in sorted(groups.items(), key=str)]
-        raise MixedShardsError("these shards are not one dataset (pass allow_mixed=True to read them together):\n  - "
-                               + "\n  - ".join(lines))
+        lines = [
+            f"fingerprint {fp[:16]}, images {shape or 'of varying size'}: {', '.join(paths[:3])}"
+            f"{f' and {len(paths) - 3} more' if len(paths) > 3 else ''}"
+            for (fp, shape), paths in sorted(groups.items(), key=str)
+        ]
+        raise MixedShardsError(
+            "these shards are not one dataset (pass allow_mixed=True to read them together):\n  - "
+            + "\n  - ".join(lines)
+        )
 
 
 #: What a reader reads: one source (an output folder, a folder of shards, a shard file or a list of
@@ -117,7 +134,7 @@ def check_one_dataset(infos: Sequence["ShardInfo"]) -> None:
 Sources = str | Path | Sequence[str | Path] | Mapping[str | Path, int]
 
 
-def open_sources(sources, split: str | None, allow_mixed: bool) -> tuple[list["ShardInfo"], list[int]]:
+def open_sources(sources, split: str | None, allow_mixed: bool) -> tuple[list[ShardInfo], list[int]]:
     """The shards a reader reads in an epoch, and the number of each one's source.
 
     One source (a path or a list of shard files): its shards, once each, source 0, refused unless
@@ -139,28 +156,36 @@ def open_sources(sources, split: str | None, allow_mixed: bool) -> tuple[list["S
     infos, numbers, shapes, wnids = [], [], {}, {}
     for number, (source, weight) in enumerate(sources.items()):
         if isinstance(weight, bool) or not isinstance(weight, (int, np.integer)) or weight < 1:
-            raise ValueError(f"the weight of {source} must be a whole number >= 1 (reads per sample and epoch), got {weight!r}")
+            raise ValueError(
+                f"the weight of {source} must be a whole number >= 1 (reads per sample and epoch), got {weight!r}"
+            )
         found = [read_shard_info(p) for p in find_shards(source, split)]
         if not allow_mixed:
             check_one_dataset(found)
         shapes[str(source)] = {info.image_shape for info in found}
         for label, wnid in _label_names(found[0].path).items():
             if wnids.setdefault(label, (wnid, source))[0] != wnid:
-                raise MixedShardsError(f"label {label} is {wnids[label][0]} in {wnids[label][1]} but {wnid} in {source}: "
-                                       "the sources were indexed with other class lists")
+                raise MixedShardsError(
+                    f"label {label} is {wnids[label][0]} in {wnids[label][1]} but {wnid} in {source}: "
+                    "the sources were indexed with other class lists"
+                )
         infos += found * int(weight)
         numbers += [number] * (len(found) * int(weight))
     if len({frozenset(v) for v in shapes.values()}) > 1:
-        raise MixedShardsError("the sources hold images of different sizes: "
-                               + ", ".join(f"{k}: {sorted(map(str, v))}" for k, v in shapes.items()))
+        raise MixedShardsError(
+            "the sources hold images of different sizes: "
+            + ", ".join(f"{k}: {sorted(map(str, v))}" for k, v in shapes.items())
+        )
     return infos, numbers
 
 
 def _label_names(path: Path) -> dict[int, str]:
     """label -> WNID of one shard's rows."""
     with h5py.File(path, "r") as handle:
-        return {int(label): wnid.decode("utf-8", "backslashreplace")
-                for label, wnid in zip(handle["labels"][()], handle["wnid"][()])}
+        return {
+            int(label): wnid.decode("utf-8", "backslashreplace")
+            for label, wnid in zip(handle["labels"][()], handle["wnid"][()])
+        }
 
 
 @dataclass(frozen=True)
@@ -358,7 +383,9 @@ class ShardDataset(Dataset):
             item = (image, int(labels[position]))
             if self.metadata:
                 shard = int(shards[position])
-                item += (_metadata(self._files.handles[self.infos[shard].path], int(rows[position]), self.sources[shard]),)
+                item += (
+                    _metadata(self._files.handles[self.infos[shard].path], int(rows[position]), self.sources[shard]),
+                )
             out.append(item)
         return out
 

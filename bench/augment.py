@@ -6,6 +6,7 @@ samples cost), on the device given.
 
     python bench/augment.py [--device cpu] [--batch-size 16] [--batches 4]
 """
+
 from __future__ import annotations
 
 import argparse

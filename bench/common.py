@@ -1,6 +1,7 @@
 """Work shared by the benchmarks: ImageNet-like JPEGs made from real photos, and the inputs of a
 stylize job (index, manifest, painting statistics, release-format random weights) made with the
 package's own functions, as the workflow makes them."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,20 @@ from PIL import Image
 SIZES = [(500, 375), (375, 500), (500, 333), (500, 500), (333, 500), (640, 480), (400, 300), (500, 400)]
 SIZE_WEIGHTS = [0.40, 0.12, 0.14, 0.06, 0.06, 0.08, 0.07, 0.07]
 QUALITIES = [75, 85, 90, 92, 95]  # ImageNet's JPEG qualities vary; 90-95 are most common
-PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "camera",
-          "coins", "cat", "page", "moon", "text"]
+PHOTOS = [
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "camera",
+    "coins",
+    "cat",
+    "page",
+    "moon",
+    "text",
+]
 
 
 def machine() -> str:
@@ -61,7 +74,7 @@ def make_imagenet_like(root: Path, count: int, classes: int = 4, seed: int = 0) 
         h, w = source.shape[:2]
         side = int(min(h, w) * rng.uniform(0.5, 1.0))
         top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        crop = Image.fromarray(source[top:top + side, left:left + side]).resize((width, height), Image.BICUBIC)
+        crop = Image.fromarray(source[top : top + side, left : left + side]).resize((width, height), Image.BICUBIC)
         if rng.random() < 0.1:
             crop = crop.convert("L")
         folder = root / "train" / f"n{i % classes:08d}"
@@ -93,15 +106,18 @@ class JobInputs:
 def job_inputs(root: Path, count: int, preset: str, adain: bool = True, stylize_size_64: int = 256) -> JobInputs:
     """Contents, paintings, weights, index, one manifest of all ``count`` images, and (for
     ``adain``) the painting statistics, made as the workflow makes them."""
-    from adain.build.index import write_index
-    from adain.build.manifest import write_manifests
-    from adain.build.paintings import compute_stats, merge_stats
     from adain.core.weights import write_random_weights
     from adain.engine.presets import get_preset
+    from adain.stages.assign_styles import write_manifests
+    from adain.stages.index_images import write_index
+    from adain.stages.paintings import compute_stats, merge_stats
 
     content = make_imagenet_like(root / "imagenet", count)
-    vgg, decoder = write_random_weights(root / "weights") if not (root / "weights").exists() else (
-        root / "weights" / "vgg_normalised.pth", root / "weights" / "decoder.pth")
+    vgg, decoder = (
+        write_random_weights(root / "weights")
+        if not (root / "weights").exists()
+        else (root / "weights" / "vgg_normalised.pth", root / "weights" / "decoder.pth")
+    )
     write_index(content, ["train"], root / "index" / "images.tsv", root / "index" / "classes.tsv", ["JPEG"])
     stats_h5 = names = None
     if adain:

@@ -13,6 +13,7 @@ from a table of common GPUs, ``--peak-tflops``, or on a CPU a measured large mat
 
 Nothing here is a GPU figure unless it was run on a GPU; the printout names the device.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,17 +28,26 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import job_inputs, machine  # noqa: E402
 
-from adain.build.settings import StylizeSettings  # noqa: E402
-from adain.build.stylize_shard import stylize_shard  # noqa: E402
 from adain.core.flops import encode_gflop, stylize_gflop, tflops  # noqa: E402
-from adain.engine.stylizer import resolve_device  # noqa: E402
+from adain.engine.device import resolve_device  # noqa: E402
+from adain.stages.settings import StylizeSettings  # noqa: E402
+from adain.stages.stylize_shard import stylize_shard  # noqa: E402
 
 #: Dense peak TFLOP/s: (float32 without TF32, bfloat16/float16 tensor cores), from the vendors'
 #: data sheets; matched against ``torch.cuda.get_device_name()``.
 PEAKS = {
-    "H200": (67.0, 989.0), "H100 SXM": (67.0, 989.0), "H100 NVL": (60.0, 835.0), "H100 PCIe": (51.0, 756.0),
-    "H100": (67.0, 989.0), "A100": (19.5, 312.0), "L40S": (91.6, 362.0), "L4": (30.3, 121.0),
-    "A10": (31.2, 125.0), "V100": (15.7, 125.0), "T4": (8.1, 65.0), "RTX 4090": (82.6, 165.0),
+    "H200": (67.0, 989.0),
+    "H100 SXM": (67.0, 989.0),
+    "H100 NVL": (60.0, 835.0),
+    "H100 PCIe": (51.0, 756.0),
+    "H100": (67.0, 989.0),
+    "A100": (19.5, 312.0),
+    "L40S": (91.6, 362.0),
+    "L4": (30.3, 121.0),
+    "A10": (31.2, 125.0),
+    "V100": (15.7, 125.0),
+    "T4": (8.1, 65.0),
+    "RTX 4090": (82.6, 165.0),
     "RTX 3090": (35.6, 71.0),
 }
 
@@ -62,15 +72,33 @@ def peak_tflops(device: torch.device, dtype: str, given: float | None) -> tuple[
 
 def end_to_end(root: Path, preset: str, count: int, args, device: str) -> dict:
     inputs = job_inputs(root / preset, count, preset)
-    settings = StylizeSettings(preset=preset, device=device, dtype=args.dtype, batch_size=args.batch_size,
-                               workers=args.workers, cpu_threads=torch.get_num_threads(), compile=args.compile,
-                               checkpoint_images=max(1000, args.batch_size))
+    settings = StylizeSettings(
+        preset=preset,
+        device=device,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        cpu_threads=torch.get_num_threads(),
+        compile=args.compile,
+        checkpoint_images=max(1000, args.batch_size),
+    )
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    result = stylize_shard(inputs.manifest, inputs.stats_h5, inputs.content_dir, inputs.vgg, inputs.decoder,
-                           root / preset / "staging.h5", settings)
-    return {"images": result["images"], "seconds": round(result["seconds"], 3),
-            "images_per_s": round(result["images_per_second"], 2), "tflops": round(result["tflops"], 4)}
+    result = stylize_shard(
+        inputs.manifest,
+        inputs.stats_h5,
+        inputs.content_dir,
+        inputs.vgg,
+        inputs.decoder,
+        root / preset / "staging.h5",
+        settings,
+    )
+    return {
+        "images": result["images"],
+        "seconds": round(result["seconds"], 3),
+        "images_per_s": round(result["images_per_second"], 2),
+        "tflops": round(result["tflops"], 4),
+    }
 
 
 def per_image_loop(root: Path, count: int, device: torch.device) -> dict:
@@ -101,8 +129,12 @@ def per_image_loop(root: Path, count: int, device: torch.device) -> dict:
         Image.fromarray(pixels).save(out / f"{i}.png")
         gflop += stylize_gflop(224, 224) + encode_gflop(painting.height, painting.width)
     seconds = time.perf_counter() - start
-    return {"images": len(contents), "seconds": round(seconds, 3), "images_per_s": round(len(contents) / seconds, 2),
-            "tflops": round(tflops(gflop, seconds), 4)}
+    return {
+        "images": len(contents),
+        "seconds": round(seconds, 3),
+        "images_per_s": round(len(contents) / seconds, 2),
+        "tflops": round(tflops(gflop, seconds), 4),
+    }
 
 
 def drift(root: Path, count: int, device: torch.device) -> dict:
@@ -110,11 +142,12 @@ def drift(root: Path, count: int, device: torch.device) -> dict:
     mean and max |difference| in levels (of 255) and the share of values off by more than 1."""
     import numpy as np
 
-    from adain.build.manifest import read_manifest
-    from adain.build.paintings import PaintingStats
     from adain.core.model import load_adain
+    from adain.engine.image_dataset import ImageDataset
     from adain.engine.presets import get_preset
-    from adain.engine.stylizer import ImageDataset, Stylizer
+    from adain.engine.stylizer import Stylizer
+    from adain.stages.assign_styles import read_manifest
+    from adain.stages.paintings import PaintingStats
 
     inputs = job_inputs(root / "drift", count, "sin")
     rows = read_manifest(inputs.manifest)
@@ -127,8 +160,11 @@ def drift(root: Path, count: int, device: torch.device) -> dict:
     found = {}
     for dtype in ("bfloat16", "float16"):
         diff = (Stylizer(model, device=str(device), dtype=dtype).stylize(contents, stats).int() - reference).abs()
-        found[dtype] = {"mean_levels": round(diff.float().mean().item(), 3), "max_levels": int(diff.max()),
-                        "share_off_by_more_than_1": round((diff > 1).float().mean().item(), 4)}
+        found[dtype] = {
+            "mean_levels": round(diff.float().mean().item(), 3),
+            "max_levels": int(diff.max()),
+            "share_off_by_more_than_1": round((diff > 1).float().mean().item(), 4),
+        }
     return found
 
 
@@ -153,32 +189,43 @@ def main() -> None:
     peak, source = peak_tflops(device, args.dtype, args.peak_tflops)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        rows = {preset: end_to_end(root, preset, count if preset != "full" else max(1, count // 2), args, str(device))
-                for preset in ("sin", "64", "full")}
+        rows = {
+            preset: end_to_end(root, preset, count if preset != "full" else max(1, count // 2), args, str(device))
+            for preset in ("sin", "64", "full")
+        }
         rows["per-image loop"] = per_image_loop(root, args.loop_images or max(2, count // 4), device)
         drifts = None if args.no_drift else drift(root, min(count, 8 if device.type == "cpu" else 64), device)
     for row in rows.values():
         row["share_of_peak"] = round(row["tflops"] / peak, 4) if peak else None
     summary = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU: {machine()}",
-        "dtype": args.dtype, "batch_size": args.batch_size, "workers": args.workers,
-        "peak_tflops": round(peak, 2) if peak else None, "peak_source": source,
-        "results": rows, "half_precision_drift": drifts, "speedup_sin_over_loop": round(rows["sin"]["images_per_s"] / rows["per-image loop"]["images_per_s"], 2),
+        "dtype": args.dtype,
+        "batch_size": args.batch_size,
+        "workers": args.workers,
+        "peak_tflops": round(peak, 2) if peak else None,
+        "peak_source": source,
+        "results": rows,
+        "half_precision_drift": drifts,
+        "speedup_sin_over_loop": round(rows["sin"]["images_per_s"] / rows["per-image loop"]["images_per_s"], 2),
         "command": "python bench/gpu.py " + " ".join(sys.argv[1:]),
     }
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"{summary['device']}; dtype {args.dtype}, batch {args.batch_size}, {args.workers} decode workers; "
-          f"peak {summary['peak_tflops']} TFLOP/s ({source})")
+    print(
+        f"{summary['device']}; dtype {args.dtype}, batch {args.batch_size}, {args.workers} decode workers; "
+        f"peak {summary['peak_tflops']} TFLOP/s ({source})"
+    )
     print(f"{'':<16}{'images':>8}{'images/s':>11}{'TFLOP/s':>10}{'of peak':>9}")
     for name, row in rows.items():
         share = f"{row['share_of_peak']:.1%}" if row["share_of_peak"] is not None else "?"
         print(f"{name:<16}{row['images']:>8}{row['images_per_s']:>11.2f}{row['tflops']:>10.3f}{share:>9}")
     print(f"sin end to end / per-image loop: {summary['speedup_sin_over_loop']:.1f}x")
     for dtype, found in (drifts or {}).items():
-        print(f"{dtype} vs float32 (sin, quantized): mean {found['mean_levels']:.3f} levels, max {found['max_levels']}, "
-              f"{found['share_off_by_more_than_1']:.2%} of values off by more than 1 level")
+        print(
+            f"{dtype} vs float32 (sin, quantized): mean {found['mean_levels']:.3f} levels, max {found['max_levels']}, "
+            f"{found['share_off_by_more_than_1']:.2%} of values off by more than 1 level"
+        )
 
 
 if __name__ == "__main__":

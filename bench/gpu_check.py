@@ -18,6 +18,7 @@ It writes ``gpu_check.json`` and ``gpu_check.md`` (one table) into ``--out`` as 
     python bench/gpu_check.py --out $OUT                         # on the GPU machine
     python bench/gpu_check.py --device cpu --tiny --out /tmp/c   # every part at toy sizes (a test)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,15 @@ def run_part(name: str, command: list[str], limit: float, log_dir: Path, env: di
     log_path = log_dir / f"{name}.log"
     print(f"[gpu_check] {name}: {' '.join(command)} (limit {limit:.0f} s)", flush=True)
     try:
-        result = subprocess.run(command, check=False, cwd=REPO, capture_output=True, text=True, timeout=limit,
-                                env={**os.environ, **(env or {})})
+        result = subprocess.run(
+            command,
+            check=False,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            env={**os.environ, **(env or {})},
+        )
         output = result.stdout + result.stderr
         status = "ok" if result.returncode == 0 else f"failed (exit {result.returncode})"
         data = _last_json(result.stdout)
@@ -62,21 +70,53 @@ def run_part(name: str, command: list[str], limit: float, log_dir: Path, env: di
     seconds = round(time.monotonic() - start, 1)
     print(f"[gpu_check] {name}: {status} in {seconds} s", flush=True)
     tail = output.strip().splitlines()[-15:]
-    return {"status": status, "seconds": seconds, "command": " ".join(command), "data": data,
-            "tail": tail if status != "ok" else []}
+    return {
+        "status": status,
+        "seconds": seconds,
+        "command": " ".join(command),
+        "data": data,
+        "tail": tail if status != "ok" else [],
+    }
 
 
 def install_command(wheels: Path | None) -> list[str]:
     """pip over the machine's torch: only what is missing, from the carried wheels (the test extra
     without the Slurm plugin, which a lone GPU machine does not use and which brings pandas)."""
     if wheels is None:  # already installed (a developer's venv, CI): check that it imports
-        return [sys.executable, "-c", "import adain, snakemake, kornia, h5py, webdataset; print('{\"installed\": true}')"]
-    return [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels), "-e", str(REPO), "webdataset"]
+        return [
+            sys.executable,
+            "-c",
+            "import adain, snakemake, kornia, h5py, webdataset; print('{\"installed\": true}')",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--no-index",
+        "--find-links",
+        str(wheels),
+        "-e",
+        str(REPO),
+        "webdataset",
+    ]
 
 
 def workflow_command(out: Path, images: int, classes: int, paintings: int, device: str, tiny: bool) -> list[str]:
-    return [sys.executable, str(BENCH / "gpu_workflow.py"), "--out", str(out), "--images", str(images),
-            "--classes", str(classes), "--paintings", str(paintings), "--device", device] + (["--tiny"] if tiny else [])
+    return [
+        sys.executable,
+        str(BENCH / "gpu_workflow.py"),
+        "--out",
+        str(out),
+        "--images",
+        str(images),
+        "--classes",
+        str(classes),
+        "--paintings",
+        str(paintings),
+        "--device",
+        device,
+    ] + (["--tiny"] if tiny else [])
 
 
 def plan(args, out: Path) -> list[tuple[str, list[str], float, dict]]:
@@ -85,43 +125,99 @@ def plan(args, out: Path) -> list[tuple[str, list[str], float, dict]]:
     wheels = Path(args.wheels).resolve() if args.wheels and Path(args.wheels).is_dir() else None
     parts = [("install", install_command(None if tiny else wheels), 40, {})]
     if tiny:  # the CUDA tests' own code, rehearsed on the CPU, on one preset
-        parts.append(("cuda_tests", [py, "-m", "pytest", "-q", "-m", "cuda", "tests/test_cuda.py", "-k",
-                                     "float32 and 64", "-p", "no:cacheprovider"], 300,
-                      {"ADAIN_CUDA_TEST_DEVICE": "cpu"}))
+        parts.append(
+            (
+                "cuda_tests",
+                [
+                    py,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-m",
+                    "cuda",
+                    "tests/test_cuda.py",
+                    "-k",
+                    "float32 and 64",
+                    "-p",
+                    "no:cacheprovider",
+                ],
+                300,
+                {"ADAIN_CUDA_TEST_DEVICE": "cpu"},
+            )
+        )
     else:
-        parts.append(("cuda_tests", [py, "-m", "pytest", "-q", "-s", "-m", "cuda", "tests/test_cuda.py",
-                                     "-p", "no:cacheprovider"], 120, {}))
+        parts.append(
+            (
+                "cuda_tests",
+                [py, "-m", "pytest", "-q", "-s", "-m", "cuda", "tests/test_cuda.py", "-p", "no:cacheprovider"],
+                120,
+                {},
+            )
+        )
     model = [py, str(BENCH / "gpu.py"), "--device", device, "--json", "--no-drift"]
     if tiny:
         model += ["--quick", "--images", "2", "--loop-images", "1", "--batch-size", "2", "--workers", "0"]
         parts.append(("model_float32", model, 120, {}))
     else:
         for dtype in ("float32", "bfloat16", "float16"):
-            parts.append((f"model_{dtype}", model + ["--dtype", dtype, "--images", "1024", "--batch-size", "64",
-                                                     "--workers", "12"], 30, {}))
+            parts.append(
+                (
+                    f"model_{dtype}",
+                    model + ["--dtype", dtype, "--images", "1024", "--batch-size", "64", "--workers", "12"],
+                    30,
+                    {},
+                )
+            )
         for batch in (16, 256):
-            parts.append((f"model_float16_batch{batch}", model + ["--dtype", "float16", "--images", "1024",
-                                                                  "--batch-size", str(batch), "--workers", "12"], 25, {}))
-        parts.append(("model_float16_compile", model + ["--dtype", "float16", "--images", "1024", "--batch-size",
-                                                        "64", "--workers", "12", "--compile"], 45, {}))
+            parts.append(
+                (
+                    f"model_float16_batch{batch}",
+                    model + ["--dtype", "float16", "--images", "1024", "--batch-size", str(batch), "--workers", "12"],
+                    25,
+                    {},
+                )
+            )
+        parts.append(
+            (
+                "model_float16_compile",
+                model
+                + ["--dtype", "float16", "--images", "1024", "--batch-size", "64", "--workers", "12", "--compile"],
+                45,
+                {},
+            )
+        )
     pipeline = [py, str(BENCH / "pipeline.py"), "--json", "--quick", "--presets", "sin", "--device", device]
     pipeline += ["--scale", "0.01", "--repeat", "1", "--workers", "1"] if tiny else ["--workers", "12", "--repeat", "1"]
     parts.append(("pipeline", pipeline, 240 if tiny else 60, {}))
     images, classes, paintings = (24, 4, 3) if tiny else (args.workflow_images, 100, 500)
-    parts.append(("workflow", workflow_command(out / "workflow", images, classes, paintings, device, tiny),
-                  300 if tiny else 120, {}))
+    parts.append(
+        (
+            "workflow",
+            workflow_command(out / "workflow", images, classes, paintings, device, tiny),
+            300 if tiny else 120,
+            {},
+        )
+    )
     return parts
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# GPU check: {report['device']}", "", f"`{report['command']}`, {report['date']}", "",
-             "| part | status | seconds | figures |", "|---|---|---:|---|"]
+    lines = [
+        f"# GPU check: {report['device']}",
+        "",
+        f"`{report['command']}`, {report['date']}",
+        "",
+        "| part | status | seconds | figures |",
+        "|---|---|---:|---|",
+    ]
     for name, part in report["parts"].items():
         figures = ""
         data = part.get("data") or {}
         if "results" in data:  # bench/gpu.py
-            figures = "; ".join(f"{k} {v['images_per_s']} img/s ({v.get('share_of_peak') or '?'} of peak)"
-                                for k, v in data["results"].items())
+            figures = "; ".join(
+                f"{k} {v['images_per_s']} img/s ({v.get('share_of_peak') or '?'} of peak)"
+                for k, v in data["results"].items()
+            )
         elif "stages" in data:  # bench/gpu_workflow.py
             figures = "; ".join(f"{k} {v}" for k, v in data["stages"].items())
         elif data:
@@ -144,8 +240,12 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out).resolve()
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    report = {"device": args.device, "command": "python bench/gpu_check.py " + " ".join(sys.argv[1:]),
-              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "parts": {}}
+    report = {
+        "device": args.device,
+        "command": "python bench/gpu_check.py " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "parts": {},
+    }
     wanted = {name for name in args.only.split(",") if name}
     deadline = time.monotonic() + args.budget
     for name, command, limit, env in plan(args, out):
@@ -153,8 +253,13 @@ def main() -> int:
             continue
         left = deadline - time.monotonic()
         if left < 5 and not args.tiny:
-            report["parts"][name] = {"status": "not run: the budget was spent", "seconds": 0, "command": " ".join(command),
-                                     "data": None, "tail": []}
+            report["parts"][name] = {
+                "status": "not run: the budget was spent",
+                "seconds": 0,
+                "command": " ".join(command),
+                "data": None,
+                "tail": [],
+            }
             continue
         report["parts"][name] = run_part(name, command, limit if args.tiny else min(limit, left), out / "logs", env)
         if name == "install" and report["parts"][name]["status"] == "ok":
@@ -167,10 +272,17 @@ def main() -> int:
 
 
 def _device_name(device: str) -> str:
-    code = (f"import torch; d = torch.device({device!r}); "
-            "print(torch.cuda.get_device_name(d) if d.type == 'cuda' else 'CPU', torch.__version__)")
+    code = (
+        f"import torch; d = torch.device({device!r}); "
+        "print(torch.cuda.get_device_name(d) if d.type == 'cuda' else 'CPU', torch.__version__)"
+    )
     try:
-        return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60).stdout.strip() or device
+        return (
+            subprocess.run(
+                [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+            ).stdout.strip()
+            or device
+        )
     except subprocess.SubprocessError:
         return device
 

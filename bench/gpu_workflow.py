@@ -8,6 +8,7 @@ Prints one JSON line: wall seconds, images/s overall and per stage (bench/gpu_ch
 
     python bench/gpu_workflow.py --out /tmp/wf --images 20000 --classes 100 --paintings 500
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,7 @@ def _write_class(args: tuple[Path, int, list[int], int]) -> int:
         h, w = source.shape[:2]
         side = int(min(h, w) * rng.uniform(0.5, 1.0))
         top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        crop = Image.fromarray(source[top:top + side, left:left + side]).resize((width, height), Image.BILINEAR)
+        crop = Image.fromarray(source[top : top + side, left : left + side]).resize((width, height), Image.BILINEAR)
         crop.save(folder / f"n{label:08d}_{i}.JPEG", quality=int(rng.choice(QUALITIES)))
     return len(numbers)
 
@@ -57,8 +58,9 @@ def _write_paintings(args: tuple[Path, list[int]]) -> int:
         h, w = source.shape[:2]
         side = int(min(h, w) * rng.uniform(0.4, 1.0))
         top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        Image.fromarray(source[top:top + side, left:left + side]).resize((640, 480), Image.BILINEAR).save(
-            root / f"painting_{i:05d}.jpg", quality=90)
+        Image.fromarray(source[top : top + side, left : left + side]).resize((640, 480), Image.BILINEAR).save(
+            root / f"painting_{i:05d}.jpg", quality=90
+        )
     return len(numbers)
 
 
@@ -66,7 +68,11 @@ def make_tree(root: Path, images: int, classes: int, paintings: int, processes: 
     (root / "paintings").mkdir(parents=True, exist_ok=True)
     per_class = [list(range(label, images, classes)) for label in range(classes)]
     with ProcessPoolExecutor(processes) as pool:
-        list(pool.map(_write_class, [(root / "imagenet", label, numbers, label) for label, numbers in enumerate(per_class)]))
+        list(
+            pool.map(
+                _write_class, [(root / "imagenet", label, numbers, label) for label, numbers in enumerate(per_class)]
+            )
+        )
         chunks = [list(range(start, paintings, processes)) for start in range(processes)]
         list(pool.map(_write_paintings, [(root / "paintings", chunk) for chunk in chunks if chunk]))
 
@@ -101,13 +107,35 @@ def main() -> None:
 
     vgg, decoder = write_random_weights(root / "weights")
     shard_size = 8 if args.tiny else 2500
-    config = {"content_dir": root / "imagenet", "style_dir": root / "paintings", "vgg_weights": vgg,
-              "decoder_weights": decoder, "output_dir": root / "out", "device": args.device, "shard_size": shard_size,
-              "workers": 1 if args.tiny else max(2, cores - 4), "batch_size": 4 if args.tiny else 64}
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
-               "--directory", str(root), "--cores", str(cores), "--quiet", "rules",
-               *(["--resources", "gpu=1"] if args.device.startswith("cuda") else []),
-               "--config", *[f"{key}={value}" for key, value in config.items()]]
+    config = {
+        "content_dir": root / "imagenet",
+        "style_dir": root / "paintings",
+        "vgg_weights": vgg,
+        "decoder_weights": decoder,
+        "output_dir": root / "out",
+        "device": args.device,
+        "shard_size": shard_size,
+        "workers": 1 if args.tiny else max(2, cores - 4),
+        "batch_size": 4 if args.tiny else 64,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--configfile",
+        str(REPO / "config.yaml"),
+        "--directory",
+        str(root),
+        "--cores",
+        str(cores),
+        "--quiet",
+        "rules",
+        *(["--resources", "gpu=1"] if args.device.startswith("cuda") else []),
+        "--config",
+        *[f"{key}={value}" for key, value in config.items()],
+    ]
     result = subprocess.run(command, check=False, capture_output=True, text=True)
     finished = time.monotonic()
     if result.returncode != 0:
@@ -117,14 +145,25 @@ def main() -> None:
     spans = stage_spans(root / "out" / "logs")
     wall = finished - made
     stylize = spans.get("stylize_shard")
-    print(json.dumps({
-        "images": args.images, "classes": args.classes, "paintings": args.paintings, "device": args.device,
-        "tree_seconds": round(made - start, 1), "workflow_seconds": round(wall, 1),
-        "images_per_s": round(args.images / wall, 1), "summary_images_per_s": summary.get("images_per_second"),
-        "stages": {rule: f"{seconds} s" + (f" ({args.images / seconds:.0f} img/s)" if seconds else "")
-                   for rule, seconds in sorted(spans.items())},
-        "stylize_share_of_wall": round(stylize / wall, 3) if stylize else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "images": args.images,
+                "classes": args.classes,
+                "paintings": args.paintings,
+                "device": args.device,
+                "tree_seconds": round(made - start, 1),
+                "workflow_seconds": round(wall, 1),
+                "images_per_s": round(args.images / wall, 1),
+                "summary_images_per_s": summary.get("images_per_second"),
+                "stages": {
+                    rule: f"{seconds} s" + (f" ({args.images / seconds:.0f} img/s)" if seconds else "")
+                    for rule, seconds in sorted(spans.items())
+                },
+                "stylize_share_of_wall": round(stylize / wall, 3) if stylize else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

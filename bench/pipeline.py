@@ -22,6 +22,7 @@ For each preset (``sin``, ``64``, ``full``), on ImageNet-like JPEGs made from re
 
 Targets (issue 15): overlap_efficiency >= 0.9; host_ratio (``sin``) >= 0.8.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,16 +40,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import job_inputs, machine  # noqa: E402
 
-from adain.build.manifest import read_manifest  # noqa: E402
-from adain.build.pack import pack_shard  # noqa: E402
-from adain.build.paintings import PaintingStats  # noqa: E402
-from adain.build.settings import StylizeSettings  # noqa: E402
-from adain.build.shards import encode_image, read_shard, write_shard  # noqa: E402
-from adain.build.stylize_shard import stylize_shard  # noqa: E402
-from adain.build.validate import validate_shard  # noqa: E402
 from adain.core.model import load_adain  # noqa: E402
+from adain.engine.device import quantize
 from adain.engine.images import read_jpeg_tensor  # noqa: E402
-from adain.engine.stylizer import Stylizer, quantize  # noqa: E402
+from adain.engine.stylizer import Stylizer  # noqa: E402
+from adain.shards.format import encode_image, read_shard, write_shard  # noqa: E402
+from adain.stages.assign_styles import read_manifest  # noqa: E402
+from adain.stages.pack_shard import pack_shard  # noqa: E402
+from adain.stages.paintings import PaintingStats  # noqa: E402
+from adain.stages.settings import StylizeSettings  # noqa: E402
+from adain.stages.stylize_shard import stylize_shard  # noqa: E402
+from adain.stages.validate_shard import validate_shard  # noqa: E402
 
 
 class StandInDevice(Stylizer):
@@ -67,7 +69,9 @@ class StandInDevice(Stylizer):
         super().__init__(None, device="cpu", batch_size=batch_size, op=lambda images: images)
         self.seconds_per_image = 1.0 / images_per_second if images_per_second else 0.0
         self.step = downsample
-        self._pool = [torch.full((batch_size, size, size, 3), i % 256, dtype=torch.uint8) for i in range(64)] if size else []
+        self._pool = (
+            [torch.full((batch_size, size, size, 3), i % 256, dtype=torch.uint8) for i in range(64)] if size else []
+        )
         self._next = 0
 
     def device_queue(self):
@@ -128,8 +132,9 @@ def stage_costs(inputs, settings: StylizeSettings, model, sample: int) -> dict[s
     images = [preset.content.apply_tensor(image) for image in decoded]
     costs["preprocess"] = (time.perf_counter() - start) / len(paths)
     stylizer = Stylizer(model, device="cpu", batch_size=settings.batch_size)
-    stats = torch.from_numpy(np.stack(list(PaintingStats(inputs.stats_h5).load(
-        {r.style for r in rows}).values())))[:1].repeat(settings.batch_size, 1, 1)
+    stats = torch.from_numpy(np.stack(list(PaintingStats(inputs.stats_h5).load({r.style for r in rows}).values())))[
+        :1
+    ].repeat(settings.batch_size, 1, 1)
     same = [i for i in images if i.shape == images[0].shape][: settings.batch_size]
     batch = torch.stack(same)
     seconds, _ = _timed(stylizer._to_input, batch, repeat=5)
@@ -139,7 +144,9 @@ def stage_costs(inputs, settings: StylizeSettings, model, sample: int) -> dict[s
     costs["compute"] = seconds / len(same) - costs["transfer"]
     torch.set_num_threads(1)
     finish = preset.finish() or (lambda x: x)
-    seconds, pixels = _timed(lambda o: stylizer._to_host(quantize(finish(o)).permute(0, 2, 3, 1)).numpy(), out, repeat=5)
+    seconds, pixels = _timed(
+        lambda o: stylizer._to_host(quantize(finish(o)).permute(0, 2, 3, 1)).numpy(), out, repeat=5
+    )
     costs["copy_back"] = seconds / len(same)
     if preset.fixed_size:
         costs["encode"] = 0.0
@@ -153,16 +160,22 @@ def stage_costs(inputs, settings: StylizeSettings, model, sample: int) -> dict[s
 
 
 def _write_cost(stored, fixed: bool) -> float:
-    from adain.build.shards import ShardData
+    from adain.shards.format import ShardData
 
     count = len(stored)
     with tempfile.TemporaryDirectory() as tmp:
         data = ShardData(
-            images=stored, labels=np.zeros(count, np.int64), content=[f"c{i}" for i in range(count)],
-            style=["s"] * count, wnid=["n0"] * count, labels_clsloc=np.zeros(count, np.int64),
+            images=stored,
+            labels=np.zeros(count, np.int64),
+            content=[f"c{i}" for i in range(count)],
+            style=["s"] * count,
+            wnid=["n0"] * count,
+            labels_clsloc=np.zeros(count, np.int64),
             codec="raw" if fixed else "png",
             shapes=None if fixed else np.array([[8, 8, 3]] * count, np.int64),
-            rejected_content=[], rejected_reason=[], attrs={},
+            rejected_content=[],
+            rejected_reason=[],
+            attrs={},
         )
         start = time.perf_counter()
         write_shard(Path(tmp) / "s.h5", data)
@@ -180,7 +193,7 @@ class _Bare(torch.utils.data.Dataset):
 
     def __getitem__(self, k):
         images = []
-        for path in self.paths[k * self.batch: (k + 1) * self.batch]:
+        for path in self.paths[k * self.batch : (k + 1) * self.batch]:
             image = read_jpeg_tensor(path)
             images.append(self.recipe.apply_tensor(image))
         return torch.stack(images) if len({i.shape for i in images}) == 1 else images
@@ -191,8 +204,9 @@ def bare_rate(inputs, settings: StylizeSettings, workers: int) -> float:
     paths = [inputs.content_dir / r.content for r in read_manifest(inputs.manifest)]
     recipe = settings.get_preset().content
     recipe.apply_tensor(read_jpeg_tensor(paths[0]))  # the decoders imported before the workers fork
-    loader = torch.utils.data.DataLoader(_Bare(paths, recipe, settings.batch_size), batch_size=None,
-                                         num_workers=workers, prefetch_factor=2)
+    loader = torch.utils.data.DataLoader(
+        _Bare(paths, recipe, settings.batch_size), batch_size=None, num_workers=workers, prefetch_factor=2
+    )
     start = time.perf_counter()
     count = sum(len(batch) for batch in loader)
     return count / (time.perf_counter() - start)
@@ -201,15 +215,29 @@ def bare_rate(inputs, settings: StylizeSettings, workers: int) -> float:
 def engine_rate(inputs, settings: StylizeSettings, stylizer) -> float:
     """Images/s of the engine alone: decode workers -> batches -> device -> results in order
     (the stylize job without its checkpoint and shard writes)."""
-    from adain.engine.stylizer import ImageDataset, Stylized
+    from adain.engine.image_dataset import ImageDataset
+    from adain.engine.stylizer import Stylized
 
     rows = read_manifest(inputs.manifest)
-    dataset = ImageDataset([inputs.content_dir / r.content for r in rows], settings.get_preset().content,
-                           settings.max_pixels, settings.max_preprocessed_pixels, settings.decode)
+    dataset = ImageDataset(
+        [inputs.content_dir / r.content for r in rows],
+        settings.get_preset().content,
+        settings.max_pixels,
+        settings.max_preprocessed_pixels,
+        settings.decode,
+    )
     start = time.perf_counter()
-    count = sum(isinstance(r, Stylized) for r in stylizer.stylize_dataset(
-        dataset, [[0]] * len(rows), {0: np.zeros((2, 512), np.float32)}, workers=settings.workers,
-        finish=settings.get_preset().finish(), drain_every=settings.batch_size))
+    count = sum(
+        isinstance(r, Stylized)
+        for r in stylizer.stylize_dataset(
+            dataset,
+            [[0]] * len(rows),
+            {0: np.zeros((2, 512), np.float32)},
+            workers=settings.workers,
+            finish=settings.get_preset().finish(),
+            drain_every=settings.batch_size,
+        )
+    )
     return count / (time.perf_counter() - start)
 
 
@@ -217,17 +245,29 @@ def run_shard(root: Path, inputs, settings: StylizeSettings, name: str, stylizer
     """The stylize job alone (images/s), then validate and pack (ms per image)."""
     staging, report, packed = (root / name / f for f in ("staging.h5", "report.json", "packed.h5"))
     start = time.perf_counter()
-    result = stylize_shard(inputs.manifest, inputs.stats_h5, inputs.content_dir, inputs.vgg, inputs.decoder, staging,
-                           settings, stylizer=stylizer)
+    result = stylize_shard(
+        inputs.manifest,
+        inputs.stats_h5,
+        inputs.content_dir,
+        inputs.vgg,
+        inputs.decoder,
+        staging,
+        settings,
+        stylizer=stylizer,
+    )
     stylized = time.perf_counter()
     validate_shard(staging, inputs.manifest, report, settings.get_preset().size, inputs.content_dir)
     validated = time.perf_counter()
     pack_shard(staging, report, packed)
     packed_at = time.perf_counter()
     assert result["images"] + result["rejected"] == inputs.count and len(read_shard(packed)) == result["images"]
-    return {"images_per_s": inputs.count / (stylized - start), "validate_ms": (validated - stylized) / inputs.count * 1e3,
-            "pack_ms": (packed_at - validated) / inputs.count * 1e3,
-            "files_to_packed_images_per_s": inputs.count / (packed_at - start), "tflops": result["tflops"]}
+    return {
+        "images_per_s": inputs.count / (stylized - start),
+        "validate_ms": (validated - stylized) / inputs.count * 1e3,
+        "pack_ms": (packed_at - validated) / inputs.count * 1e3,
+        "files_to_packed_images_per_s": inputs.count / (packed_at - start),
+        "tflops": result["tflops"],
+    }
 
 
 def bench_preset(root: Path, preset: str, args) -> dict:
@@ -235,8 +275,13 @@ def bench_preset(root: Path, preset: str, args) -> dict:
     scale = (1 if quick else 4) * args.scale
     host_images = max(8, int({"sin": 1024, "64": 1024, "full": 128}[preset] * scale))
     model_images = max(2, int({"sin": 24, "64": 16, "full": 6}[preset] * scale))
-    base = StylizeSettings(preset=preset, device="cpu", batch_size=args.batch_size, workers=args.workers,
-                           cpu_threads=torch.get_num_threads())  # checkpoints as configured by default
+    base = StylizeSettings(
+        preset=preset,
+        device="cpu",
+        batch_size=args.batch_size,
+        workers=args.workers,
+        cpu_threads=torch.get_num_threads(),
+    )  # checkpoints as configured by default
     real_inputs = job_inputs(root / preset / "real", model_images, preset)
     os.sync()  # earlier runs' dirty pages written out: the kernel's writeback does not compete
     real = run_shard(root / preset, real_inputs, replace(base, device=args.device), "real")
@@ -252,15 +297,32 @@ def bench_preset(root: Path, preset: str, args) -> dict:
     for attempt in range(args.repeat):  # alternated, best of each: this VM is noisy
         os.sync()
         limits.append(bare_rate(host, base, args.workers))
-        frees.append(run_shard(root / preset, host, standin_settings, f"host{attempt}",
-                               StandInDevice(0, base.batch_size, downsample, size)))
+        frees.append(
+            run_shard(
+                root / preset,
+                host,
+                standin_settings,
+                f"host{attempt}",
+                StandInDevice(0, base.batch_size, downsample, size),
+            )
+        )
         engines.append(engine_rate(host, base, StandInDevice(0, base.batch_size, downsample, size)))
     limit, engine = max(limits), max(engines)
     free = max(frees, key=lambda r: r["images_per_s"])
     device_rate = args.device_share * limit
-    standin = max((run_shard(root / preset, host, standin_settings, f"standin{attempt}",
-                             StandInDevice(device_rate, base.batch_size, downsample, size)) for attempt in range(args.repeat)),
-                  key=lambda r: r["images_per_s"])
+    standin = max(
+        (
+            run_shard(
+                root / preset,
+                host,
+                standin_settings,
+                f"standin{attempt}",
+                StandInDevice(device_rate, base.batch_size, downsample, size),
+            )
+            for attempt in range(args.repeat)
+        ),
+        key=lambda r: r["images_per_s"],
+    )
     costs.update(validate=free["validate_ms"], pack=free["pack_ms"])
     # the stages' own rates: decode + preprocess (bare), the device, and the host path with its writes
     # (the job with a free device); the slowest bounds what the overlapped job can achieve
@@ -295,11 +357,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--workers", type=int, default=2, help="decode processes (default 2: this VM's cores)")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--device-share", type=float, default=0.5,
-                        help="stand-in device speed as a share of the bare decode limit (0.5: the device is clearly "
-                             "the slowest stage, the host keeps headroom on these 2 cores)")
+    parser.add_argument(
+        "--device-share",
+        type=float,
+        default=0.5,
+        help="stand-in device speed as a share of the bare decode limit (0.5: the device is clearly "
+        "the slowest stage, the host keeps headroom on these 2 cores)",
+    )
     parser.add_argument("--presets", default="sin,64,full")
-    parser.add_argument("--scale", type=float, default=1.0, help="image counts times this (bench/gpu_check.py --tiny: 0.01)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="image counts times this (bench/gpu_check.py --tiny: 0.01)"
+    )
     parser.add_argument("--device", default="cpu", help="the device of the real-model run (cpu | cuda | cuda:N)")
     parser.add_argument("--repeat", type=int, default=0, help="alternated runs, best kept (default 3, --quick 2)")
     args = parser.parse_args()
@@ -325,17 +393,25 @@ def main() -> None:
     for r in results:
         print(f"{r['preset']:<24}" + "".join(f"{r['stage_ms_per_image'][s]:>11.3f}" for s in stages))
     for r in results:
-        print(f"\n{r['preset']}: bare decode+preprocess {r['bare_decode_preprocess_images_per_s']:.0f} img/s "
-              f"({args.workers} processes); host path {r['host_path_images_per_s']:.0f} img/s "
-              f"(host_ratio {r['host_ratio']:.2f}, {r['host_images_per_s_per_core']:.0f} img/s per core); "
-              f"engine alone (no disk writes) {r['engine_images_per_s']:.0f} img/s ({r['engine_host_ratio']:.2f})")
-        print(f"  stand-in device {r['standin_device_images_per_s']:.0f} img/s: achieved "
-              f"{r['standin_achieved_images_per_s']:.0f} img/s, slowest stage {r['slowest_stage_images_per_s']:.0f} "
-              f"-> overlap efficiency {r['overlap_efficiency']:.2f}")
-        print(f"  real model on the CPU: {r['cpu_model_images_per_s']:.2f} img/s ({r['cpu_model_tflops']:.3f} TFLOP/s) "
-              f"end to end vs {r['cpu_model_compute_only_images_per_s']:.2f} compute only -> {r['cpu_model_efficiency']:.2f}")
-    print(f"\noverlap_efficiency {summary['overlap_efficiency']:.2f} (target >= 0.9); "
-          f"host_ratio {summary['host_ratio']:.2f} (target >= 0.8); {summary['seconds']:.0f} s")
+        print(
+            f"\n{r['preset']}: bare decode+preprocess {r['bare_decode_preprocess_images_per_s']:.0f} img/s "
+            f"({args.workers} processes); host path {r['host_path_images_per_s']:.0f} img/s "
+            f"(host_ratio {r['host_ratio']:.2f}, {r['host_images_per_s_per_core']:.0f} img/s per core); "
+            f"engine alone (no disk writes) {r['engine_images_per_s']:.0f} img/s ({r['engine_host_ratio']:.2f})"
+        )
+        print(
+            f"  stand-in device {r['standin_device_images_per_s']:.0f} img/s: achieved "
+            f"{r['standin_achieved_images_per_s']:.0f} img/s, slowest stage {r['slowest_stage_images_per_s']:.0f} "
+            f"-> overlap efficiency {r['overlap_efficiency']:.2f}"
+        )
+        print(
+            f"  real model on the CPU: {r['cpu_model_images_per_s']:.2f} img/s ({r['cpu_model_tflops']:.3f} TFLOP/s) "
+            f"end to end vs {r['cpu_model_compute_only_images_per_s']:.2f} compute only -> {r['cpu_model_efficiency']:.2f}"
+        )
+    print(
+        f"\noverlap_efficiency {summary['overlap_efficiency']:.2f} (target >= 0.9); "
+        f"host_ratio {summary['host_ratio']:.2f} (target >= 0.8); {summary['seconds']:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ alternately (best of ``--repeat``). Target: >= 0.85 of the ceiling in each case.
 
     python bench/read.py [--images 20000] [--many-only]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,8 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from adain.build.shards import ShardData, write_shard
 from adain.data import ShardDataset
+from adain.shards.format import ShardData, write_shard
 
 
 def make_images(root: Path, size: int, count: int, shard_size: int = 5000, classes: int = 10, png: bool = True) -> None:
@@ -39,9 +40,17 @@ def make_images(root: Path, size: int, count: int, shard_size: int = 5000, class
         images = np.stack([np.asarray(Image.fromarray(s).resize((size, size), Image.BICUBIC)) for s in small])
         labels = (np.arange(start, start + n) % classes).astype(np.int64)
         names = [f"train/c{label}/img{start + i}.JPEG" for i, label in enumerate(labels)]
-        write_shard(root / "shards" / f"train-{start // shard_size:05d}.h5", ShardData(
-            images=images, labels=labels, content=names, style=["p.jpg"] * n, wnid=[f"c{l}" for l in labels],
-            labels_clsloc=np.full(n, -1)))
+        write_shard(
+            root / "shards" / f"train-{start // shard_size:05d}.h5",
+            ShardData(
+                images=images,
+                labels=labels,
+                content=names,
+                style=["p.jpg"] * n,
+                wnid=[f"c{label}" for label in labels],
+                labels_clsloc=np.full(n, -1),
+            ),
+        )
         for image, name in zip(images if png else [], names):
             path = root / "png" / Path(name).parent.name / (Path(name).stem + ".png")
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +95,9 @@ def many_shards(root: Path, repeat: int) -> None:
     cases = {
         "2 shards of 2,000": lambda: ShardDataset(root / "large" / "shards"),
         "25 shards of 160": lambda: ShardDataset(root / "sin" / "shards"),
-        "2 sources x 25 shards of 160": lambda: ShardDataset({root / "sin" / "shards": 1, root / "in" / "shards": 1},
-                                                             allow_mixed=True),
+        "2 sources x 25 shards of 160": lambda: ShardDataset(
+            {root / "sin" / "shards": 1, root / "in" / "shards": 1}, allow_mixed=True
+        ),
     }
     best: dict[str, float] = {}
     ceilings: dict[str, float] = {}
@@ -104,17 +114,25 @@ def many_shards(root: Path, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=20000, help="images of the 64 preset (sin: a quarter)")
-    parser.add_argument("--sharing", default=None, choices=["file_descriptor", "file_system"],
-                        help="torch.multiprocessing sharing strategy (default: torch's)")
+    parser.add_argument(
+        "--sharing",
+        default=None,
+        choices=["file_descriptor", "file_system"],
+        help="torch.multiprocessing sharing strategy (default: torch's)",
+    )
     parser.add_argument("--many-only", action="store_true", help="only the many-shards table")
     parser.add_argument("--repeat", type=int, default=3, help="alternated runs of the many-shards table (best kept)")
     args = parser.parse_args()
     if args.sharing:
         torch.multiprocessing.set_sharing_strategy(args.sharing)
-    print(f"torch {torch.__version__}, DataLoader(num_workers=2, shuffle=True, batch_size=256), "
-          f"sharing {torch.multiprocessing.get_sharing_strategy()}")
-    print(f"{'preset':<7}{'images':>8}{'ShardDataset img/s':>20}{'ImageFolder(PNG) img/s':>24}{'ratio':>8}"
-          f"{'DataLoader ceiling img/s':>26}")
+    print(
+        f"torch {torch.__version__}, DataLoader(num_workers=2, shuffle=True, batch_size=256), "
+        f"sharing {torch.multiprocessing.get_sharing_strategy()}"
+    )
+    print(
+        f"{'preset':<7}{'images':>8}{'ShardDataset img/s':>20}{'ImageFolder(PNG) img/s':>24}{'ratio':>8}"
+        f"{'DataLoader ceiling img/s':>26}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if args.many_only:
             many_shards(Path(tmp), args.repeat)

@@ -8,6 +8,7 @@ rows, read with one fancy index, or one simple index per row (what ShardDataset 
 
     python bench/shard_format.py [--images 2000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,10 @@ def blosc_filters() -> dict:
 
 def make_images(count: int, size: int, noise: float) -> np.ndarray:
     rng = np.random.default_rng(0)
-    photos = [np.asarray(Image.fromarray(getattr(data, n)()).convert("RGB")) for n in ("astronaut", "coffee", "chelsea", "rocket")]
+    photos = [
+        np.asarray(Image.fromarray(getattr(data, n)()).convert("RGB"))
+        for n in ("astronaut", "coffee", "chelsea", "rocket")
+    ]
     out = np.empty((count, size, size, 3), np.uint8)
     for i in range(count):
         photo = photos[i % len(photos)]
@@ -71,25 +75,37 @@ def measure(path: Path, images: np.ndarray, options: dict) -> dict:
         for rows in batches:
             [dataset[int(row)] for row in rows]
     per_row = 256 * len(batches) / (time.perf_counter() - start)
-    return {"write": write, "sequential": sequential, "fancy": fancy, "per_row": per_row, "bytes": path.stat().st_size / n}
+    return {
+        "write": write,
+        "sequential": sequential,
+        "fancy": fancy,
+        "per_row": per_row,
+        "bytes": path.stat().st_size / n,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
-    parser.add_argument("--noise", type=float, default=12.0, help="std of the added per-pixel texture (0: plain photos)")
+    parser.add_argument(
+        "--noise", type=float, default=12.0, help="std of the added per-pixel texture (0: plain photos)"
+    )
     args = parser.parse_args()
     filters = {**FILTERS, **blosc_filters()}
-    print(f"{'size':>5} {'filter':<11}{'write img/s':>12}{'seq img/s':>11}{'rand fancy':>11}{'rand per-row':>13}"
-          f"{'bytes/img':>11}{'ratio':>7}")
+    print(
+        f"{'size':>5} {'filter':<11}{'write img/s':>12}{'seq img/s':>11}{'rand fancy':>11}{'rand per-row':>13}"
+        f"{'bytes/img':>11}{'ratio':>7}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for size, count in ((64, args.images), (224, max(256, args.images // 4))):
             images = make_images(count, size, args.noise)
             raw = images[0].nbytes
             for name, options in filters.items():
                 result = measure(Path(tmp) / f"{name}-{size}.h5", images, options)
-                print(f"{size:>5} {name:<11}{result['write']:>12.0f}{result['sequential']:>11.0f}{result['fancy']:>11.0f}"
-                      f"{result['per_row']:>13.0f}{result['bytes']:>11.0f}{raw / result['bytes']:>7.2f}")
+                print(
+                    f"{size:>5} {name:<11}{result['write']:>12.0f}{result['sequential']:>11.0f}{result['fancy']:>11.0f}"
+                    f"{result['per_row']:>13.0f}{result['bytes']:>11.0f}{raw / result['bytes']:>7.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ the values) and the same torch thread count; the runs alternate ``--repeat`` tim
 
 Target (issue 7/15): >= 6x.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,9 @@ def _process_seconds(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=1, help="alternate the two runs this many times")
-    parser.add_argument("--loop", nargs=5, metavar=("VGG", "DECODER", "CONTENT", "STYLES", "OUT"),
-                        help=argparse.SUPPRESS)  # the loop's own process
+    parser.add_argument(
+        "--loop", nargs=5, metavar=("VGG", "DECODER", "CONTENT", "STYLES", "OUT"), help=argparse.SUPPRESS
+    )  # the loop's own process
     args = parser.parse_args()
     if args.loop:
         vgg, decoder, content, styles, out = map(Path, args.loop)
@@ -93,14 +95,52 @@ def main() -> None:
         for r in range(args.repeat):
             out = root / f"loop{r}"
             out.mkdir()
-            loop_times.append(_process_seconds([sys.executable, __file__, "--loop", str(vgg), str(decoder),
-                                                str(content_dir), str(style_dir), str(out)]))
+            loop_times.append(
+                _process_seconds(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--loop",
+                        str(vgg),
+                        str(decoder),
+                        str(content_dir),
+                        str(style_dir),
+                        str(out),
+                    ]
+                )
+            )
             ours = root / f"ours{r}"
-            ours_times.append(_process_seconds([
-                sys.executable, "-m", "adain", "stylize", "--content-dir", str(content_dir), "--style-dir", str(style_dir),
-                "--output-dir", str(ours), "--vgg", str(vgg), "--decoder", str(decoder), "--style-size", "512",
-                "--device", "cpu", "--batch-size", "16", "--workers", "1", "--no-progress", "--cache-dir", "none",
-            ]))
+            ours_times.append(
+                _process_seconds(
+                    [
+                        sys.executable,
+                        "-m",
+                        "adain",
+                        "stylize",
+                        "--content-dir",
+                        str(content_dir),
+                        "--style-dir",
+                        str(style_dir),
+                        "--output-dir",
+                        str(ours),
+                        "--vgg",
+                        str(vgg),
+                        "--decoder",
+                        str(decoder),
+                        "--style-size",
+                        "512",
+                        "--device",
+                        "cpu",
+                        "--batch-size",
+                        "16",
+                        "--workers",
+                        "1",
+                        "--no-progress",
+                        "--cache-dir",
+                        "none",
+                    ]
+                )
+            )
             assert len(list(out.glob("*.png"))) == len(list(ours.rglob("*.png"))) == 32
         loop, ours_best = min(loop_times), min(ours_times)
         print(f"whole processes, {threads} torch threads, CPU")

@@ -1,4 +1,5 @@
 """Shared fixtures: release-format random weights and small real photos at awkward sizes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -94,7 +95,7 @@ def write_odd_inputs(
     save("png_named.JPEG", base, format="PNG")
     save("rgba.png", base.convert("RGBA"), format="PNG")
     save("palette.png", base.convert("P", palette=Image.ADAPTIVE), format="PNG")
-    save("gray16.png", Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257)), format="PNG")
+    save("gray16.png", Image.fromarray(np.asarray(base.convert("L"), dtype=np.uint16) * 257), format="PNG")
     save("one_pixel.png", Image.new("RGB", (1, 1), (200, 10, 10)), "too small", format="PNG")
     save("sliver.JPEG", photo("astronaut", size=(3000, 7)), "too small", format="JPEG")
     save("huge.png", Image.new("RGB", huge, (0, 0, 0)), "too large", format="PNG")

@@ -5,6 +5,7 @@ Run as ``python -m tests.fuzz_pipeline WORKDIR SEED SECONDS``; prints one JSON l
 Every round writes a new content tree of random files under hostile names, then runs the whole
 chain on it (a texture filter stands in for AdaIN: same chain, no weights).
 """
+
 from __future__ import annotations
 
 import io
@@ -31,7 +32,13 @@ def _png_header(width: int, height: int) -> bytes:
 
 
 def _gif_header(width: int, height: int) -> bytes:
-    return b"GIF89a" + struct.pack("<HHBBB", width, height, 0, 0, 0) + b",\0\0\0\0" + struct.pack("<HH", width, height) + b"\0\x02\x02D\x01\0;"
+    return (
+        b"GIF89a"
+        + struct.pack("<HHBBB", width, height, 0, 0, 0)
+        + b",\0\0\0\0"
+        + struct.pack("<HH", width, height)
+        + b"\0\x02\x02D\x01\0;"
+    )
 
 
 def _jpeg_header(width: int, height: int) -> bytes:
@@ -40,8 +47,17 @@ def _jpeg_header(width: int, height: int) -> bytes:
 
 
 def _tiff_header(width: int, height: int) -> bytes:
-    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, width * height)]
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 8),
+        (277, 3, 1, 1),
+        (278, 4, 1, height),
+        (279, 4, 1, width * height),
+    ]
     ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + b"\0\0\0\0"
     return b"II*\0" + struct.pack("<I", 8) + ifd
 
@@ -73,23 +89,41 @@ def random_file(rng: random.Random) -> bytes:
 
 def random_name(rng: random.Random, index: int) -> bytes:
     """File names as bytes: non-UTF-8, very long, dots, dashes, tabs, newlines, spaces, unicode."""
-    stem = rng.choice([
-        b"caf\xe9", b"\xff\xfe", b"-rf", b"--help", b"..", b"...", b"a\tb", b"a\nb", b" spaced ", b"\xe7\x8c\xab",
-        b"x" * rng.randrange(150, 240), b"%s", b"$(reboot)", b"a\\b", b"normal",
-    ]) + b"-%d" % index
+    stem = (
+        rng.choice(
+            [
+                b"caf\xe9",
+                b"\xff\xfe",
+                b"-rf",
+                b"--help",
+                b"..",
+                b"...",
+                b"a\tb",
+                b"a\nb",
+                b" spaced ",
+                b"\xe7\x8c\xab",
+                b"x" * rng.randrange(150, 240),
+                b"%s",
+                b"$(reboot)",
+                b"a\\b",
+                b"normal",
+            ]
+        )
+        + b"-%d" % index
+    )
     extension = rng.choice([b".JPEG", b".png", b".jpg", b".gif", b".tiff", b".PNG", b"", b".txt"])
     return stem[: 250 - len(extension)] + extension
 
 
 def one_round(work: Path, rng: random.Random, files: int) -> dict:
-    from adain.build.index import read_index, read_index_rejects, write_index
-    from adain.build.manifest import read_shard_list, write_manifests
-    from adain.build.pack import pack_shard
-    from adain.build.settings import StylizeSettings
-    from adain.build.stylize_shard import stylize_shard
-    from adain.build.validate import validate_shard
     from adain.cli.inspect import export_shards
     from adain.data import ShardDataset
+    from adain.stages.assign_styles import read_shard_list, write_manifests
+    from adain.stages.index_images import read_index, read_index_rejects, write_index
+    from adain.stages.pack_shard import pack_shard
+    from adain.stages.settings import StylizeSettings
+    from adain.stages.stylize_shard import stylize_shard
+    from adain.stages.validate_shard import validate_shard
 
     content, out, export = work / "content", work / "out", work / "export"
     classes = [b"n01", b"n02", b"odd\tclass", b"caf\xe9", b".hidden"]
@@ -103,8 +137,14 @@ def one_round(work: Path, rng: random.Random, files: int) -> dict:
             handle.write(random_file(rng))
     os.makedirs(content / "train" / "n03_empty", exist_ok=True)
     (content / "train" / "n01" / "plain.png").write_bytes(_valid(rng, "PNG", (40, 30)))  # a dataset is never empty
-    write_index(content, ["train"], out / "index" / "images.tsv", out / "index" / "classes.tsv", EXTENSIONS,
-                rejected_tsv=out / "index" / "rejected.tsv")
+    write_index(
+        content,
+        ["train"],
+        out / "index" / "images.tsv",
+        out / "index" / "classes.tsv",
+        EXTENSIONS,
+        rejected_tsv=out / "index" / "rejected.tsv",
+    )
     indexed = len(read_index(out / "index" / "images.tsv"))
     rejected = len(read_index_rejects(out / "index" / "rejected.tsv"))
     write_manifests(out / "index" / "images.tsv", None, rng.randrange(1000), 16, out / "manifest")
@@ -112,10 +152,12 @@ def one_round(work: Path, rng: random.Random, files: int) -> dict:
     for split, shard, _ in read_shard_list(out / "manifest" / "shards.tsv"):
         manifest = out / "manifest" / split / f"{shard}.tsv"
         staging = out / "stylized" / split / f"{shard}.h5"
-        settings = StylizeSettings(preset="sin", device="cpu", batch_size=4, workers=0, checkpoint_images=5,
-                                   method="gaussian")
-        result = stylize_shard(manifest, None, content, None, None, staging, settings,
-                               attrs={"split": split, "shard": int(shard)})
+        settings = StylizeSettings(
+            preset="sin", device="cpu", batch_size=4, workers=0, checkpoint_images=5, method="gaussian"
+        )
+        result = stylize_shard(
+            manifest, None, content, None, None, staging, settings, attrs={"split": split, "shard": int(shard)}
+        )
         report = validate_shard(staging, manifest, out / "validated" / split / f"{shard}.json", 224, content)
         pack_shard(staging, out / "validated" / split / f"{shard}.json", out / "shards" / split / f"{split}-{shard}.h5")
         packed += result["images"]
@@ -124,8 +166,12 @@ def one_round(work: Path, rng: random.Random, files: int) -> dict:
     exported = export_shards(out, export, workers=2) if packed else 0
     read = sum(1 for _ in ShardDataset(out)) if packed else 0
     assert exported == packed == read, (exported, packed, read)
-    return {"indexed": indexed + len(read_index_rejects(out / "index" / "rejected.tsv")), "packed": packed,
-            "rejected": rejected, "inputs": files}
+    return {
+        "indexed": indexed + len(read_index_rejects(out / "index" / "rejected.tsv")),
+        "packed": packed,
+        "rejected": rejected,
+        "inputs": files,
+    }
 
 
 def main(work: str, seed: int, seconds: float) -> dict:

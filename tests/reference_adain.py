@@ -3,6 +3,7 @@ one image at a time, the painting re-encoded every time, ``vgg[:31]``, output no
 
 Written here without ``adain.core.model`` so that a mistake in the package's layer tables is caught.
 """
+
 import torch
 import torchvision.transforms as T
 from PIL import Image
@@ -53,6 +54,7 @@ def reference_coral(source, target):
     """pytorch-AdaIN's colour preservation, one (3, H, W) image pair, as its function ``coral``:
     standardise each image's colours, whiten the source's by its matrix square root (via SVD),
     colour them with the target's, restore the target's mean and std."""
+
     def flat_mean_std(feat):
         flat = feat.view(3, -1)
         return flat, flat.mean(dim=-1, keepdim=True), flat.std(dim=-1, keepdim=True)
@@ -86,7 +88,9 @@ class ReferenceStylizer:
         steps = ([T.Resize(size)] if size else []) + ([T.CenterCrop(crop)] if crop else [])
         return T.Compose(steps + [T.ToTensor()])
 
-    def __call__(self, content_path, style_path, alpha=1.0, content_size=0, crop=0, style_size=512, preserve_color=False):
+    def __call__(
+        self, content_path, style_path, alpha=1.0, content_size=0, crop=0, style_size=512, preserve_color=False
+    ):
         """Returns the saved pixels, uint8 (H', W', 3), H' = 8 * ceil(H / 8) as the reference writes."""
         content = self.transform(content_size, crop)(Image.open(content_path).convert("RGB")).unsqueeze(0)
         style = self.transform(style_size)(Image.open(style_path).convert("RGB")).unsqueeze(0)

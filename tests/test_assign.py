@@ -1,6 +1,6 @@
 import pytest
 
-from adain.engine.assign import assign_paintings, draw_paintings
+from adain.engine.painting_draws import assign_paintings, draw_paintings
 
 
 def test_draws_are_seeded_per_key_and_independent_of_the_other_keys():

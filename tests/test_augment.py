@@ -1,5 +1,6 @@
 """StyleAugment: on-the-fly AdaIN equals the offline pipeline, leaves -1 rows alone, repeats with
 its generator, and reads a run's stats.h5."""
+
 import h5py
 import numpy as np
 import pytest
@@ -24,8 +25,12 @@ def bank(weights, tmp_path_factory):
 
 
 def _contents(size=(48, 40)):
-    return torch.stack([torch.from_numpy(np.array(photo(name, size=size))).permute(2, 0, 1)
-                        for name in ("astronaut", "chelsea", "coffee", "rocket")])
+    return torch.stack(
+        [
+            torch.from_numpy(np.array(photo(name, size=size))).permute(2, 0, 1)
+            for name in ("astronaut", "chelsea", "coffee", "rocket")
+        ]
+    )
 
 
 def test_with_given_rows_it_equals_the_offline_pipeline(weights, bank):
@@ -52,8 +57,9 @@ def test_draws_repeat_with_the_generator_and_alpha_ranges_are_per_sample(weights
 
     def run(seed):
         augment = StyleAugment(*weights, bank, p=0.5, alpha=(0.2, 0.9), generator=torch.Generator().manual_seed(seed))
-        return augment(images), StyleAugment(*weights, bank, p=0.5, alpha=(0.2, 0.9),
-                                             generator=torch.Generator().manual_seed(seed)).draw(64)
+        return augment(images), StyleAugment(
+            *weights, bank, p=0.5, alpha=(0.2, 0.9), generator=torch.Generator().manual_seed(seed)
+        ).draw(64)
 
     (first, (rows, alphas)), (again, _) = run(7), run(7)
     assert torch.equal(first, again)
@@ -64,9 +70,10 @@ def test_draws_repeat_with_the_generator_and_alpha_ranges_are_per_sample(weights
 
 def test_reads_a_runs_stats_h5_and_names_its_rows(weights, bank, tmp_path):
     path = tmp_path / "stats.h5"
-    with h5py.File(path, "w") as handle:  # the layout of adain.build.paintings.merge_stats
-        handle.create_dataset("names", data=np.array(["a.jpg", "b.jpg", "c.jpg"], dtype=object),
-                              dtype=h5py.string_dtype("utf-8"))
+    with h5py.File(path, "w") as handle:  # the layout of adain.stages.paintings.merge_stats
+        handle.create_dataset(
+            "names", data=np.array(["a.jpg", "b.jpg", "c.jpg"], dtype=object), dtype=h5py.string_dtype("utf-8")
+        )
         handle.create_dataset("stats", data=bank.numpy())
     augment = StyleAugment(*weights, path, p=1.0)
     assert augment.names == ["a.jpg", "b.jpg", "c.jpg"] and torch.equal(augment.bank, bank)

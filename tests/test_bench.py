@@ -1,4 +1,5 @@
 """bench/gpu.py works the day someone runs it on a GPU: a tiny run of the same code on the CPU."""
+
 import json
 import subprocess
 import sys
@@ -8,8 +9,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_gpu_bench_runs_end_to_end_on_the_cpu():
-    command = [sys.executable, str(REPO / "bench" / "gpu.py"), "--device", "cpu", "--quick", "--images", "2",
-               "--loop-images", "2", "--json"]
+    command = [
+        sys.executable,
+        str(REPO / "bench" / "gpu.py"),
+        "--device",
+        "cpu",
+        "--quick",
+        "--images",
+        "2",
+        "--loop-images",
+        "2",
+        "--json",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -54,5 +65,7 @@ def test_a_failing_part_is_named_and_the_check_goes_on(tmp_path):
     fine = run_part("fine", [sys.executable, "-c", "print('{\"x\": 1}')"], 30, tmp_path / "logs")
     assert failed["status"] == "failed (exit 3)" and slow["status"] == "timed out after 1 s"
     assert fine["status"] == "ok" and fine["data"] == {"x": 1}
-    table = markdown({"device": "cpu", "command": "c", "date": "d", "parts": {"broken": failed, "slow": slow, "fine": fine}})
+    table = markdown(
+        {"device": "cpu", "command": "c", "date": "d", "parts": {"broken": failed, "slow": slow, "fine": fine}}
+    )
     assert "failed parts: broken, slow" in table

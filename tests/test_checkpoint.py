@@ -1,6 +1,6 @@
 import numpy as np
 
-from adain.build.checkpoint import PartStore, rows_checkpointed
+from adain.shards.checkpoint import PartStore, rows_checkpointed
 
 
 def _arrays(value):
@@ -41,14 +41,21 @@ def test_a_bit_flipped_part_is_discarded(tmp_path):
 
 
 def _rows(count, codec="raw"):
-    from adain.build.shards import ShardData
+    from adain.shards.format import ShardData
 
-    return ShardData(images=None, labels=np.arange(count), content=[f"c{i}" for i in range(count)],
-                     style=["s"] * count, wnid=["n0"] * count, labels_clsloc=np.zeros(count, np.int64), codec=codec)
+    return ShardData(
+        images=None,
+        labels=np.arange(count),
+        content=[f"c{i}" for i in range(count)],
+        style=["s"] * count,
+        wnid=["n0"] * count,
+        labels_clsloc=np.zeros(count, np.int64),
+        codec=codec,
+    )
 
 
 def test_staging_writer_resumes_after_a_kill_and_shortens_for_rejects(tmp_path):
-    from adain.build.shards import ShardWriter, read_shard, row_checksums
+    from adain.shards.format import ShardWriter, read_shard, row_checksums
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (7, 8, 8, 3), dtype=np.uint8)
@@ -70,7 +77,7 @@ def test_staging_writer_resumes_after_a_kill_and_shortens_for_rejects(tmp_path):
 
 
 def test_staging_writer_for_encoded_images(tmp_path):
-    from adain.build.shards import ShardWriter, encode_image, read_shard, row_checksums
+    from adain.shards.format import ShardWriter, encode_image, read_shard, row_checksums
 
     pictures = [np.full((5 + i, 7, 3), 40 * i, np.uint8) for i in range(3)]
     encoded = [encode_image(p, "png") for p in pictures]

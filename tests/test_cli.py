@@ -10,9 +10,27 @@ from tests.reference_adain import ReferenceStylizer
 
 def _stylize(weights, content_dir, style_dir, out, *extra):
     vgg, decoder = weights
-    argv = ["stylize", "--content-dir", str(content_dir), "--style-dir", str(style_dir), "--output-dir", str(out),
-            "--vgg", str(vgg), "--decoder", str(decoder), "--device", "cpu", "--style-size", "64",
-            "--cache-dir", "none", "--no-progress", *extra]
+    argv = [
+        "stylize",
+        "--content-dir",
+        str(content_dir),
+        "--style-dir",
+        str(style_dir),
+        "--output-dir",
+        str(out),
+        "--vgg",
+        str(vgg),
+        "--decoder",
+        str(decoder),
+        "--device",
+        "cpu",
+        "--style-size",
+        "64",
+        "--cache-dir",
+        "none",
+        "--no-progress",
+        *extra,
+    ]
     assert main(argv) == 0
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
 
@@ -47,7 +65,9 @@ def test_output_tree_names_and_reference_pixels(weights, content_dir, style_dir,
 
 def test_seeded_runs_repeat_byte_for_byte(weights, content_dir, style_dir, tmp_path):
     first = _stylize(weights, content_dir, style_dir, tmp_path / "a", "--workers", "0", "--seed", "3")
-    again = _stylize(weights, content_dir, style_dir, tmp_path / "b", "--workers", "2", "--seed", "3", "--batch-size", "1")
+    again = _stylize(
+        weights, content_dir, style_dir, tmp_path / "b", "--workers", "2", "--seed", "3", "--batch-size", "1"
+    )
     assert first == again
     for name in first:
         a, b = as_array(tmp_path / "a" / name), as_array(tmp_path / "b" / name)
@@ -60,8 +80,19 @@ def test_seeded_runs_repeat_byte_for_byte(weights, content_dir, style_dir, tmp_p
 
 
 def test_content_resize_and_crop_flags(weights, content_dir, style_dir, tmp_path):
-    files = _stylize(weights, content_dir, style_dir, tmp_path / "out", "--content-size", "40", "--crop", "32",
-                     "--extensions", "JPEG", "jpg")
+    files = _stylize(
+        weights,
+        content_dir,
+        style_dir,
+        tmp_path / "out",
+        "--content-size",
+        "40",
+        "--crop",
+        "32",
+        "--extensions",
+        "JPEG",
+        "jpg",
+    )
     assert len(files) == 4 and not any(f.endswith(".png") for f in files)  # .JPEG, .jpeg, .jpg match
     assert {as_array(tmp_path / "out" / f).shape for f in files} == {(32, 32, 3)}
 
@@ -83,17 +114,45 @@ def test_clear_errors(weights, content_dir, style_dir, tmp_path, capsys):
     assert "nope.pth: file not found" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["stylize", "--content-dir", str(empty), "--style-dir", str(style_dir), "--vgg", str(vgg),
-                 "--decoder", str(decoder)]) == 2
+    assert (
+        main(
+            [
+                "stylize",
+                "--content-dir",
+                str(empty),
+                "--style-dir",
+                str(style_dir),
+                "--vgg",
+                str(vgg),
+                "--decoder",
+                str(decoder),
+            ]
+        )
+        == 2
+    )
     assert "no images" in capsys.readouterr().err
 
 
 def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "adain", "stylize", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for flag in ["--content-dir", "--style-dir", "--output-dir", "--num-styles", "--alpha", "--extensions",
-                 "--content-size", "--style-size", "--crop", "--vgg", "--decoder", "--seed", "--device",
-                 "--batch-size", "--workers"]:
+    for flag in [
+        "--content-dir",
+        "--style-dir",
+        "--output-dir",
+        "--num-styles",
+        "--alpha",
+        "--extensions",
+        "--content-size",
+        "--style-size",
+        "--crop",
+        "--vgg",
+        "--decoder",
+        "--seed",
+        "--device",
+        "--batch-size",
+        "--workers",
+    ]:
         assert flag in result.stdout
 
 

@@ -6,6 +6,7 @@ the drift bounds below; nvJPEG decoding within one level; out-of-memory splits a
 byte-identical. ``ADAIN_CUDA_TEST_DEVICE=cpu`` rehearses every test's code on the CPU (then the
 comparisons are CPU against CPU: a check of the tests themselves, not of a GPU).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,18 +23,20 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from common import job_inputs
+from common import job_inputs  # noqa: E402
 
-from adain.build.manifest import read_manifest, write_manifests
-from adain.build.settings import StylizeSettings
-from adain.build.shards import decode_image, read_shard
-from adain.build.stylize_shard import stylize_shard
+from adain.shards.format import decode_image, read_shard  # noqa: E402
+from adain.stages.assign_styles import read_manifest, write_manifests  # noqa: E402
+from adain.stages.settings import StylizeSettings  # noqa: E402
+from adain.stages.stylize_shard import stylize_shard  # noqa: E402
 
 DEVICE = os.environ.get("ADAIN_CUDA_TEST_DEVICE", "cuda")
 pytestmark = [
     pytest.mark.cuda,
-    pytest.mark.skipif(DEVICE.startswith("cuda") and not torch.cuda.is_available(),
-                       reason="no CUDA GPU visible (torch.cuda.is_available() is False)"),
+    pytest.mark.skipif(
+        DEVICE.startswith("cuda") and not torch.cuda.is_available(),
+        reason="no CUDA GPU visible (torch.cuda.is_available() is False)",
+    ),
 ]
 
 #: float32 on CUDA (TF32 off) against the CPU, in levels of 255 (issue 23's bound).
@@ -46,13 +49,23 @@ HALF_DRIFT = {"bfloat16": (4.0, 96), "float16": (0.5, 12)}
 
 
 def _settings(preset: str, device: str, **changes) -> StylizeSettings:
-    return replace(StylizeSettings(preset=preset, device=device, batch_size=4, workers=0, cpu_threads=2,
-                                   checkpoint_images=1000), **changes)
+    return replace(
+        StylizeSettings(preset=preset, device=device, batch_size=4, workers=0, cpu_threads=2, checkpoint_images=1000),
+        **changes,
+    )
 
 
 def _stylize(inputs, out: Path, settings: StylizeSettings, manifest: Path | None = None, **options) -> list[np.ndarray]:
-    stylize_shard(manifest or inputs.manifest, inputs.stats_h5, inputs.content_dir, inputs.vgg, inputs.decoder, out,
-                  settings, **options)
+    stylize_shard(
+        manifest or inputs.manifest,
+        inputs.stats_h5,
+        inputs.content_dir,
+        inputs.vgg,
+        inputs.decoder,
+        out,
+        settings,
+        **options,
+    )
     return _pixels(out)
 
 
@@ -64,7 +77,9 @@ def _pixels(staging: Path) -> list[np.ndarray]:
     return [decode_image(image) for image in images]
 
 
-def _assert_close(found: list[np.ndarray], expected: list[np.ndarray], mean: float = MEAN_LEVELS, most: int = MAX_LEVELS):
+def _assert_close(
+    found: list[np.ndarray], expected: list[np.ndarray], mean: float = MEAN_LEVELS, most: int = MAX_LEVELS
+):
     assert len(found) == len(expected) > 0
     diffs = [np.abs(a.astype(np.int16) - b.astype(np.int16)) for a, b in zip(found, expected)]
     assert all(a.shape == b.shape for a, b in zip(found, expected))
@@ -97,10 +112,20 @@ def test_several_styles_and_colour_preservation_on_cuda_equal_the_cpu(inputs, tm
     manifest = tmp_path / "k2" / "train" / "00000.tsv"
     assert {row.k for row in read_manifest(manifest)} == {0, 1}
     for preserve in (False, True):
-        cpu = _stylize(job, tmp_path / f"cpu{preserve}.h5", _settings("sin", "cpu", preserve_color=preserve),
-                       manifest, style_dir=style_dir)
-        gpu = _stylize(job, tmp_path / f"gpu{preserve}.h5", _settings("sin", DEVICE, preserve_color=preserve),
-                       manifest, style_dir=style_dir)
+        cpu = _stylize(
+            job,
+            tmp_path / f"cpu{preserve}.h5",
+            _settings("sin", "cpu", preserve_color=preserve),
+            manifest,
+            style_dir=style_dir,
+        )
+        gpu = _stylize(
+            job,
+            tmp_path / f"gpu{preserve}.h5",
+            _settings("sin", DEVICE, preserve_color=preserve),
+            manifest,
+            style_dir=style_dir,
+        )
         _assert_close(gpu, cpu)
 
 
@@ -144,8 +169,8 @@ import sys
 sys.path.insert(0, {bench!r})
 from dataclasses import replace
 from pathlib import Path
-from adain.build.settings import StylizeSettings
-from adain.build.stylize_shard import stylize_shard
+from adain.stages.settings import StylizeSettings  # noqa: E402
+from adain.stages.stylize_shard import stylize_shard  # noqa: E402
 root = Path({root!r})
 settings = StylizeSettings(preset="sin", device={device!r}, batch_size=4, workers=0, checkpoint_images=4)
 stylize_shard(root / "manifest/train/00000.tsv", root / "stats.h5", root / "imagenet", root / "weights/vgg_normalised.pth",
@@ -175,11 +200,12 @@ def test_a_cuda_job_killed_mid_shard_resumes_to_the_same_shard(tmp_path):
 
 
 def test_style_augment_on_cuda_equals_the_offline_pixels(inputs):
-    from adain.build.paintings import PaintingStats
     from adain.core.model import load_adain
     from adain.engine.augment import StyleAugment
+    from adain.engine.image_dataset import ImageDataset
     from adain.engine.presets import get_preset
-    from adain.engine.stylizer import ImageDataset, Stylizer
+    from adain.engine.stylizer import Stylizer
+    from adain.stages.paintings import PaintingStats
 
     job = inputs["sin"]
     rows = read_manifest(job.manifest)[:4]
@@ -238,20 +264,25 @@ def test_the_workflow_on_the_gpu_equals_the_cpu_run(tmp_path, weights):
         assert all("CUDA_VISIBLE_DEVICES=" in log for log in logs)
 
 
-@pytest.mark.skipif(not DEVICE.startswith("cuda") or torch.cuda.device_count() < 2,
-                    reason="needs two visible CUDA GPUs")
+@pytest.mark.skipif(
+    not DEVICE.startswith("cuda") or torch.cuda.device_count() < 2, reason="needs two visible CUDA GPUs"
+)
 def test_two_jobs_at_once_claim_two_different_gpus(tmp_path):
     """Two processes inside ``gpu_slot`` at the same time (as two stylize jobs under
     ``--resources gpu=2``) each see one GPU, and not the same one."""
-    job = ("import sys, time, torch\n"
-           "from adain.engine.gpus import gpu_slot\n"
-           "with gpu_slot('cuda') as device:\n"
-           "    print(torch.cuda.get_device_properties(0).uuid, flush=True)\n"
-           "    time.sleep(5)\n")
+    job = (
+        "import sys, time, torch\n"
+        "from adain.engine.gpus import gpu_slot\n"
+        "with gpu_slot('cuda') as device:\n"
+        "    print(torch.cuda.get_device_properties(0).uuid, flush=True)\n"
+        "    time.sleep(5)\n"
+    )
     env = {**os.environ, "ADAIN_GPU_LOCK_DIR": str(tmp_path / "locks")}
     env.pop("CUDA_VISIBLE_DEVICES", None)
-    jobs = [subprocess.Popen([sys.executable, "-c", job], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
-            for _ in range(2)]
+    jobs = [
+        subprocess.Popen([sys.executable, "-c", job], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        for _ in range(2)
+    ]
     seen = [process.communicate(timeout=120)[0].strip() for process in jobs]
     assert all(process.returncode == 0 for process in jobs)
     assert all(seen) and seen[0] != seen[1]

@@ -1,12 +1,13 @@
 """The readers: round trips, multi-worker and distributed coverage, damaged shards."""
+
 import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
-from adain.build.shards import ShardData, encode_image, read_shard, write_shard
 from adain.data import ShardDataset, ShardStream, find_shards
+from adain.shards.format import ShardData, encode_image, read_shard, write_shard
 
 
 def make_shard(path, n, size=None, start=0, seed=0):
@@ -19,10 +20,17 @@ def make_shard(path, n, size=None, start=0, seed=0):
         pixels = [rng.integers(0, 256, (10 + i, 12 + 2 * i, 3), dtype=np.uint8) for i in range(n)]
         images, codec, shapes = [encode_image(p, "png") for p in pixels], "png", np.array([p.shape for p in pixels])
     data = ShardData(
-        images=images, labels=np.arange(start, start + n) % 7, content=[f"train/n{j % 7:02d}/img{j}.JPEG" for j in range(start, start + n)],
-        style=[f"{j % 3}.jpg" for j in range(start, start + n)], wnid=[f"n{j % 7:02d}" for j in range(start, start + n)],
-        labels_clsloc=np.full(n, -1), codec=codec, shapes=shapes,
-        rejected_content=["train/n00/bad.JPEG"], rejected_reason=["undecodable: empty file"], attrs={"preset": "x", "seed": 3},
+        images=images,
+        labels=np.arange(start, start + n) % 7,
+        content=[f"train/n{j % 7:02d}/img{j}.JPEG" for j in range(start, start + n)],
+        style=[f"{j % 3}.jpg" for j in range(start, start + n)],
+        wnid=[f"n{j % 7:02d}" for j in range(start, start + n)],
+        labels_clsloc=np.full(n, -1),
+        codec=codec,
+        shapes=shapes,
+        rejected_content=["train/n00/bad.JPEG"],
+        rejected_reason=["undecodable: empty file"],
+        attrs={"preset": "x", "seed": 3},
     )
     write_shard(path, data)
     return data, pixels
@@ -43,7 +51,13 @@ def test_write_read_round_trip_every_field(tmp_path, size):
         image, label, meta = dataset[i]
         assert image.dtype == torch.uint8 and image.shape[0] == 3
         np.testing.assert_array_equal(image.permute(1, 2, 0).numpy(), pixels[i])
-        assert label == data.labels[i] and meta == {"content": data.content[i], "style": data.style[i], "wnid": data.wnid[i], "k": 0, "source": 0}
+        assert label == data.labels[i] and meta == {
+            "content": data.content[i],
+            "style": data.style[i],
+            "wnid": data.wnid[i],
+            "k": 0,
+            "source": 0,
+        }
 
 
 @pytest.fixture()
@@ -90,7 +104,9 @@ def test_stream_split_by_rank_and_worker_sees_each_sample_once(shards, world_siz
     """45 samples: every one read once; ranks pad to equal counts as DistributedSampler does."""
     seen, counts = [], []
     for rank in range(world_size):
-        stream = ShardStream(shards, split="train", metadata=True, shuffle_buffer=10, seed=1, rank=rank, world_size=world_size)
+        stream = ShardStream(
+            shards, split="train", metadata=True, shuffle_buffer=10, seed=1, rank=rank, world_size=world_size
+        )
         stream.set_epoch(3)
         mine = _contents(DataLoader(stream, batch_size=4, num_workers=workers))
         counts.append(len(mine))
@@ -107,7 +123,9 @@ def test_stream_ranks_of_uneven_shards_yield_equal_counts(tmp_path):
     for drop_last, per_rank in ((False, 6), (True, 6)):
         seen = []
         for rank in range(3):
-            stream = ShardStream(tmp_path, metadata=True, rank=rank, world_size=3, drop_last=drop_last, shuffle_buffer=0)
+            stream = ShardStream(
+                tmp_path, metadata=True, rank=rank, world_size=3, drop_last=drop_last, shuffle_buffer=0
+            )
             mine = _contents(DataLoader(stream, batch_size=4, num_workers=2))
             assert len(mine) == len(stream) == per_rank
             seen += mine
@@ -183,7 +201,7 @@ def test_inspect_and_export(shards, tmp_path, capsys):
 
 
 def test_a_split_is_selected_by_the_shards_attribute_not_a_name_prefix(tmp_path):
-    from adain.build.shards import write_shard
+    from adain.shards.format import write_shard
 
     for name, split in (("val-00000.h5", "val"), ("val-real-00000.h5", "val-real")):
         data, _ = make_shard(tmp_path / name, 3, 8)
@@ -210,14 +228,28 @@ def test_export_stays_in_its_folder_and_never_overwrites(tmp_path):
     from adain.cli.inspect import export_shards
 
     long_stem = "x" * 240
-    contents = ["../../../../escaped.JPEG", "/etc/absolute.JPEG", "train/n01/dup.JPEG", "train/n01/dup.png",
-                "train/n01/sub/dup.JPEG", f"train/n01/{long_stem}.JPEG", f"train/n01/{long_stem}y.JPEG",
-                "train/n01/tab\there.JPEG"]
+    contents = [
+        "../../../../escaped.JPEG",
+        "/etc/absolute.JPEG",
+        "train/n01/dup.JPEG",
+        "train/n01/dup.png",
+        "train/n01/sub/dup.JPEG",
+        f"train/n01/{long_stem}.JPEG",
+        f"train/n01/{long_stem}y.JPEG",
+        "train/n01/tab\there.JPEG",
+    ]
     n = len(contents)
     pixels = np.random.default_rng(0).integers(0, 256, (n, 8, 8, 3), dtype=np.uint8)
     for name, split, wnid in (("a-00000.h5", "../../..", "/abs"), ("b-00000.h5", "train", "n01")):
-        data = ShardData(images=pixels, labels=np.zeros(n, np.int64), content=contents, style=["s"] * n,
-                         wnid=[wnid] * n, labels_clsloc=np.full(n, -1), attrs={"split": split})
+        data = ShardData(
+            images=pixels,
+            labels=np.zeros(n, np.int64),
+            content=contents,
+            style=["s"] * n,
+            wnid=[wnid] * n,
+            labels_clsloc=np.full(n, -1),
+            attrs={"split": split},
+        )
         write_shard(tmp_path / "shards" / name, data)
     dest = tmp_path / "deep" / "er" / "export"
     assert export_shards(tmp_path / "shards", dest) == 2 * n
@@ -237,8 +269,9 @@ def test_full_shards_batch_with_the_collate_or_a_resizing_transform(tmp_path):
     from adain.data import collate_variable_size
 
     make_shard(tmp_path / "train-00000.h5", 6, None)  # PNGs of six different sizes
-    images, labels, meta = next(iter(DataLoader(ShardDataset(tmp_path, metadata=True), batch_size=4,
-                                                collate_fn=collate_variable_size)))
+    images, labels, meta = next(
+        iter(DataLoader(ShardDataset(tmp_path, metadata=True), batch_size=4, collate_fn=collate_variable_size))
+    )
     assert [tuple(i.shape) for i in images] == [(3, 10 + i, 12 + 2 * i) for i in range(4)]
     assert labels.tolist() == [0, 1, 2, 3] and len(meta) == 4
     batch, _ = next(iter(DataLoader(ShardDataset(tmp_path, transform=v2.Resize((16, 16))), batch_size=4)))
@@ -247,7 +280,6 @@ def test_full_shards_batch_with_the_collate_or_a_resizing_transform(tmp_path):
 
 @pytest.mark.parametrize("size", [8, None], ids=["raw", "png"])
 def test_webdataset_export_reads_back_with_webdataset_itself(tmp_path, size):
-    import json
 
     import webdataset as wds
 
@@ -259,7 +291,9 @@ def test_webdataset_export_reads_back_with_webdataset_itself(tmp_path, size):
     tars = sorted(str(p) for p in (tmp_path / "wds").glob("*.tar"))
     assert len(tars) == 2
     samples = list(wds.WebDataset(tars, shardshuffle=False).decode("rgb8"))
-    expected = {meta["content"]: (image, label) for image, label, meta in ShardDataset(tmp_path / "shards", metadata=True)}
+    expected = {
+        meta["content"]: (image, label) for image, label, meta in ShardDataset(tmp_path / "shards", metadata=True)
+    }
     assert len(samples) == len(expected) == 10
     for sample in samples:
         meta = sample["json"]
@@ -268,7 +302,9 @@ def test_webdataset_export_reads_back_with_webdataset_itself(tmp_path, size):
         np.testing.assert_array_equal(sample["png"], image.permute(1, 2, 0).numpy())
     again = tmp_path / "again"
     assert main(["export", str(tmp_path / "shards"), str(again), "--format", "webdataset"]) == 0
-    assert (again / "train-00000.tar").read_bytes() == (tmp_path / "wds" / "train-00000.tar").read_bytes()  # reproducible
+    assert (again / "train-00000.tar").read_bytes() == (
+        tmp_path / "wds" / "train-00000.tar"
+    ).read_bytes()  # reproducible
 
 
 def test_mixed_sources_read_every_sample_of_every_source_weight_times_per_epoch(tmp_path):
@@ -278,7 +314,9 @@ def test_mixed_sources_read_every_sample_of_every_source_weight_times_per_epoch(
 
     for source, seed in (("sin", 1), ("in", 2)):
         for shard in range(3):
-            make_shard(tmp_path / source / f"train-{shard:05d}.h5", 5 + shard, 8, start=10 * shard, seed=seed + 10 * shard)
+            make_shard(
+                tmp_path / source / f"train-{shard:05d}.h5", 5 + shard, 8, start=10 * shard, seed=seed + 10 * shard
+            )
     sources = {tmp_path / "sin": 1, tmp_path / "in": 1}
     dataset = ShardDataset(sources, metadata=True)
     assert len(dataset) == 2 * 18
@@ -289,8 +327,11 @@ def test_mixed_sources_read_every_sample_of_every_source_weight_times_per_epoch(
     seen = []
     for rank in range(2):
         stream = ShardStream(sources, metadata=True, shuffle_buffer=6, rank=rank, world_size=2)
-        seen += [(c, s.item()) for _, _, meta in DataLoader(stream, batch_size=4, num_workers=2)
-                 for c, s in zip(meta["content"], meta["source"])]
+        seen += [
+            (c, s.item())
+            for _, _, meta in DataLoader(stream, batch_size=4, num_workers=2)
+            for c, s in zip(meta["content"], meta["source"])
+        ]
     assert len(seen) == len(set(seen)) == 36
     twice = ShardDataset({tmp_path / "sin": 2, tmp_path / "in": 1}, metadata=True)
     counts = {}

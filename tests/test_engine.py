@@ -5,8 +5,10 @@ import torch
 from adain.core.functional import adain_with_stats, calc_mean_std
 from adain.core.model import load_adain
 from adain.engine.cache import StatsCache
+from adain.engine.device import quantize
+from adain.engine.image_dataset import ImageDataset
 from adain.engine.images import Preprocess
-from adain.engine.stylizer import Flushed, ImageDataset, Rejected, Stylized, Stylizer, quantize
+from adain.engine.stylizer import Flushed, Rejected, Stylized, Stylizer
 from tests.reference_adain import ReferenceStylizer
 
 STYLE_RECIPE = Preprocess("resize-crop", size=64)  # small paintings keep the CPU tests quick
@@ -104,7 +106,9 @@ def test_alpha_zero_is_decoder_of_encoder(model, content_dir, style_dir):
     for index, path in enumerate(contents):
         content = ImageDataset([path], Preprocess())[0][1]
         with torch.no_grad():
-            decoded = model.decode(model.encode(content[None].float() / 255))[..., : content.shape[1], : content.shape[2]]
+            decoded = model.decode(model.encode(content[None].float() / 255))[
+                ..., : content.shape[1], : content.shape[2]
+            ]
         np.testing.assert_array_equal(outputs[(index, index)], quantize(decoded)[0].permute(1, 2, 0).numpy())
 
 
@@ -148,7 +152,7 @@ def test_bad_device_and_dtype_are_clear(model):
 
 def test_float32_on_cuda_means_ieee_float32_not_tf32():
     """The identity of a shard says TF32 is off on CUDA; this is what makes it true."""
-    from adain.engine.stylizer import disable_tf32
+    from adain.engine.device import disable_tf32
 
     before = torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision
     try:

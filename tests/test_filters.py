@@ -1,4 +1,5 @@
 """Texture-suppression filters against plain references, edge preservation and determinism."""
+
 import numpy as np
 import pytest
 import torch
@@ -67,7 +68,7 @@ def test_bilateral_matches_a_per_pixel_filter():
 def test_gaussian_matches_a_direct_convolution():
     image = _image((15, 13))
     ours = gaussian(image, kernel_size=5, sigma=1.5)
-    taps = np.exp(-np.arange(-2, 3) ** 2 / (2 * 1.5**2))
+    taps = np.exp(-(np.arange(-2, 3) ** 2) / (2 * 1.5**2))
     taps /= taps.sum()
     padded = np.pad(image[0].numpy(), ((0, 0), (2, 2), (2, 2)), mode="reflect")
     expected = np.zeros_like(image[0].numpy())
@@ -96,8 +97,10 @@ def test_edge_preserving_filters_keep_a_step_sharper_than_a_gaussian():
     blur = gaussian(noisy, 9, 2.0)
     flat = lambda x: x[..., 2:-2, 2:12].std()  # noqa: E731 - noise left on a flat region
     edge = lambda x: (x[..., 16] - x[..., 15]).mean()  # noqa: E731 - the jump across the step
-    for name, out in {"bilateral": bilateral(noisy, 9, 0.15, 3.0, 2),
-                      "anisotropic": anisotropic(noisy, 30, 30.0, 0.2, 1)}.items():
+    for name, out in {
+        "bilateral": bilateral(noisy, 9, 0.15, 3.0, 2),
+        "anisotropic": anisotropic(noisy, 30, 30.0, 0.2, 1),
+    }.items():
         assert flat(out) <= 1.2 * flat(blur), name  # smooths flat regions about as much ...
         assert edge(out) > 2 * edge(blur), name  # ... but keeps the step
 

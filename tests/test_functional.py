@@ -35,7 +35,9 @@ def test_alpha_blends_in_feature_space():
 def test_stats_may_be_flat_or_4d():
     content, style = torch.randn(2, 8, 4, 4), torch.randn(2, 8, 3, 3)
     mean, std = calc_mean_std(style)
-    torch.testing.assert_close(adain_with_stats(content, mean, std), adain_with_stats(content, mean.flatten(1), std.flatten(1)))
+    torch.testing.assert_close(
+        adain_with_stats(content, mean, std), adain_with_stats(content, mean.flatten(1), std.flatten(1))
+    )
 
 
 @pytest.mark.parametrize("shape", [(8, 4, 4), (1, 8, 1, 1)])

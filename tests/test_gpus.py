@@ -1,5 +1,6 @@
 """GPU slot assignment, tested on the CPU with fake device ids: distinct devices, waiting when all
 are taken, and a killed job's device freed."""
+
 import os
 import signal
 import subprocess
@@ -64,8 +65,12 @@ def test_gpu_slot_sets_cuda_visible_devices_and_restores_it(tmp_path, monkeypatc
 
 
 def _holder_env(lock_dir, devices, **env):
-    return subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_dir), devices], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, **env})
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock_dir), devices],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
 
 
 def test_under_slurm_each_job_keys_its_own_devices(tmp_path):
@@ -102,19 +107,27 @@ settings = EvaluationSettings(models={{'m': {{'weights': 'w'}}}}, shapes='s', te
 """
 
 
-@pytest.mark.parametrize("job, call", [
-    ("make_cue_conflict_job", "make_cue_conflict_job(settings, vgg='v', decoder='d', out_dir='o')"),
-    ("shape_bias_job", "shape_bias_job(settings, name='m', stimuli='s', out_dir='o')"),
-    ("accuracy_job", "accuracy_job(settings, name='m', shards=[], out_json='o.json')"),
-])
+@pytest.mark.parametrize(
+    "job, call",
+    [
+        ("make_cue_conflict_job", "make_cue_conflict_job(settings, vgg='v', decoder='d', out_dir='o')"),
+        ("shape_bias_job", "shape_bias_job(settings, name='m', stimuli='s', out_dir='o')"),
+        ("accuracy_job", "accuracy_job(settings, name='m', shards=[], out_json='o.json')"),
+    ],
+)
 def test_evaluation_jobs_claim_a_gpu_like_stylize_jobs(tmp_path, job, call):
     env = {"ADAIN_GPU_LOCK_DIR": str(tmp_path), "CUDA_VISIBLE_DEVICES": "5"}
     holder = _holder_env(tmp_path, "5", **env)
     evaluation = None
     try:
         assert holder.stdout.readline().strip() == "5"
-        evaluation = subprocess.Popen([sys.executable, "-c", EVALUATION_JOB.format(job=job, call=call)],
-                                      stderr=subprocess.PIPE, text=True, env={**os.environ, **env}, cwd=tmp_path)
+        evaluation = subprocess.Popen(
+            [sys.executable, "-c", EVALUATION_JOB.format(job=job, call=call)],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **env},
+            cwd=tmp_path,
+        )
         waiting = evaluation.stderr.readline()  # its first words: it waits for GPU 5, held by the other job
         assert "all GPUs ['5'] are taken" in waiting and evaluation.poll() is None
         holder.kill()

@@ -3,8 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
+from adain.engine.image_dataset import ImageDataset
 from adain.engine.images import ImageRejected, Preprocess, open_rgb, square_thumbnail
-from adain.engine.stylizer import ImageDataset
 from tests.conftest import photo, write_odd_inputs
 
 
@@ -25,7 +25,10 @@ def test_odd_modes_become_plausible_rgb(tmp_path):
     write_odd_inputs(tmp_path)
     reference = np.asarray(Image.open(tmp_path / "gray.JPEG").convert("RGB"), dtype=float)
     gray16 = np.asarray(open_rgb(tmp_path / "gray16.png"), dtype=float)
-    assert np.abs(gray16 - np.asarray(photo("chelsea", size=(48, 40)).convert("RGB").convert("L").convert("RGB"))).max() <= 1
+    assert (
+        np.abs(gray16 - np.asarray(photo("chelsea", size=(48, 40)).convert("RGB").convert("L").convert("RGB"))).max()
+        <= 1
+    )
     assert reference.std() > 10 and gray16.std() > 10
     assert open_rgb(tmp_path / "rgba.png").mode == "RGB"
 
@@ -77,20 +80,26 @@ def test_a_tiny_file_that_would_become_huge_is_rejected_before_it_is_made(tmp_pa
     Image.new("RGB", (700, 7), (9, 9, 9)).save(tmp_path / "narrow.png")  # 25,600 x 256 once resized
     _, image, reason = ImageDataset([tmp_path / "narrow.png"], get_preset("sin").content)[0]
     assert reason is None and tuple(image.shape) == (3, 224, 224)
-    _, image, reason = ImageDataset([tmp_path / "narrow.png"], get_preset("sin").content, max_preprocessed_pixels=10**6)[0]
+    _, image, reason = ImageDataset(
+        [tmp_path / "narrow.png"], get_preset("sin").content, max_preprocessed_pixels=10**6
+    )[0]
     assert image is None and "max_preprocessed_pixels=1000000" in reason  # the guard is configurable
 
 
 def test_preflight_says_is_a_file_is_a_folder_or_does_not_exist(tmp_path):
     import yaml
 
-    from adain.build.preflight import PreflightError, check_run
+    from adain.run.preflight import PreflightError, check_run
     from tests.workflow_utils import REPO
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     (tmp_path / "a_file").write_text("x")
-    config.update(content_dir=str(tmp_path / "a_file"), style_dir=str(tmp_path / "missing"),
-                  vgg_weights=str(tmp_path), output_dir=str(tmp_path / "out"))
+    config.update(
+        content_dir=str(tmp_path / "a_file"),
+        style_dir=str(tmp_path / "missing"),
+        vgg_weights=str(tmp_path),
+        output_dir=str(tmp_path / "out"),
+    )
     with pytest.raises(PreflightError) as error:
         check_run(config)
     message = str(error.value)

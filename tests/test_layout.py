@@ -1,5 +1,6 @@
 """The package's shape: sub-packages whose imports point one way, and command-line surfaces that
 answer without torch and end quietly when their reader goes away."""
+
 import ast
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 
 PACKAGE = Path(__file__).resolve().parents[1] / "adain"
 #: The data's way, then its side roads: a module may import only its own layer or earlier ones.
-LAYERS = ["files", "core", "engine", "build", "data", "evaluation", "cli"]
+LAYERS = ["files", "shards", "core", "engine", "stages", "run", "data", "evaluation", "cli"]
 
 
 def _layer(module: str) -> str | None:
@@ -43,26 +44,73 @@ def test_no_module_imports_a_later_stage():
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == set(LAYERS) - {"data"}
 
 
+def test_the_readers_import_the_shard_format_not_the_stages():
+    imported = {_layer(name) for name in _imports(PACKAGE / "data.py")}
+    assert "shards" in imported
+    assert not imported & {"stages", "run", "evaluation", "cli"}
+
+
+def test_no_tracked_source_is_hidden_by_common_ignore_patterns():
+    """GitHub's Python .gitignore and ruff's default excludes drop folders named like build output."""
+    hidden = {
+        "build",
+        "dist",
+        "out",
+        "tmp",
+        "lib",
+        "lib64",
+        "eggs",
+        "parts",
+        "sdist",
+        "var",
+        "wheels",
+        "env",
+        "venv",
+        "site-packages",
+        "_build",
+        "buck-out",
+        "node_modules",
+        "__pypackages__",
+        "htmlcov",
+    }
+    tracked = subprocess.run(["git", "ls-files"], cwd=PACKAGE.parent, capture_output=True, text=True).stdout.split()
+    assert tracked
+    assert not [path for path in tracked if hidden & set(Path(path).parts[:-1])]
+
+
 def test_help_and_version_answer_without_torch():
-    commands = [["--help"], ["--version"]] + [[c, "--help"] for c in (
-        "stylize", "weights", "inspect", "export", "status", "verify", "shapebias", "accuracy")]
+    commands = [["--help"], ["--version"]] + [
+        [c, "--help"] for c in ("stylize", "weights", "inspect", "export", "status", "verify", "shapebias", "accuracy")
+    ]
     for command in commands:
-        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "adain", *command],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "adain", *command], capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, (command, result.stderr[-2000:])
         imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line]
         assert not [m for m in imported if m.split(".")[0] in ("torch", "torchvision")], command
 
 
 def test_a_closed_pipe_ends_inspect_quietly(tmp_path):
-    from adain.build.shards import ShardData, write_shard
+    from adain.shards.format import ShardData, write_shard
 
     n = 6000  # a JSON report far larger than a pipe's buffer
-    write_shard(tmp_path / "train-00000.h5", ShardData(
-        images=np.zeros((n, 4, 4, 3), np.uint8), labels=np.arange(n), content=[f"train/n{i:08d}/x.JPEG" for i in range(n)],
-        style=["p.jpg"] * n, wnid=[f"n{i:08d}" for i in range(n)], labels_clsloc=np.full(n, -1)))
-    reader = subprocess.Popen([sys.executable, "-m", "adain", "inspect", "--json", str(tmp_path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    write_shard(
+        tmp_path / "train-00000.h5",
+        ShardData(
+            images=np.zeros((n, 4, 4, 3), np.uint8),
+            labels=np.arange(n),
+            content=[f"train/n{i:08d}/x.JPEG" for i in range(n)],
+            style=["p.jpg"] * n,
+            wnid=[f"n{i:08d}" for i in range(n)],
+            labels_clsloc=np.full(n, -1),
+        ),
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "adain", "inspect", "--json", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert reader.stdout.readline()  # `| head -1`: one line, then the reader goes
     reader.stdout.close()
     assert reader.wait(timeout=120) == 0

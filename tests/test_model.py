@@ -38,14 +38,16 @@ def test_load_records_sha256(weights):
 
 def test_swapped_files_are_named(weights):
     vgg, decoder = weights
-    with pytest.raises(WeightsError, match=r"decoder\.pth: expected the normalised VGG-19.*looks like the AdaIN decoder"):
+    with pytest.raises(
+        WeightsError, match=r"decoder\.pth: expected the normalised VGG-19.*looks like the AdaIN decoder"
+    ):
         load_adain(decoder, vgg)
 
 
 def test_truncated_file_is_rejected(weights, tmp_path):
     vgg, _ = weights
     broken = tmp_path / "vgg_normalised.pth"
-    broken.write_bytes(vgg.read_bytes()[: 100_000])
+    broken.write_bytes(vgg.read_bytes()[:100_000])
     with pytest.raises(WeightsError, match="vgg_normalised.pth: cannot be read"):
         load_state_dict_file(broken, "vgg")
 

@@ -1,6 +1,7 @@
 """The overlapped pipeline and its GPU-side behaviour, exercised on the CPU: the fast decode path's
 fidelity, overlap of compute with the caller's work, out-of-memory splitting, device fallback,
 channels_last / torch.compile / half-precision numerics, and FLOP counts."""
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,10 @@ from PIL import Image
 from adain.core.flops import counted_gflop, encode_gflop, stylize_gflop
 from adain.core.functional import adain_with_stats, calc_mean_std
 from adain.core.model import load_adain
+from adain.engine.device import resolve_device
+from adain.engine.image_dataset import ImageDataset
 from adain.engine.presets import get_preset
-from adain.engine.stylizer import Flushed, ImageDataset, Rejected, Stylized, Stylizer, resolve_device
+from adain.engine.stylizer import Flushed, Rejected, Stylized, Stylizer
 from tests.conftest import photo
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "camera", "coins"]
@@ -98,8 +101,9 @@ def test_the_device_computes_the_next_batch_while_the_caller_handles_one(tmp_pat
     paths = _contents(tmp_path, [(24, 24)] * 12)
     op = SlowOp(0.05)
     stylizer = Stylizer(None, device="cpu", batch_size=4, op=op)
-    results = stylizer.stylize_dataset(ImageDataset(paths, get_preset("full").content), [[0]] * 12,
-                                       {0: np.zeros((2, 512), np.float32)}, workers=1)
+    results = stylizer.stylize_dataset(
+        ImageDataset(paths, get_preset("full").content), [[0]] * 12, {0: np.zeros((2, 512), np.float32)}, workers=1
+    )
     first = next(r for r in results if isinstance(r, Stylized))
     # while the caller still holds the first batch's result, the next batches start computing
     assert op.started.acquire(timeout=10) and op.started.acquire(timeout=10), "no overlap: batch 2 never started"
@@ -119,8 +123,11 @@ def test_out_of_memory_splits_the_batch_then_rejects_the_image_that_does_not_fit
     op = SlowOp(0.0, fail_above=2, fail_side=40)
     stylizer = Stylizer(None, device="cpu", batch_size=8, op=op)
     with caplog.at_level(logging.WARNING, logger="adain.engine.stylizer"):
-        results = list(stylizer.stylize_dataset(ImageDataset(paths, get_preset("full").content), [[0]] * 8,
-                                                {0: np.zeros((2, 512), np.float32)}))
+        results = list(
+            stylizer.stylize_dataset(
+                ImageDataset(paths, get_preset("full").content), [[0]] * 8, {0: np.zeros((2, 512), np.float32)}
+            )
+        )
     stylized = sorted(r.index for r in results if isinstance(r, Stylized))
     rejected = [r for r in results if isinstance(r, Rejected)]
     assert stylized == [0, 1, 2, 3, 4, 6, 7]
@@ -147,8 +154,9 @@ def model(weights):
 
 def _batch(seed=0, size=40, count=3):
     generator = torch.Generator().manual_seed(seed)
-    contents = torch.stack([torch.from_numpy(np.asarray(photo(PHOTOS[i], size=(size, size)))).permute(2, 0, 1)
-                            for i in range(count)])
+    contents = torch.stack(
+        [torch.from_numpy(np.asarray(photo(PHOTOS[i], size=(size, size)))).permute(2, 0, 1) for i in range(count)]
+    )
     stats = torch.stack([torch.rand(512, generator=generator) * 2, torch.rand(512, generator=generator) + 0.5], 1)
     return contents, stats.T.reshape(1, 2, 512).repeat(count, 1, 1)
 
@@ -194,8 +202,16 @@ def test_flop_count_is_the_sum_over_the_convolutions(model):
 
     def count(module, inputs, output):
         nonlocal total
-        total += 2 * module.in_channels * module.out_channels * module.kernel_size[0] * module.kernel_size[1] \
-            * output.shape[0] * output.shape[2] * output.shape[3]
+        total += (
+            2
+            * module.in_channels
+            * module.out_channels
+            * module.kernel_size[0]
+            * module.kernel_size[1]
+            * output.shape[0]
+            * output.shape[2]
+            * output.shape[3]
+        )
 
     hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     try:
@@ -227,10 +243,18 @@ def test_device_decode_path_gives_the_fast_paths_pixels_on_the_cpu(imagenet_like
     outputs = {}
     for decode in ("fast", "device"):
         stylizer = Stylizer(None, device="cpu", batch_size=4, op=lambda images: images)
-        results = list(stylizer.stylize_dataset(ImageDataset(paths, recipe, decode=decode), [[0]] * len(paths),
-                                                {0: np.zeros((2, 512), np.float32)}, workers=1))
-        outputs[decode] = ({r.index: r.image for r in results if isinstance(r, Stylized)},
-                           {r.index: r.reason for r in results if isinstance(r, Rejected)})
+        results = list(
+            stylizer.stylize_dataset(
+                ImageDataset(paths, recipe, decode=decode),
+                [[0]] * len(paths),
+                {0: np.zeros((2, 512), np.float32)},
+                workers=1,
+            )
+        )
+        outputs[decode] = (
+            {r.index: r.image for r in results if isinstance(r, Stylized)},
+            {r.index: r.reason for r in results if isinstance(r, Rejected)},
+        )
     (fast, fast_rejects), (device, device_rejects) = outputs["fast"], outputs["device"]
     assert sorted(fast) == sorted(device) == [i for i in range(len(paths)) if i != 3]
     for index in fast:
@@ -244,11 +268,20 @@ def test_the_fast_path_imports_its_decoders_before_the_workers_fork():
     import subprocess
     import sys
 
-    check = ("import sys; from adain.engine.stylizer import ImageDataset; from adain.engine.presets import get_preset; "
-             "ImageDataset([], get_preset('{preset}').content, decode='{decode}').import_decoders(); "
-             "print('torchvision.io' in sys.modules, 'torchvision' in sys.modules)")
-    for preset, decode, expected in [("sin", "fast", "True True"), ("64", "device", "True True"),
-                                     ("sin", "exact", "False False")]:
-        result = subprocess.run([sys.executable, "-c", check.format(preset=preset, decode=decode)],
-                                capture_output=True, text=True, timeout=120)
+    check = (
+        "import sys; from adain.engine.image_dataset import ImageDataset; from adain.engine.presets import get_preset; "
+        "ImageDataset([], get_preset('{preset}').content, decode='{decode}').import_decoders(); "
+        "print('torchvision.io' in sys.modules, 'torchvision' in sys.modules)"
+    )
+    for preset, decode, expected in [
+        ("sin", "fast", "True True"),
+        ("64", "device", "True True"),
+        ("sin", "exact", "False False"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-c", check.format(preset=preset, decode=decode)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.stdout.strip() == expected, (preset, decode, result.stderr[-2000:])

@@ -4,6 +4,7 @@ user files only read, damage found and repaired, readers and checks that compare
 One module-scoped scenario runs the workflow a few times on a small tree (random weights in a
 folder of their own, older than the checkout); the tests below each check one aspect of it.
 """
+
 import json
 import os
 import shutil
@@ -55,8 +56,17 @@ def scenario(tmp_path_factory):
         _age(path)
     original = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (vgg, decoder)}
     work, out = root / "work", root / "work" / "out"
-    base = dict(content_dir=content, style_dir=REPO / "demo" / "paintings", vgg_weights=vgg, decoder_weights=decoder,
-                device="cpu", workers=0, splits="[val]", shard_size=4, output_dir=out)
+    base = dict(
+        content_dir=content,
+        style_dir=REPO / "demo" / "paintings",
+        vgg_weights=vgg,
+        decoder_weights=decoder,
+        device="cpu",
+        workers=0,
+        splits="[val]",
+        shard_size=4,
+        output_dir=out,
+    )
     seen: dict = {"weights": original, "out": out, "root": root}
 
     def weights_now():
@@ -67,10 +77,16 @@ def scenario(tmp_path_factory):
             shutil.rmtree(work / ".snakemake", ignore_errors=True)
         before = weights_now()
         result = run_workflow(work, **{**base, **changes})
-        seen[label] = {"jobs": _jobs(result), "shards": _shards(out), "mtimes": _mtimes(out),
-                       "summary": json.loads((out / "summary.json").read_text()),
-                       "weights_before": before, "weights_after": weights_now(),
-                       "locks": sorted(str(p) for p in out.rglob("*.lock")), "log": result.stdout + result.stderr}
+        seen[label] = {
+            "jobs": _jobs(result),
+            "shards": _shards(out),
+            "mtimes": _mtimes(out),
+            "summary": json.loads((out / "summary.json").read_text()),
+            "weights_before": before,
+            "weights_after": weights_now(),
+            "locks": sorted(str(p) for p in out.rglob("*.lock")),
+            "log": result.stdout + result.stderr,
+        }
 
     run("clean")
     run("speed", forget=True, workers=2, checkpoint_images=2, checkpoint_seconds=1)
@@ -121,8 +137,6 @@ def test_swapped_weights_with_an_old_time_are_noticed(scenario):
 
 
 def test_a_plan_change_moves_old_shards_out_and_readers_count_right(scenario):
-    from adain.cli.inspect import inspect_shards
-    from adain.data import ShardDataset
 
     plan = scenario["plan"]
     assert sorted(plan["shards"]) == ["shards/val/val-00000.h5", "shards/val/val-00001.h5", "shards/val/val-00002.h5"]
@@ -170,9 +184,9 @@ def test_random_stand_in_weights_are_said_everywhere(scenario, capsys):
 
 
 def test_shards_of_two_fingerprints_are_refused_by_readers_and_checks(scenario, tmp_path):
-    from adain.build.summary import FingerprintError, check_fingerprints, shard_record
-    from adain.build.validate import ValidationError, validate_shard
     from adain.data import MixedShardsError, ShardDataset, ShardStream
+    from adain.stages.summarize import FingerprintError, check_fingerprints, shard_record
+    from adain.stages.validate_shard import ValidationError, validate_shard
 
     out = scenario["out"]
     mixed = tmp_path / "mixed"
@@ -194,8 +208,13 @@ def test_shards_of_two_fingerprints_are_refused_by_readers_and_checks(scenario, 
     with pytest.raises(FingerprintError, match="val-00000.h5"):
         check_fingerprints([shard_record(p, mixed) for p in sorted(mixed.iterdir())])
     with pytest.raises(ValidationError, match="differs from the run's plan"):
-        validate_shard(mixed / "val-00000.h5", out / "manifest" / "val" / "00000.tsv", tmp_path / "r.json", 224,
-                       expected_fingerprint="0" * 64)
+        validate_shard(
+            mixed / "val-00000.h5",
+            out / "manifest" / "val" / "00000.tsv",
+            tmp_path / "r.json",
+            224,
+            expected_fingerprint="0" * 64,
+        )
 
 
 def test_damage_is_found_and_repaired(scenario):
@@ -204,10 +223,17 @@ def test_damage_is_found_and_repaired(scenario):
     from adain.files.locking import try_lock
 
     out, work = scenario["out"], scenario["out"].parent
-    config = dict(content_dir=scenario["root"] / "imagenet", style_dir=REPO / "demo" / "paintings",
-                  vgg_weights=scenario["root"] / "w" / "vgg_normalised.pth",
-                  decoder_weights=scenario["root"] / "w" / "decoder.pth", device="cpu", workers=0, splits="[val]",
-                  shard_size=4, output_dir=out)
+    config = dict(
+        content_dir=scenario["root"] / "imagenet",
+        style_dir=REPO / "demo" / "paintings",
+        vgg_weights=scenario["root"] / "w" / "vgg_normalised.pth",
+        decoder_weights=scenario["root"] / "w" / "decoder.pth",
+        device="cpu",
+        workers=0,
+        splits="[val]",
+        shard_size=4,
+        output_dir=out,
+    )
     intact = _shards(out)
     assert main(["verify", str(out)]) == 0
     first, second = sorted((out / "shards").rglob("*.h5"))
@@ -247,11 +273,11 @@ def test_status_of_a_finished_run_with_stale_shards(scenario, capsys):
 
 def test_a_killed_shards_checkpoints_are_not_reused_for_another_content_tree(tmp_path, weights, monkeypatch):
     """Killed mid-shard with content_dir=a; then content_dir=b, same names, other pixels: nothing of a."""
-    import adain.build.stylize_shard as stylize_module
-    from adain.build.index import write_index
-    from adain.build.manifest import write_manifests
-    from adain.build.settings import StylizeSettings
-    from adain.build.stylize_shard import stylize_shard
+    import adain.stages.stylize_shard as stylize_module
+    from adain.stages.assign_styles import write_manifests
+    from adain.stages.index_images import write_index
+    from adain.stages.settings import StylizeSettings
+    from adain.stages.stylize_shard import stylize_shard
     from tests.conftest import photo
 
     trees = {}

@@ -1,4 +1,5 @@
 """The config schema bounds every number, so a wrong value fails before any work."""
+
 import copy
 
 import pytest
@@ -29,8 +30,17 @@ def test_every_numeric_key_has_both_bounds():
         assert "maximum" in spec or "exclusiveMaximum" in spec, path
 
 
-@pytest.mark.parametrize("key,value", [("seed", -1), ("shard_size", 0), ("batch_size", 10**9), ("alpha", 1.5),
-                                       ("workers", -1), ("max_preprocessed_pixels", 0)])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("seed", -1),
+        ("shard_size", 0),
+        ("batch_size", 10**9),
+        ("alpha", 1.5),
+        ("workers", -1),
+        ("max_preprocessed_pixels", 0),
+    ],
+)
 def test_out_of_range_values_fail_validation(key, value):
     config = copy.deepcopy(yaml.safe_load((REPO / "config.yaml").read_text()))
     validate(copy.deepcopy(config), str(SCHEMA))
@@ -41,7 +51,7 @@ def test_out_of_range_values_fail_validation(key, value):
 
 def test_yes_no_keys_given_as_words_on_the_command_line_become_booleans():
     """``--config preserve_color=true`` arrives as the string "true" (Snakemake reads only True)."""
-    from adain.build.preflight import command_line_booleans
+    from adain.run.preflight import command_line_booleans
 
     schema = yaml.safe_load(SCHEMA.read_text())
     config = copy.deepcopy(yaml.safe_load((REPO / "config.yaml").read_text()))
@@ -52,4 +62,6 @@ def test_yes_no_keys_given_as_words_on_the_command_line_become_booleans():
     assert (fixed["preserve_color"], fixed["compile"], fixed["channels_last"]) == (True, False, False)
     assert fixed["seed"] == "1" and config["preserve_color"] == "true"  # other keys, and the input, untouched
     validate({**fixed, "seed": 1}, str(SCHEMA))
-    assert command_line_booleans({"preserve_color": "maybe"}, schema)["preserve_color"] == "maybe"  # the schema refuses it
+    assert (
+        command_line_booleans({"preserve_color": "maybe"}, schema)["preserve_color"] == "maybe"
+    )  # the schema refuses it

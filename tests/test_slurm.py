@@ -1,5 +1,6 @@
 """The demo workflow through a real Slurm (single node, started by .ci/slurm-up), with
 profiles/slurm: the jobs go through Slurm, and the shards equal a local run's."""
+
 import os
 import re
 import subprocess
@@ -16,10 +17,18 @@ pytestmark = pytest.mark.skipif(
 
 # The CI node: 2 CPUs, no accounting database (sacct fails), one fake GPU.
 SMALL_NODE = [
-    "--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "3",
-    "--seconds-between-status-checks", "3",
-    "--set-resources", "stylize_shard:cpus_per_task=1", "stylize_shard:mem_mb=3000",
-    "compute_painting_stats:cpus_per_task=1", "compute_painting_stats:mem_mb=3000",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-no-account",
+    "--slurm-init-seconds-before-status-checks",
+    "3",
+    "--seconds-between-status-checks",
+    "3",
+    "--set-resources",
+    "stylize_shard:cpus_per_task=1",
+    "stylize_shard:mem_mb=3000",
+    "compute_painting_stats:cpus_per_task=1",
+    "compute_painting_stats:mem_mb=3000",
 ]
 # On the CPU, convolutions sum in an order that depends on the thread count: equal pixels need
 # equal threads in both runs.
@@ -30,8 +39,15 @@ def test_demo_through_slurm_equals_a_local_run(tmp_path, weights):
     root, config = copy_demo(tmp_path / "demo", weights)
     settings = {**config, "preset": "sin", "shard_size": 8}
     run_workflow(tmp_path / "local", *ONE_THREAD, **settings, output_dir=tmp_path / "local" / "out")
-    run_workflow(tmp_path / "slurm", "--profile", str(REPO / "profiles" / "slurm"), *SMALL_NODE, *ONE_THREAD,
-                 **settings, output_dir=tmp_path / "slurm" / "out")
+    run_workflow(
+        tmp_path / "slurm",
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        *SMALL_NODE,
+        *ONE_THREAD,
+        **settings,
+        output_dir=tmp_path / "slurm" / "out",
+    )
 
     # the jobs really went through Slurm: every rule's job has a Slurm log named by its job id,
     # and Slurm itself knows the jobs as completed

@@ -1,4 +1,5 @@
 """docs/training.md's recipes run as written: the code block on tiny SIN and IN shards."""
+
 import re
 from pathlib import Path
 
@@ -26,8 +27,15 @@ def test_the_three_recipes_of_the_training_doc_run(tmp_path):
     torch.save(model.state_dict(), tmp_path / "model_B.pth")
     fresh = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten(), torch.nn.Linear(48, 7))
     random_start = fresh[2].weight.detach().clone()
-    model_c = namespace["train"]("C", {"in": folders["in"]}, model=fresh, init_checkpoint=tmp_path / "model_B.pth",
-                                 batch_size=4, workers=0, max_steps=1)
+    model_c = namespace["train"](
+        "C",
+        {"in": folders["in"]},
+        model=fresh,
+        init_checkpoint=tmp_path / "model_B.pth",
+        batch_size=4,
+        workers=0,
+        max_steps=1,
+    )
     b = model[2].weight.detach()
     assert (model_c[2].weight.detach() - b).abs().max() < (random_start - b).abs().max() / 10  # started from model_B
     namespace["train"]("A", {"sin": folders["sin"]}, model=tiny, batch_size=4, workers=0, max_steps=1)

@@ -1,12 +1,13 @@
 """Validation catches every kind of damage, each named clearly."""
+
 import csv
 
 import numpy as np
 import pytest
 
-from adain.build.pack import pack_shard
-from adain.build.shards import ShardData, encode_image, read_shard, write_shard
-from adain.build.validate import ValidationError, validate_shard
+from adain.shards.format import ShardData, encode_image, read_shard, write_shard
+from adain.stages.pack_shard import pack_shard
+from adain.stages.validate_shard import ValidationError, validate_shard
 
 
 def _manifest(path, rows):
@@ -23,9 +24,13 @@ def sound(tmp_path):
     keep = [0, 1, 3, 4]
     data = ShardData(
         images=np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8),
-        labels=np.array([rows[i][3] for i in keep]), content=[rows[i][1] for i in keep],
-        style=[rows[i][5] for i in keep], wnid=[rows[i][2] for i in keep], labels_clsloc=np.full(4, -1),
-        rejected_content=[rows[2][1]], rejected_reason=["undecodable: empty file"],
+        labels=np.array([rows[i][3] for i in keep]),
+        content=[rows[i][1] for i in keep],
+        style=[rows[i][5] for i in keep],
+        wnid=[rows[i][2] for i in keep],
+        labels_clsloc=np.full(4, -1),
+        rejected_content=[rows[2][1]],
+        rejected_reason=["undecodable: empty file"],
     )
     write_shard(tmp_path / "s.h5", data)
     return tmp_path, data
@@ -49,16 +54,30 @@ def test_sound_shard_passes(sound):
 
 def test_missing_image(sound):
     tmp_path, d = sound
-    message = _tampered(tmp_path, d, images=d.images[:3], labels=d.labels[:3], content=d.content[:3], style=d.style[:3],
-                        wnid=d.wnid[:3], labels_clsloc=d.labels_clsloc[:3])
+    message = _tampered(
+        tmp_path,
+        d,
+        images=d.images[:3],
+        labels=d.labels[:3],
+        content=d.content[:3],
+        style=d.style[:3],
+        wnid=d.wnid[:3],
+        labels_clsloc=d.labels_clsloc[:3],
+    )
     assert "bad.h5 failed validation" in message and "missing images" in message and "train/n00/img4.JPEG" in message
 
 
 def test_duplicated_image(sound):
     tmp_path, d = sound
-    message = _tampered(tmp_path, d, images=d.images[[0, 0, 1, 3]], labels=d.labels[[0, 0, 1, 3]],
-                        content=[d.content[i] for i in (0, 0, 1, 3)], style=[d.style[i] for i in (0, 0, 1, 3)],
-                        wnid=[d.wnid[i] for i in (0, 0, 1, 3)])
+    message = _tampered(
+        tmp_path,
+        d,
+        images=d.images[[0, 0, 1, 3]],
+        labels=d.labels[[0, 0, 1, 3]],
+        content=[d.content[i] for i in (0, 0, 1, 3)],
+        style=[d.style[i] for i in (0, 0, 1, 3)],
+        wnid=[d.wnid[i] for i in (0, 0, 1, 3)],
+    )
     assert "duplicated images: ['train/n00/img0.JPEG']" in message
 
 
@@ -87,9 +106,16 @@ def test_undecodable_encoded_image(tmp_path):
     _manifest(tmp_path / "m.tsv", rows)
     pixels = np.zeros((9, 11, 3), np.uint8)
     broken = encode_image(pixels, "png")[:30]
-    data = ShardData(images=[encode_image(pixels, "png"), broken], labels=np.zeros(2), content=[r[1] for r in rows],
-                     style=["p.jpg"] * 2, wnid=["n00"] * 2, labels_clsloc=np.full(2, -1), codec="png",
-                     shapes=np.array([[9, 11, 3], [9, 11, 3]]))
+    data = ShardData(
+        images=[encode_image(pixels, "png"), broken],
+        labels=np.zeros(2),
+        content=[r[1] for r in rows],
+        style=["p.jpg"] * 2,
+        wnid=["n00"] * 2,
+        labels_clsloc=np.full(2, -1),
+        codec="png",
+        shapes=np.array([[9, 11, 3], [9, 11, 3]]),
+    )
     write_shard(tmp_path / "bad.h5", data)
     with pytest.raises(ValidationError, match=r"val/n00/b.JPEG: stored image does not decode"):
         validate_shard(tmp_path / "bad.h5", tmp_path / "m.tsv", tmp_path / "r.json", size=None)
@@ -107,9 +133,9 @@ def test_missing_and_unreadable_shards_are_named(sound):
 def test_a_write_error_while_packing_leaves_no_shard_and_a_rerun_recovers(sound, monkeypatch):
     tmp_path, _ = sound
     validate_shard(tmp_path / "s.h5", tmp_path / "m.tsv", tmp_path / "r.json", size=8)
-    import adain.build.shards
+    import adain.shards.format
 
-    real = adain.build.shards.h5py.File
+    real = adain.shards.format.h5py.File
 
     class FullDisk(real):
         def create_dataset(self, name, *args, **kwargs):
@@ -117,11 +143,11 @@ def test_a_write_error_while_packing_leaves_no_shard_and_a_rerun_recovers(sound,
                 raise OSError(28, "No space left on device")
             return super().create_dataset(name, *args, **kwargs)
 
-    monkeypatch.setattr(adain.build.shards.h5py, "File", FullDisk)
+    monkeypatch.setattr(adain.shards.format.h5py, "File", FullDisk)
     with pytest.raises(OSError, match="No space left"):
         pack_shard(tmp_path / "s.h5", tmp_path / "r.json", tmp_path / "out" / "train-00000.h5")
     assert list((tmp_path / "out").iterdir()) == []  # neither a final nor a temporary file
-    monkeypatch.setattr(adain.build.shards.h5py, "File", real)
+    monkeypatch.setattr(adain.shards.format.h5py, "File", real)
     pack_shard(tmp_path / "s.h5", tmp_path / "r.json", tmp_path / "out" / "train-00000.h5")
     packed = read_shard(tmp_path / "out" / "train-00000.h5")
     assert packed.attrs["validated"] and len(packed) == 4

@@ -1,4 +1,5 @@
 """End-to-end runs of the Snakemake workflow on a copy of the demo tree (random weights, CPU)."""
+
 import json
 import os
 import random
@@ -15,10 +16,10 @@ import torch
 import yaml
 from PIL import Image
 
-from adain.build.paintings import read_painting_list
 from adain.core.model import load_adain
 from adain.engine.images import Preprocess, open_rgb, square_thumbnail, to_uint8_tensor
 from adain.engine.stylizer import Stylizer
+from adain.stages.paintings import read_painting_list
 from tests.workflow_utils import REPO, SNAKEMAKE, copy_demo, read_datasets, run_workflow
 
 
@@ -42,8 +43,13 @@ SIN_SETTINGS = {"batch_size": 4, "checkpoint_images": 4, "decode": "exact"}  # t
 def test_sin_counts_labels_rejects_and_format(sin_run):
     out, config = sin_run
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["splits"]["train"] == {"indexed": 14, "samples": 14, "packed": 13, "rejected": 1,
-                                          "classes": {"n02123045": 5, "n04266014": 4, "n07920052": 4}}
+    assert summary["splits"]["train"] == {
+        "indexed": 14,
+        "samples": 14,
+        "packed": 13,
+        "rejected": 1,
+        "classes": {"n02123045": 5, "n04266014": 4, "n07920052": 4},
+    }
     assert summary["splits"]["val"]["packed"] == 6 and summary["shards"] == 3
     rejects = (out / "rejects.tsv").read_text()
     assert "train/n02123045/n02123045_broken.JPEG\tundecodable" in rejects
@@ -51,7 +57,10 @@ def test_sin_counts_labels_rejects_and_format(sin_run):
     classes = ["n02123045", "n04266014", "n07920052"]
     shards = sorted((out / "shards").rglob("*.h5"))
     assert [s.relative_to(out / "shards").as_posix() for s in shards] == [
-        "train/train-00000.h5", "train/train-00001.h5", "val/val-00000.h5"]
+        "train/train-00000.h5",
+        "train/train-00001.h5",
+        "val/val-00000.h5",
+    ]
     for shard in shards:
         data = read_datasets(shard)
         n = len(data["labels"])
@@ -82,7 +91,9 @@ def test_sin_equals_the_engine_applied_by_hand(sin_run, weights):
     thumbs = torch.stack([to_uint8_tensor(square_thumbnail(open_rgb(style_dir / p), 224)) for p in paintings])
     stats = dict(zip(paintings, torch.cat([stylizer.encode_stats(b) for b in thumbs.split(4)])))
     recipe = Preprocess("resize-crop", 256, 224)
-    contents = torch.stack([to_uint8_tensor(recipe(open_rgb(Path(config["content_dir"]) / c.decode()))) for c in data["content"]])
+    contents = torch.stack(
+        [to_uint8_tensor(recipe(open_rgb(Path(config["content_dir"]) / c.decode()))) for c in data["content"]]
+    )
     style = torch.stack([stats[s.decode()] for s in data["style"]])
     expected = torch.cat([stylizer.stylize(c, s) for c, s in zip(contents.split(4), style.split(4))])
     expected = expected.permute(0, 2, 3, 1).numpy()
@@ -91,8 +102,9 @@ def test_sin_equals_the_engine_applied_by_hand(sin_run, weights):
 
 def test_same_config_and_seed_give_identical_shards(sin_run, demo, tmp_path):
     out, config = sin_run
-    run_workflow(tmp_path, **{**config, "workers": 0}, output_dir=tmp_path / "again", preset="sin", shard_size=8,
-                 **SIN_SETTINGS)
+    run_workflow(
+        tmp_path, **{**config, "workers": 0}, output_dir=tmp_path / "again", preset="sin", shard_size=8, **SIN_SETTINGS
+    )
     for shard in sorted((out / "shards").rglob("*.h5")):
         first, second = read_datasets(shard), read_datasets(tmp_path / "again" / shard.relative_to(out))
         for name in ("images", "labels", "content", "style"):
@@ -130,8 +142,12 @@ def test_bad_config_fails_before_any_work(demo, tmp_path):
 
 def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
     root, config = demo
-    result = run_workflow(tmp_path, **{**config, "vgg_weights": tmp_path / "w" / "vgg_normalised.pth"},
-                          output_dir=tmp_path / "out", check=False)
+    result = run_workflow(
+        tmp_path,
+        **{**config, "vgg_weights": tmp_path / "w" / "vgg_normalised.pth"},
+        output_dir=tmp_path / "out",
+        check=False,
+    )
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "releases/download/v0.0.0/vgg_normalised.pth" in log and "put it at" in log
@@ -140,14 +156,27 @@ def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
 
 
 def test_lint():
-    result = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _start(workdir: Path, config: dict, output=subprocess.DEVNULL) -> subprocess.Popen:
     overrides = [f"{key}={value}" for key, value in config.items()]
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
-               "--directory", str(workdir), "--cores", "2", "--config", *overrides]
+    command = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--configfile",
+        str(REPO / "config.yaml"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--config",
+        *overrides,
+    ]
     return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, text=True)
 
 
@@ -189,7 +218,7 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
         _kill(process)
         kills += 1
         # where the killed run stands, from the output folder alone
-        from adain.build.status import format_status, run_status
+        from adain.run.status import format_status, run_status
 
         status = run_status(tmp_path / "out")
         assert status.planned_shards == 3 and status.in_progress and status.done_shards < 3
@@ -233,8 +262,14 @@ def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
     paintings = tmp_path / "paintings"
     shutil.copytree(REPO / "demo" / "paintings", paintings)
     odd_paintings = write_odd_inputs(paintings / "odd", base_size=(256, 240), huge=(400, 400))
-    run_workflow(tmp_path, **{**config, "content_dir": content, "style_dir": paintings}, output_dir=tmp_path / "out",
-                 splits="[val]", max_pixels=100_000, shard_size=8)
+    run_workflow(
+        tmp_path,
+        **{**config, "content_dir": content, "style_dir": paintings},
+        output_dir=tmp_path / "out",
+        splits="[val]",
+        max_pixels=100_000,
+        shard_size=8,
+    )
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())["splits"]["val"]
     # sin resizes the shorter side to 256, so a 1x1 image and a 3000x7 sliver become usable
     broken = {n for n, reason in odd_content.items() if reason and "too small" not in reason}
@@ -245,7 +280,7 @@ def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
     for name in broken:
         assert odd_content[name] in reasons[f"val/n09999999/{name}"]
     packed = {c.decode() for s in (tmp_path / "out" / "shards").rglob("*.h5") for c in read_datasets(s)["content"]}
-    for name, reason in odd_content.items():
+    for name in odd_content:
         assert (f"val/n09999999/{name}" in packed) == (name not in broken)
     for name, reason in odd_paintings.items():
         if reason:  # broken, too small (< 224) or over the pixel guard: listed, never used
@@ -261,12 +296,21 @@ def test_clear_errors_before_any_work(demo, tmp_path, weights):
     (empty / "train").mkdir(parents=True)
     (tmp_path / "a_file").write_text("x")
     # every problem at once, all listed in one message before any job runs
-    settings = {**config, "vgg_weights": weights[1], "content_dir": empty, "style_dir": empty,
-                "output_dir": tmp_path / "a_file" / "out"}
+    settings = {
+        **config,
+        "vgg_weights": weights[1],
+        "content_dir": empty,
+        "style_dir": empty,
+        "output_dir": tmp_path / "a_file" / "out",
+    }
     result = run_workflow(tmp_path, **settings, check=False)
     assert result.returncode != 0
-    for message in ("vgg_weights: " + str(weights[1]), f"content_dir {empty} holds no images",
-                    f"style_dir {empty} holds no images", "cannot be written"):
+    for message in (
+        "vgg_weights: " + str(weights[1]),
+        f"content_dir {empty} holds no images",
+        f"style_dir {empty} holds no images",
+        "cannot be written",
+    ):
         assert message in result.stdout + result.stderr, message
     assert "index_images" not in result.stdout + result.stderr  # no job started
 
@@ -274,8 +318,9 @@ def test_clear_errors_before_any_work(demo, tmp_path, weights):
 def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
     out, config = sin_run
     report = out.parent / "report.html"
-    run_workflow(out.parent, "--report", str(report), **config, output_dir=out, preset="sin", shard_size=8,
-                 **SIN_SETTINGS)
+    run_workflow(
+        out.parent, "--report", str(report), **config, output_dir=out, preset="sin", shard_size=8, **SIN_SETTINGS
+    )
     html = report.read_text(errors="replace")
     assert "sample_grid.png" in html and "summary.json" in html
 
@@ -285,8 +330,14 @@ def test_texture_suppression_methods_run_through_the_workflow(demo, tmp_path, me
     from adain.core.filters import DEFAULTS, get_filter
 
     root, config = demo
-    run_workflow(tmp_path, **{**config, "vgg_weights": tmp_path / "none.pth", "style_dir": tmp_path / "none"},
-                 output_dir=tmp_path / "out", method=method, splits="[val]", shard_size=100)
+    run_workflow(
+        tmp_path,
+        **{**config, "vgg_weights": tmp_path / "none.pth", "style_dir": tmp_path / "none"},
+        output_dir=tmp_path / "out",
+        method=method,
+        splits="[val]",
+        shard_size=100,
+    )
     shard = tmp_path / "out" / "shards" / "val" / "val-00000.h5"
     data = read_datasets(shard)
     assert data["images"].shape == (6, 224, 224, 3) and set(data["style"]) == {b""}
@@ -304,8 +355,19 @@ def test_inspect_shows_one_image_under_every_method(sin_run, tmp_path, capsys):
     from adain.cli.main import main
 
     out, config = sin_run
-    assert main(["inspect", str(out), "--methods", str(tmp_path / "methods.png"), "--content-dir",
-                 str(config["content_dir"])]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                str(out),
+                "--methods",
+                str(tmp_path / "methods.png"),
+                "--content-dir",
+                str(config["content_dir"]),
+            ]
+        )
+        == 0
+    )
     assert "under original, gaussian, bilateral, anisotropic, cartoon" in capsys.readouterr().out
     assert Image.open(tmp_path / "methods.png").size == (5 * 224, 224)
 
@@ -314,9 +376,9 @@ def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_ru
     """A restarted cluster controller may resubmit a shard whose first job still runs."""
     import threading
 
-    from adain.build.settings import StylizeSettings
-    from adain.build.stylize_shard import stylize_shard
     from adain.files.locking import held_lock
+    from adain.stages.settings import StylizeSettings
+    from adain.stages.stylize_shard import stylize_shard
 
     out, config = sin_run
     target = tmp_path / "00000.h5"
@@ -333,8 +395,14 @@ def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_ru
     thread.start()
     ready.wait()
     start = time.monotonic()
-    result = stylize_shard(out / "manifest" / "val" / "00000.tsv", out / "paintings" / "stats.h5",
-                           config["content_dir"], *weights, target, StylizeSettings(preset="sin", device="cpu"))
+    result = stylize_shard(
+        out / "manifest" / "val" / "00000.tsv",
+        out / "paintings" / "stats.h5",
+        config["content_dir"],
+        *weights,
+        target,
+        StylizeSettings(preset="sin", device="cpu"),
+    )
     thread.join()
     assert time.monotonic() - start >= 0.9  # it waited for the first job
     assert result["images"] == 6 and result["seconds"] == 0.0  # and found the shard written
@@ -351,24 +419,44 @@ def test_evaluation_rules_shape_bias_plot_and_accuracy_without_touching_the_shar
     from tests.conftest import photo
 
     out, config = sin_run
-    for folder, images in (("shapes", {"cat/a.png": "chelsea", "clock/b.png": "coffee"}),
-                           ("textures", {"elephant/t.png": "hubble_deep_field", "cat/u.png": "coins"})):
+    for folder, images in (
+        ("shapes", {"cat/a.png": "chelsea", "clock/b.png": "coffee"}),
+        ("textures", {"elephant/t.png": "hubble_deep_field", "cat/u.png": "coins"}),
+    ):
         for name, source in images.items():
             (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
             photo(source, size=(50, 40)).save(tmp_path / folder / name)
     torch.manual_seed(0)
     torch.save(torchvision.models.squeezenet1_1().state_dict(), tmp_path / "squeezenet.pth")
-    evaluation = {"evaluation": {
-        "models": {"squeeze": {"arch": "squeezenet1_1", "weights": str(tmp_path / "squeezenet.pth"),
-                               "topk": [0.5], "topk_at": ["features.2"]}},
-        "shapes": str(tmp_path / "shapes"), "textures": str(tmp_path / "textures"), "stimulus_size": 32,
-        "accuracy_splits": ["val"], "batch_size": 4,
-    }}
+    evaluation = {
+        "evaluation": {
+            "models": {
+                "squeeze": {
+                    "arch": "squeezenet1_1",
+                    "weights": str(tmp_path / "squeezenet.pth"),
+                    "topk": [0.5],
+                    "topk_at": ["features.2"],
+                }
+            },
+            "shapes": str(tmp_path / "shapes"),
+            "textures": str(tmp_path / "textures"),
+            "stimulus_size": 32,
+            "accuracy_splits": ["val"],
+            "batch_size": 4,
+        }
+    }
     (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump(evaluation))
     shards = sorted((out / "shards").rglob("*.h5"))
     before = [s.stat().st_mtime_ns for s in shards]
-    result = run_workflow(out.parent, configfiles=[tmp_path / "evaluation.yaml"], **config, output_dir=out,
-                          preset="sin", shard_size=8, **SIN_SETTINGS)
+    result = run_workflow(
+        out.parent,
+        configfiles=[tmp_path / "evaluation.yaml"],
+        **config,
+        output_dir=out,
+        preset="sin",
+        shard_size=8,
+        **SIN_SETTINGS,
+    )
     assert [s.stat().st_mtime_ns for s in shards] == before
     jobs = result.stdout + result.stderr
     assert "stylize_shard" not in jobs and "make_cue_conflict" in jobs
@@ -376,8 +464,11 @@ def test_evaluation_rules_shape_bias_plot_and_accuracy_without_touching_the_shar
     assert stimuli == ["cat1-cat1.png", "cat1-elephant1.png", "clock1-cat1.png", "clock1-elephant1.png"]
     evaluated = out / "evaluation" / "shape_bias"
     assert sorted(p.name for p in (evaluated / "squeeze").glob("[!.]*")) == [
-        "cue-conflict_squeeze-topK-50_session-1.csv", "cue-conflict_squeeze_session-1.csv", "squeeze-topK-50.json",
-        "squeeze.json"]
+        "cue-conflict_squeeze-topK-50_session-1.csv",
+        "cue-conflict_squeeze_session-1.csv",
+        "squeeze-topK-50.json",
+        "squeeze.json",
+    ]
     summary = json.loads((evaluated / "squeeze" / "squeeze.json").read_text())
     assert (summary["result"]["trials"], summary["result"]["conflict_trials"]) == (4, 3)
     with open(evaluated / "squeeze" / "cue-conflict_squeeze_session-1.csv") as handle:
@@ -394,11 +485,20 @@ def test_evaluation_rules_shape_bias_plot_and_accuracy_without_touching_the_shar
 def test_in_shards_line_up_with_sin_image_for_image(sin_run, tmp_path):
     """method none: the preset's preprocessing only (plain ImageNet), in the same shards and order."""
     out, config = sin_run
-    run_workflow(tmp_path, **{**config, "vgg_weights": tmp_path / "none.pth", "style_dir": tmp_path / "none"},
-                 output_dir=tmp_path / "in", method="none", preset="sin", shard_size=8, **SIN_SETTINGS)
+    run_workflow(
+        tmp_path,
+        **{**config, "vgg_weights": tmp_path / "none.pth", "style_dir": tmp_path / "none"},
+        output_dir=tmp_path / "in",
+        method="none",
+        preset="sin",
+        shard_size=8,
+        **SIN_SETTINGS,
+    )
     recipe = Preprocess("resize-crop", 256, 224)
     sin_shards = sorted((out / "shards").rglob("*.h5"))
-    assert [s.relative_to(out) for s in sin_shards] == sorted(s.relative_to(tmp_path / "in") for s in (tmp_path / "in" / "shards").rglob("*.h5"))
+    assert [s.relative_to(out) for s in sin_shards] == sorted(
+        s.relative_to(tmp_path / "in") for s in (tmp_path / "in" / "shards").rglob("*.h5")
+    )
     for shard in sin_shards:
         sin, plain = read_datasets(shard), read_datasets(tmp_path / "in" / shard.relative_to(out))
         for name in ("content", "labels", "wnid", "rejected_content"):
@@ -421,7 +521,9 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
     assert "WARNING: random stand-in weights — not a real dataset" in card
     assert "| train | 14 | 14 | 13 | 1 | 3 |" in card and "| val | 6 | 6 | 6 | 0 | 3 |" in card
     assert "| styles per image | 1 " in card
-    assert f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
+    assert (
+        f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
+    )
     assert "ShardDataset" in card and "ImageNet terms of access" in card and "Painter-by-Numbers" in card
 
 
@@ -439,8 +541,14 @@ def test_several_styles_and_colour_preservation_through_the_workflow_readers_and
     from tests.reference_adain import ReferenceStylizer, reference_adain, reference_coral
 
     root, config = demo
-    settings = dict(output_dir=tmp_path / "out", preset="64", stylize_size_64=64, shard_size=10, styles_per_image=2,
-                    preserve_color=True)
+    settings = dict(
+        output_dir=tmp_path / "out",
+        preset="64",
+        stylize_size_64=64,
+        shard_size=10,
+        styles_per_image=2,
+        preserve_color=True,
+    )
     run_workflow(tmp_path, **config, **settings)
     out = tmp_path / "out"
     summary = json.loads((out / "summary.json").read_text())
@@ -462,7 +570,9 @@ def test_several_styles_and_colour_preservation_through_the_workflow_readers_and
     ks = []
     for tar in sorted((tmp_path / "wds").glob("*.tar")):
         with tarfile.open(tar) as handle:
-            ks += [json.loads(handle.extractfile(m).read())["k"] for m in handle.getmembers() if m.name.endswith(".json")]
+            ks += [
+                json.loads(handle.extractfile(m).read())["k"] for m in handle.getmembers() if m.name.endswith(".json")
+            ]
     assert sorted(ks) == [0] * 13 + [1] * 13
     reference, preset = ReferenceStylizer(*weights), get_preset("64", 64)
     val_shards = sorted((out / "shards" / "val").glob("*.h5"))
@@ -477,7 +587,9 @@ def test_several_styles_and_colour_preservation_through_the_workflow_readers_and
             painting = to_uint8_tensor(preset.painting(open_rgb(root / "paintings" / style.decode()))).float() / 255
             with torch.no_grad():
                 features = reference.vgg(image[None])
-                result = reference.decoder(reference_adain(features, reference.vgg(reference_coral(painting, image)[None])))
+                result = reference.decoder(
+                    reference_adain(features, reference.vgg(reference_coral(painting, image)[None]))
+                )
             expected = result[0].mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
             assert np.abs(stored.astype(float) - expected).mean() <= 0.5
     # back to one style per image, without colour preservation: the manifests and shards are made again
@@ -503,5 +615,5 @@ def test_inspect_grid_shows_content_beside_stylized_from_the_run_alone(sin_run, 
     assert f"contents from {Path(config['content_dir']).resolve()}" in printed
     grid = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB"))
     assert grid.shape[1] == 2 * 160 and grid.shape[0] % (160 + 12) == 14  # two columns, captions, the stand-in banner
-    content_cell = grid[14 + 10: 14 + 150, 10:150]
+    content_cell = grid[14 + 10 : 14 + 150, 10:150]
     assert content_cell.std() > 5  # the content is drawn, not left blank

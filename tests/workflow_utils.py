@@ -1,4 +1,5 @@
 """Helpers of the end-to-end workflow tests: running Snakemake on a copy of the demo tree."""
+
 import shutil
 import subprocess
 import sys
@@ -11,15 +12,32 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def run_workflow(workdir: Path, *extra: str, check: bool = True, configfiles=(), **config) -> subprocess.CompletedProcess:
+def run_workflow(
+    workdir: Path, *extra: str, check: bool = True, configfiles=(), **config
+) -> subprocess.CompletedProcess:
     """``snakemake --cores 2`` in ``workdir`` with the repository's Snakefile and config overrides
     (``configfiles`` after the repository's config.yaml, then ``config`` keys)."""
     overrides = [f"{key}={value}" for key, value in config.items()]
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"), *map(str, configfiles),
-               "--directory", str(workdir), "--cores", "2", *extra, "--config", *overrides]
+    command = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--configfile",
+        str(REPO / "config.yaml"),
+        *map(str, configfiles),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *extra,
+        "--config",
+        *overrides,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        )
     return result
 
 
@@ -31,8 +49,14 @@ def copy_demo(root: Path, weights) -> tuple[Path, dict]:
     (cat / "n02123045_broken.JPEG").write_bytes((cat / "n02123045_train_0.JPEG").read_bytes()[:300])
     Image.open(cat / "n02123045_train_1.JPEG").convert("CMYK").save(cat / "n02123045_cmyk.JPEG")
     vgg, decoder = weights
-    config = dict(content_dir=root / "imagenet", style_dir=root / "paintings", vgg_weights=vgg,
-                  decoder_weights=decoder, device="cpu", workers=1)
+    config = dict(
+        content_dir=root / "imagenet",
+        style_dir=root / "paintings",
+        vgg_weights=vgg,
+        decoder_weights=decoder,
+        device="cpu",
+        workers=1,
+    )
     return root, config
 
 

@@ -1,4 +1,5 @@
 """``adain inspect`` and ``adain export``: look into shards, or turn them back into image files."""
+
 from __future__ import annotations
 
 import json
@@ -10,16 +11,28 @@ import h5py
 from PIL import Image
 from tqdm import tqdm
 
-from ..build.manifest import sample_key
-from ..build.shards import read_shard
 from ..data import find_shards, read_shard_info, shard_split
 from ..files.atomic import atomic_path
 from ..files.imagefiles import image_grid
+from ..shards.format import read_shard
+from ..stages.assign_styles import sample_key
 
 __all__ = ["inspect_shards", "export_shards", "export_webdataset", "methods_grid"]
 
-_PROVENANCE = ("preset", "method", "seed", "alpha", "dtype", "codec", "vgg_sha256", "decoder_sha256",
-               "package_version", "dataset_fingerprint", "validated", "random_standin_weights")
+_PROVENANCE = (
+    "preset",
+    "method",
+    "seed",
+    "alpha",
+    "dtype",
+    "codec",
+    "vgg_sha256",
+    "decoder_sha256",
+    "package_version",
+    "dataset_fingerprint",
+    "validated",
+    "random_standin_weights",
+)
 
 
 def inspect_shards(path: str | Path) -> dict:
@@ -43,15 +56,19 @@ def inspect_shards(path: str | Path) -> dict:
                     value = value.item() if hasattr(value, "item") else value
                     report["provenance"].setdefault(key, set()).add(value)
     report["classes"] = dict(sorted(report["classes"].items()))
-    report["provenance"] = {k: sorted(v, key=str) if len(v) > 1 else next(iter(v)) for k, v in report["provenance"].items()}
+    report["provenance"] = {
+        k: sorted(v, key=str) if len(v) > 1 else next(iter(v)) for k, v in report["provenance"].items()
+    }
     return report
 
 
 def format_report(report: dict) -> str:
-    from ..build.summary import RANDOM_STANDIN_WARNING
+    from ..stages.summarize import RANDOM_STANDIN_WARNING
 
-    lines = [f"{report['shards']} shard(s), {report['images']} images, {len(report['classes'])} classes, "
-             f"{len(report['rejected'])} rejected"]
+    lines = [
+        f"{report['shards']} shard(s), {report['images']} images, {len(report['classes'])} classes, "
+        f"{len(report['rejected'])} rejected"
+    ]
     if report["provenance"].get("random_standin_weights") not in (None, False, [False]):
         lines.insert(0, f"WARNING: {RANDOM_STANDIN_WARNING}")
     if isinstance(report["provenance"].get("dataset_fingerprint"), list):
@@ -62,7 +79,9 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def methods_grid(image_path: str | Path, out_png: str | Path, recipe=None, params: dict | None = None, cell: int = 224) -> list[str]:
+def methods_grid(
+    image_path: str | Path, out_png: str | Path, recipe=None, params: dict | None = None, cell: int = 224
+) -> list[str]:
     """One image under every texture-suppression method, side by side: original, then each filter
     of :mod:`adain.core.filters` (default parameters unless ``params[method]`` is given). Returns the
     column titles."""
@@ -127,14 +146,24 @@ def export_webdataset(path: str | Path, dest: str | Path, image_format: str = "p
                     image = data.images[i].tobytes()
                 else:
                     buffer = io.BytesIO()
-                    Image.fromarray(data.pixels(i)).save(buffer, format=image_format.upper(),
-                                                         **({"quality": quality} if image_format == "jpeg" else {}))
+                    Image.fromarray(data.pixels(i)).save(
+                        buffer, format=image_format.upper(), **({"quality": quality} if image_format == "jpeg" else {})
+                    )
                     image = buffer.getvalue()
-                meta = {"content": data.content[i], "style": data.style[i], "wnid": data.wnid[i],
-                        "label": int(data.labels[i]), "split": split, "k": ks[i]}
+                meta = {
+                    "content": data.content[i],
+                    "style": data.style[i],
+                    "wnid": data.wnid[i],
+                    "label": int(data.labels[i]),
+                    "split": split,
+                    "k": ks[i],
+                }
                 key = f"{name}_{i:06d}"
-                for suffix, payload in ((extension, image), ("cls", str(int(data.labels[i])).encode()),
-                                        ("json", json.dumps(meta, sort_keys=True).encode())):
+                for suffix, payload in (
+                    (extension, image),
+                    ("cls", str(int(data.labels[i])).encode()),
+                    ("json", json.dumps(meta, sort_keys=True).encode()),
+                ):
                     info = tarfile.TarInfo(f"{key}.{suffix}")
                     info.size, info.mtime, info.mode = len(payload), 0, 0o644
                     tar.addfile(info, io.BytesIO(payload))
@@ -142,7 +171,9 @@ def export_webdataset(path: str | Path, dest: str | Path, image_format: str = "p
     return written
 
 
-def export_shards(path: str | Path, dest: str | Path, image_format: str = "png", quality: int = 95, workers: int = 4) -> int:
+def export_shards(
+    path: str | Path, dest: str | Path, image_format: str = "png", quality: int = 95, workers: int = 4
+) -> int:
     """Write every image as ``<dest>/<split>/<wnid>/<path below the class folder>.<png|jpeg>``
     (an ImageFolder tree).
 
@@ -167,8 +198,10 @@ def export_shards(path: str | Path, dest: str | Path, image_format: str = "png",
             split = str(handle.attrs["split"]) if "split" in handle.attrs else shard_split(shard)
             contents = handle["content"][()]
             ks = handle["k"][()] if "k" in handle else [0] * len(contents)
-            parts = [_export_parts(split, w.decode("utf-8", "backslashreplace"), c.decode("utf-8", "backslashreplace"), k)
-                     for w, c, k in zip(handle["wnid"][()], contents, ks)]
+            parts = [
+                _export_parts(split, w.decode("utf-8", "backslashreplace"), c.decode("utf-8", "backslashreplace"), k)
+                for w, c, k in zip(handle["wnid"][()], contents, ks)
+            ]
         plans.append(parts)
         stems.update((p[:-1], Path(p[-1]).stem) for p in parts)
     # where each image goes; names that still meet after sanitising get their position appended
@@ -190,7 +223,7 @@ def export_shards(path: str | Path, dest: str | Path, image_format: str = "png",
         for shard, shard_targets in zip(shards, targets):
             data = read_shard(shard)
 
-            def save(i: int) -> None:
+            def save(i: int, data=data, shard_targets=shard_targets) -> None:  # this shard's, bound now
                 target = shard_targets[i]
                 options = {"quality": quality} if image_format == "jpeg" else {}
                 with atomic_path(target) as tmp:

@@ -1,4 +1,5 @@
 """The ``adain`` command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,45 +32,89 @@ def _add_stylize(commands) -> None:
     parser.add_argument("--content-dir", required=True, help="folder of content images (searched recursively)")
     parser.add_argument("--style-dir", required=True, help="folder of style images / paintings (searched recursively)")
     parser.add_argument("--output-dir", default="output", help="folder for the stylized images")
-    parser.add_argument("--num-styles", type=int, default=1, help="distinct paintings per content image (one output each)")
-    parser.add_argument("--alpha", type=float, default=1.0, help="degree of stylization, between 0 and 1")
-    parser.add_argument("--preserve-color", action="store_true",
-                        help="keep the content's colours (pytorch-AdaIN's option: each painting gets them first)")
     parser.add_argument(
-        "--extensions", nargs="+", default=["png", "jpeg", "jpg"],
+        "--num-styles", type=int, default=1, help="distinct paintings per content image (one output each)"
+    )
+    parser.add_argument("--alpha", type=float, default=1.0, help="degree of stylization, between 0 and 1")
+    parser.add_argument(
+        "--preserve-color",
+        action="store_true",
+        help="keep the content's colours (pytorch-AdaIN's option: each painting gets them first)",
+    )
+    parser.add_argument(
+        "--extensions",
+        nargs="+",
+        default=["png", "jpeg", "jpg"],
         help="image file extensions to look for in both folders (case-insensitive: jpeg matches .JPEG)",
     )
-    parser.add_argument("--content-size", type=int, default=0, help="resize the content's shorter side to this; 0 keeps the size")
-    parser.add_argument("--style-size", type=int, default=512, help="resize the painting's shorter side to this; 0 keeps the size")
-    parser.add_argument("--crop", type=int, default=0, help="center crop of this size after resizing the content; 0: none")
-    parser.add_argument("--vgg", default=default_weights_path("vgg"), help="pytorch-AdaIN vgg_normalised.pth (default: %(default)s)")
-    parser.add_argument("--decoder", default=default_weights_path("decoder"), help="pytorch-AdaIN decoder.pth (default: %(default)s)")
+    parser.add_argument(
+        "--content-size", type=int, default=0, help="resize the content's shorter side to this; 0 keeps the size"
+    )
+    parser.add_argument(
+        "--style-size", type=int, default=512, help="resize the painting's shorter side to this; 0 keeps the size"
+    )
+    parser.add_argument(
+        "--crop", type=int, default=0, help="center crop of this size after resizing the content; 0: none"
+    )
+    parser.add_argument(
+        "--vgg", default=default_weights_path("vgg"), help="pytorch-AdaIN vgg_normalised.pth (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--decoder", default=default_weights_path("decoder"), help="pytorch-AdaIN decoder.pth (default: %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the painting draws: the same seed repeats a run")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
-                        help="compute precision; half precisions on CUDA only (see docs/benchmarks.md for drift)")
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16"],
+        help="compute precision; half precisions on CUDA only (see docs/benchmarks.md for drift)",
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="same-size images per forward pass")
-    parser.add_argument("--workers", type=int, default=2, help="decoding worker processes (0: decode in the main process)")
-    parser.add_argument("--cache-dir", default=None,
-                        help="painting-statistics cache (default: $ADAIN_CACHE_DIR or ~/.cache/adain); 'none' disables it")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="reject images with more pixels than this")
-    parser.add_argument("--jpeg-quality", type=int, default=75, help="quality of JPEG outputs (PIL's default, as stylize-datasets)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="decoding worker processes (0: decode in the main process)"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="painting-statistics cache (default: $ADAIN_CACHE_DIR or ~/.cache/adain); 'none' disables it",
+    )
+    parser.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="reject images with more pixels than this"
+    )
+    parser.add_argument(
+        "--jpeg-quality", type=int, default=75, help="quality of JPEG outputs (PIL's default, as stylize-datasets)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_stylize)
 
 
 def _run_stylize(args: argparse.Namespace) -> int:
-    from ..build.folder import stylize_folder
     from ..engine.cache import default_cache_dir
+    from .stylize import stylize_folder
 
     cache_dir = None if args.cache_dir == "none" else (args.cache_dir or default_cache_dir())
     summary = stylize_folder(
-        content_dir=args.content_dir, style_dir=args.style_dir, output_dir=args.output_dir,
-        vgg=args.vgg, decoder=args.decoder, num_styles=args.num_styles, alpha=args.alpha,
-        extensions=args.extensions, content_size=args.content_size, style_size=args.style_size,
-        crop=args.crop, seed=args.seed, device=args.device, dtype=args.dtype,
-        batch_size=args.batch_size, workers=args.workers, cache_dir=cache_dir,
-        max_pixels=args.max_pixels, jpeg_quality=args.jpeg_quality, progress=not args.no_progress,
+        content_dir=args.content_dir,
+        style_dir=args.style_dir,
+        output_dir=args.output_dir,
+        vgg=args.vgg,
+        decoder=args.decoder,
+        num_styles=args.num_styles,
+        alpha=args.alpha,
+        extensions=args.extensions,
+        content_size=args.content_size,
+        style_size=args.style_size,
+        crop=args.crop,
+        seed=args.seed,
+        device=args.device,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        cache_dir=cache_dir,
+        max_pixels=args.max_pixels,
+        jpeg_quality=args.jpeg_quality,
+        progress=not args.no_progress,
         preserve_color=args.preserve_color,
     )
     print(
@@ -118,14 +163,25 @@ def _run_weights(args: argparse.Namespace) -> int:
 def _add_inspect(commands) -> None:
     parser = commands.add_parser("inspect", help="counts, classes, rejects and provenance of shards")
     parser.add_argument("path", help="a shard file, a folder of shards, or a workflow output folder")
-    parser.add_argument("--grid", default=None, metavar="PNG",
-                        help="also write a sample grid: content beside stylized, captioned with class and painting")
-    parser.add_argument("--content-dir", default=None,
-                        help="content root for the grid (default: the run's, from OUTPUT_DIR/summary.json)")
+    parser.add_argument(
+        "--grid",
+        default=None,
+        metavar="PNG",
+        help="also write a sample grid: content beside stylized, captioned with class and painting",
+    )
+    parser.add_argument(
+        "--content-dir",
+        default=None,
+        help="content root for the grid (default: the run's, from OUTPUT_DIR/summary.json)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--methods", default=None, metavar="PNG",
-                        help="write the first image's content under every texture-suppression method, side by side "
-                             "(needs the content: --content-dir)")
+    parser.add_argument(
+        "--methods",
+        default=None,
+        metavar="PNG",
+        help="write the first image's content under every texture-suppression method, side by side "
+        "(needs the content: --content-dir)",
+    )
     parser.set_defaults(run=_run_inspect)
 
 
@@ -139,20 +195,25 @@ def _run_inspect(args: argparse.Namespace) -> int:
     report = inspect_shards(args.path)
     print(json.dumps(report, indent=1, default=str) if args.json else format_report(report))
     if args.grid:
-        from ..build.summary import RANDOM_STANDIN_WARNING, sample_grid
         from ..engine.images import Preprocess
         from ..engine.presets import PRESETS, get_preset
+        from ..stages.summarize import RANDOM_STANDIN_WARNING, sample_grid
 
         preset = report["provenance"].get("preset")
         recipe = get_preset(preset).content if preset in PRESETS else None
         content_dir = args.content_dir or _run_content_dir(Path(args.path))
         standin = report["provenance"].get("random_standin_weights") not in (None, False, [False])
-        n = sample_grid(find_shards(args.path)[:4], args.grid, content_dir, recipe or Preprocess(),
-                        banner=RANDOM_STANDIN_WARNING if standin else None)
+        n = sample_grid(
+            find_shards(args.path)[:4],
+            args.grid,
+            content_dir,
+            recipe or Preprocess(),
+            banner=RANDOM_STANDIN_WARNING if standin else None,
+        )
         where = f"contents from {content_dir}" if content_dir else "no contents: give --content-dir"
         print(f"wrote {n} samples to {args.grid} ({where})")
     if args.methods:
-        from ..build.shards import read_shard
+        from ..shards.format import read_shard
         from .inspect import methods_grid
 
         if args.content_dir is None:
@@ -179,9 +240,15 @@ def _add_export(commands) -> None:
     parser = commands.add_parser("export", help="shards back to an ImageFolder tree of image files, or WebDataset tars")
     parser.add_argument("path", help="a workflow output folder, a folder of shards or one shard")
     parser.add_argument("dest", help="target folder: <dest>/<split>/<wnid>/<name>.<format>, or <dest>/<shard>.tar")
-    parser.add_argument("--format", default="png", choices=["png", "jpeg", "webdataset"],
-                        help="image files, or WebDataset tar shards (one per shard: .png image, .cls label, .json metadata)")
-    parser.add_argument("--image-format", default="png", choices=["png", "jpeg"], help="image encoding inside WebDataset tars")
+    parser.add_argument(
+        "--format",
+        default="png",
+        choices=["png", "jpeg", "webdataset"],
+        help="image files, or WebDataset tar shards (one per shard: .png image, .cls label, .json metadata)",
+    )
+    parser.add_argument(
+        "--image-format", default="png", choices=["png", "jpeg"], help="image encoding inside WebDataset tars"
+    )
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
     parser.set_defaults(run=_run_export)
 
@@ -208,7 +275,7 @@ def _run_status(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from ..build.status import format_status, run_status
+    from ..run.status import format_status, run_status
 
     status = run_status(args.output_dir)
     print(json.dumps(dataclasses.asdict(status), indent=1) if args.json else format_status(status))
@@ -217,10 +284,11 @@ def _run_status(args: argparse.Namespace) -> int:
 
 def _add_verify(commands) -> None:
     parser = commands.add_parser(
-        "verify", help="re-check every image of every shard against its stored checksum",
+        "verify",
+        help="re-check every image of every shard against its stored checksum",
         description="Reads every image of the dataset's shards and compares it with the CRC-32 stored when it was "
-                    "packed. Exit status 1 if any shard is damaged. --repair moves damaged shards out of the "
-                    "dataset (to <output_dir>/stale/), so that the next run of the workflow makes them again.",
+        "packed. Exit status 1 if any shard is damaged. --repair moves damaged shards out of the "
+        "dataset (to <output_dir>/stale/), so that the next run of the workflow makes them again.",
     )
     parser.add_argument("path", help="a workflow output folder, a folder of shards or one shard")
     parser.add_argument("--workers", type=int, default=4, help="shards checked at once")
@@ -231,8 +299,8 @@ def _add_verify(commands) -> None:
 def _run_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..build.verify import verify_shards
     from ..data import find_shards
+    from ..run.verify import verify_shards
 
     root = Path(args.path)
     missing: list[Path] = []
@@ -246,10 +314,12 @@ def _run_verify(args: argparse.Namespace) -> int:
     total = len(checks) + len(missing)
     print(f"{len(checks) - len(damaged)} of {total} shard(s) intact, {sum(c.images for c in checks)} images read")
     if damaged and args.repair:
-        from ..build.reconcile import retire
+        from ..run.reconcile import retire
 
         if not (root / "manifest").is_dir() and not (root / "summary.json").is_file():
-            raise ValueError(f"--repair needs a workflow output folder (with manifest/ or summary.json); {root} is not one")
+            raise ValueError(
+                f"--repair needs a workflow output folder (with manifest/ or summary.json); {root} is not one"
+            )
 
         for check in damaged:
             retire(root, check.path, f"damaged: {check.problem}")

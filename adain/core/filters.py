@@ -5,9 +5,10 @@ transfer learning"): Gaussian, bilateral, anisotropic diffusion (Perona-Malik) a
 Every function takes and returns float images ``(B, 3, H, W)`` in [0, 1] on any device, batched.
 kornia supplies the image operations where it has them; Perona-Malik is written here in torch.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +23,16 @@ DEFAULTS: dict[str, dict] = {
     "gaussian": {"kernel_size": 9, "sigma": 3.0},
     "bilateral": {"diameter": 9, "sigma_color": 75 / 255, "sigma_space": 75.0, "iterations": 1},
     "anisotropic": {"iterations": 20, "kappa": 50.0, "gamma": 0.1, "option": 1},
-    "cartoon": {"downsamples": 2, "bilateral_iterations": 7, "diameter": 9, "sigma_color": 9 / 255,
-                "sigma_space": 7.0, "median": 7, "block": 9, "c": 2.0},
+    "cartoon": {
+        "downsamples": 2,
+        "bilateral_iterations": 7,
+        "diameter": 9,
+        "sigma_color": 9 / 255,
+        "sigma_space": 7.0,
+        "median": 7,
+        "block": 9,
+        "c": 2.0,
+    },
 }
 #: ``none``: the preset's preprocessing only (IN beside SIN, image for image); no parameters.
 METHODS = ("adain", "none", *DEFAULTS)
@@ -46,7 +55,11 @@ def gaussian(images: torch.Tensor, kernel_size: int = 9, sigma: float = 3.0) -> 
 
 
 def bilateral(
-    images: torch.Tensor, diameter: int = 9, sigma_color: float = 75 / 255, sigma_space: float = 75.0, iterations: int = 1
+    images: torch.Tensor,
+    diameter: int = 9,
+    sigma_color: float = 75 / 255,
+    sigma_space: float = 75.0,
+    iterations: int = 1,
 ) -> torch.Tensor:
     """Bilateral filter (kornia ``bilateral_blur``: L1 colour distance, reflect border), repeated
     ``iterations`` times. ``sigma_color`` is in [0, 1] units (75/255 = OpenCV's 75)."""
@@ -124,7 +137,11 @@ def identity(images: torch.Tensor) -> torch.Tensor:
 
 
 _FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
-    "gaussian": gaussian, "bilateral": bilateral, "anisotropic": anisotropic, "cartoon": cartoon, "none": identity,
+    "gaussian": gaussian,
+    "bilateral": bilateral,
+    "anisotropic": anisotropic,
+    "cartoon": cartoon,
+    "none": identity,
 }
 
 

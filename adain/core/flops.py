@@ -7,6 +7,7 @@ multiply-add; the element-wise AdaIN, ReLU, padding and pooling are not counted 
 counts every image of any size; :func:`counted_gflop` runs ``FlopCounterMode`` itself on the
 ``meta`` device (no memory, ~1 s the first time) and the tests hold the two equal.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

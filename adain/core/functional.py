@@ -2,6 +2,7 @@
 
 Pure functions without state: nothing here knows about networks, files or devices.
 """
+
 from __future__ import annotations
 
 import torch
@@ -108,8 +109,10 @@ def match_color(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         ``(B, 3, H, W)`` float32 (the 3x3 algebra in float64).
     """
     if style.dim() != 4 or content.dim() != 4 or style.shape[:2] != content.shape[:2] or style.shape[1] != 3:
-        raise ValueError(f"match_color needs (B, 3, H, W) paintings and contents, got {tuple(style.shape)} "
-                         f"and {tuple(content.shape)}")
+        raise ValueError(
+            f"match_color needs (B, 3, H, W) paintings and contents, got {tuple(style.shape)} "
+            f"and {tuple(content.shape)}"
+        )
 
     def standardised(images: torch.Tensor):
         flat = images.double().flatten(2)  # (B, 3, N)

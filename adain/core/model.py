@@ -4,6 +4,7 @@ The architectures are written as data (layer lists) whose ``nn.Sequential`` indi
 state_dict keys of the pytorch-AdaIN release files ``vgg_normalised.pth`` and ``decoder.pth``,
 so published weights load unchanged. Files are recognised by their tensor shapes, never by name.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -49,8 +50,20 @@ def _vgg_spec() -> list[tuple]:
 
 def _decoder_spec() -> list[tuple]:
     """The AdaIN decoder (mirror of the encoder to relu4_1) as ``(kind, *args)`` rows."""
-    convs = [(512, 256), "up", (256, 256), (256, 256), (256, 256), (256, 128), "up",
-             (128, 128), (128, 64), "up", (64, 64), (64, 3)]
+    convs = [
+        (512, 256),
+        "up",
+        (256, 256),
+        (256, 256),
+        (256, 256),
+        (256, 128),
+        "up",
+        (128, 128),
+        (128, 64),
+        "up",
+        (64, 64),
+        (64, 3),
+    ]
     layers: list[tuple] = []
     for i, item in enumerate(convs):
         if item == "up":
@@ -159,12 +172,15 @@ def load_state_dict_file(path: str | Path, kind: str) -> dict[str, torch.Tensor]
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # pickled Python objects other than tensors: refused, never run
-        raise WeightsError(f"{path}: holds pickled Python objects other than tensors, which are never loaded "
-                           f"(loading them could run code); expected {what}") from None
+        raise WeightsError(
+            f"{path}: holds pickled Python objects other than tensors, which are never loaded "
+            f"(loading them could run code); expected {what}"
+        ) from None
     except Exception as error:  # truncated, not a torch file, ...
         reason = str(error).split("\n")[0][:200]
-        raise WeightsError(f"{path}: cannot be read as a state_dict ({type(error).__name__}: {reason}); "
-                           f"expected {what}") from None
+        raise WeightsError(
+            f"{path}: cannot be read as a state_dict ({type(error).__name__}: {reason}); expected {what}"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -269,7 +285,10 @@ def load_adain(vgg_path: str | Path, decoder_path: str | Path) -> AdaIN:
     model.encoder.load_state_dict({k: vgg_state[k] for k in encoder_keys})
     model.decoder.load_state_dict(decoder_state)
     model.weights = WeightsInfo(
-        str(vgg_path), file_sha256(vgg_path), str(decoder_path), file_sha256(decoder_path),
+        str(vgg_path),
+        file_sha256(vgg_path),
+        str(decoder_path),
+        file_sha256(decoder_path),
         random_standin=is_random_standin(vgg_state) or is_random_standin(decoder_state),
     )
     return model.eval().requires_grad_(False)

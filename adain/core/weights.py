@@ -4,6 +4,7 @@ The release (naoto0804/pytorch-AdaIN, tag v0.0.0) publishes no checksums, so a d
 accepted only if its tensors have the release's keys and shapes (see :mod:`adain.core.model`);
 its sha256 is returned for provenance.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,8 +93,13 @@ def write_random_weights(folder: str | Path, seed: int = 0, force: bool = False)
             vgg[0].weight[out_channel, in_channel] = 255.0
         vgg[0].bias.copy_(-torch.tensor([103.939, 116.779, 123.68]))
         ramp = torch.linspace(0, 1, 64)
-        sample = torch.stack([ramp[None, :].expand(64, 64), ramp[:, None].expand(64, 64),
-                              (torch.sin(ramp * 20)[None, :] * torch.cos(ramp * 13)[:, None] + 1) / 2])[None]
+        sample = torch.stack(
+            [
+                ramp[None, :].expand(64, 64),
+                ramp[:, None].expand(64, 64),
+                (torch.sin(ramp * 20)[None, :] * torch.cos(ramp * 13)[:, None] + 1) / 2,
+            ]
+        )[None]
         encoder = vgg[: len(build_vgg("relu4_1"))]
         last = decoder[-1]
         last.bias.zero_()

@@ -14,10 +14,11 @@ with a random painting per sample from a bank of painting statistics (a run's
 With ``p=1``, ``alpha=1`` and given painting rows, the output equals the offline pipeline's for
 those paintings (before quantization; tested).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -58,8 +59,15 @@ class StyleAugment(nn.Module):
         generator: a CPU ``torch.Generator``: the same generator state, the same draws.
     """
 
-    def __init__(self, vgg: str | Path, decoder: str | Path, bank: str | Path | torch.Tensor, p: float = 0.5,
-                 alpha: float | Sequence[float] = 1.0, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        vgg: str | Path,
+        decoder: str | Path,
+        bank: str | Path | torch.Tensor,
+        p: float = 0.5,
+        alpha: float | Sequence[float] = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p must lie in [0, 1], got {p}")
@@ -81,7 +89,11 @@ class StyleAugment(nn.Module):
 
     def _alphas(self, batch: int) -> torch.Tensor:
         low, high = self.alpha
-        return low + (high - low) * torch.rand(batch, generator=self.generator) if high > low else torch.full((batch,), low)
+        return (
+            low + (high - low) * torch.rand(batch, generator=self.generator)
+            if high > low
+            else torch.full((batch,), low)
+        )
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, paintings: torch.Tensor | None = None) -> torch.Tensor:

@@ -6,6 +6,7 @@ An entry is a ``.stats`` file written atomically: the 4,096 bytes of the float32
 statistics, then their sha256 (32 bytes). An entry whose checksum, size or values are wrong (a
 torn copy, flipped bytes) is discarded and recomputed.
 """
+
 from __future__ import annotations
 
 import hashlib

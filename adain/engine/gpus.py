@@ -9,6 +9,7 @@ it exits, so a slot is never lost. Where a scheduler already bound the job to de
 job: with cgroup-bound GPUs every job of a node sees its own GPU as ``0``, and Slurm never gives
 one GPU to two jobs, so jobs of one node must not queue on one ``gpu-0`` lock.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from ..files.locking import try_lock
 
@@ -53,11 +55,12 @@ def visible_gpus() -> list[str]:
         listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [str(i) for i, line in enumerate(l for l in listing.splitlines() if l.startswith("GPU "))]
+    return [str(i) for i, line in enumerate(row for row in listing.splitlines() if row.startswith("GPU "))]
 
 
-def claim_gpu(devices: list[str], lock_dir: str | Path | None = None, wait: float = 0.5,
-              timeout: float | None = None) -> tuple[str, IO]:
+def claim_gpu(
+    devices: list[str], lock_dir: str | Path | None = None, wait: float = 0.5, timeout: float | None = None
+) -> tuple[str, IO]:
     """Lock the first free device of ``devices``, waiting while all are taken.
 
     Returns:

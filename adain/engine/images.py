@@ -3,6 +3,7 @@
 Everything returns ``uint8`` tensors ``(3, H, W)`` in RGB, so DataLoader workers ship compact
 tensors and the float conversion (``/255``, as ``ToTensor``) happens on the compute device.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,9 +66,7 @@ def open_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
         with Image.open(path) as image:
             width, height = image.size
             if max_pixels and width * height > max_pixels:
-                raise ImageRejected(
-                    f"too large: {width}x{height} = {width * height} pixels > max_pixels={max_pixels}"
-                )
+                raise ImageRejected(f"too large: {width}x{height} = {width * height} pixels > max_pixels={max_pixels}")
             if image.mode.startswith("I;16"):  # 16-bit grayscale: keep the top 8 bits
                 image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8))
             return image.convert("RGB")
@@ -88,12 +87,13 @@ def check_min_side(image: torch.Tensor | Image.Image, what: str = "image") -> No
     width, height = image.size if isinstance(image, Image.Image) else (image.shape[-1], image.shape[-2])
     if min(width, height) < MIN_SIDE:
         raise ImageRejected(
-            f"too small: {what} is {width}x{height} after preprocessing, the encoder needs "
-            f">= {MIN_SIDE} px per side"
+            f"too small: {what} is {width}x{height} after preprocessing, the encoder needs >= {MIN_SIDE} px per side"
         )
 
 
-def check_preprocessed_size(size: tuple[int, int], recipe: "Preprocess", limit: int = DEFAULT_MAX_PREPROCESSED_PIXELS) -> None:
+def check_preprocessed_size(
+    size: tuple[int, int], recipe: Preprocess, limit: int = DEFAULT_MAX_PREPROCESSED_PIXELS
+) -> None:
     """Raise :class:`ImageRejected` before preprocessing an image of ``size`` ``(W, H)`` would
     allocate more than ``limit`` pixels (extreme aspect ratios: ``Resize`` scales the long side)."""
     width, height = recipe.working_size(*size)
@@ -179,8 +179,9 @@ def decode_jpegs(data: list[torch.Tensor], device: str | torch.device = "cpu") -
 
     # torchvision 0.29 deprecates its image IO in favour of torchcodec (not installed here): this
     # one notice, not one per image (a filter, not catch_warnings: threads decode at the same time)
-    warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
-                            category=DeprecationWarning)
+    warnings.filterwarnings(
+        "ignore", message="The image decoding and encoding capabilities of TorchVision", category=DeprecationWarning
+    )
     from torchvision.io import ImageReadMode, decode_jpeg
 
     if str(device) == "cpu":

@@ -9,10 +9,12 @@
          (no crop). By default stylized at 256x256 (painting: square thumbnail 256), then box-filtered
          4x down to 64x64 before quantization; ``stylize_size=64`` stylizes directly at 64x64.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .images import Preprocess
 

@@ -12,348 +12,35 @@ The data's way is a three-stage pipeline with bounded queues, so that the device
    asynchronously (into pinned buffers on CUDA). Out of memory splits a batch, then rejects the
    single image that does not fit.
 3. **out**: the caller receives finished batches in order while the next ones compute; encoding
-   and writing belong to it (:func:`adain.build.stylize_shard.stylize_shard` does both off this thread).
+   and writing belong to it (:func:`adain.stages.stylize_shard.stylize_shard` does both off this thread).
 """
+
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict, deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
 
 from ..core.functional import calc_mean_std, match_color
 from ..core.model import AdaIN
 from .cache import StatsCache
+from .device import DeviceQueue, disable_tf32, quantize, resolve_device, resolve_dtype
+from .image_dataset import ImageDataset, iterate_batches, iterate_images, size_key
 from .images import (
-    DEFAULT_MAX_PIXELS, DEFAULT_MAX_PREPROCESSED_PIXELS, MIN_SIDE, EncodedJpeg, ImageRejected, Preprocess,
-    check_min_side, check_preprocessed_size, decode_jpegs, open_rgb, read_jpeg_bytes, read_jpeg_tensor, to_uint8_tensor,
+    DEFAULT_MAX_PIXELS,
+    EncodedJpeg,
+    Preprocess,
+    decode_jpegs,
 )
 
-__all__ = [
-    "disable_tf32",
-    "resolve_device",
-    "resolve_dtype",
-    "DECODE_PATHS",
-    "ImageDataset",
-    "ImageBatch",
-    "iterate_batches",
-    "DeviceQueue",
-    "Stylized",
-    "Rejected",
-    "Flushed",
-    "Stylizer",
-    "quantize",
-]
-
+__all__ = ["Stylized", "Rejected", "Flushed", "PaintingPixels", "Stylizer"]
 
 log = logging.getLogger(__name__)
-
-#: ``fast``: JPEGs decoded by ``torchvision.io.decode_jpeg`` in the workers and resized on tensors
-#: (within 1 level of PIL's pixels); ``exact``: PIL for every step; ``device``: the workers read the
-#: JPEG bytes and the compute device decodes them (nvJPEG, batched, on CUDA; the ``fast`` pixels on
-#: the CPU) and resizes them (``resize-crop`` recipes; others as ``fast``).
-DECODE_PATHS = ("fast", "exact", "device")
-
-
-def _cuda_usable() -> str | None:
-    """``None`` when a CUDA device answers, else why not."""
-    if not torch.cuda.is_available():
-        return "CUDA is not available"
-    try:
-        torch.zeros(1, device="cuda").add_(1).item()
-    except Exception as error:  # noqa: BLE001 - a broken driver, a busy or lost device, ...
-        return f"CUDA is unusable ({type(error).__name__}: {error})"
-    return None
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` (CUDA when it works, else the CPU with a warning) | ``cpu`` | ``cuda`` | ``cuda:N``."""
-    if name == "auto":
-        problem = _cuda_usable()
-        if problem is None:
-            return torch.device("cuda")
-        from .gpus import visible_gpus
-
-        if torch.cuda.is_available() or visible_gpus():  # a GPU is there but does not answer: say so
-            log.warning("device auto: %s; running on the CPU (much slower)", problem)
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError(f"device {name!r} requested but CUDA is not available here; use --device cpu")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise RuntimeError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) are visible")
-    elif device.type != "cpu":
-        raise ValueError(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
-    return device
-
-
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def disable_tf32() -> None:
-    """Run float32 convolutions and matrix products in IEEE float32 on CUDA (torch 2.14 leaves
-    cuDNN convolutions in TF32, which would make "float32" inexact on Ampere and later GPUs, and a
-    resume on another GPU generation mix numerics)."""
-    torch.backends.cudnn.conv.fp32_precision = "ieee"
-    torch.backends.cuda.matmul.fp32_precision = "ieee"
-
-
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:  # noqa: ARG001 - every dtype runs everywhere
-    """``float32`` (default: IEEE float32) | ``bfloat16`` | ``float16`` (autocast; the AdaIN
-    statistics stay float32). Half precisions run on the CPU too (slowly, unless it has AMX);
-    their drift from float32 is in docs/benchmarks.md."""
-    if name not in _DTYPES:
-        raise ValueError(f"unknown dtype {name!r}; use one of {sorted(_DTYPES)}")
-    return _DTYPES[name]
-
-
-def quantize(images: torch.Tensor) -> torch.Tensor:
-    """Float ``(B, 3, H, W)`` in [0, 1] -> ``uint8``, rounding as ``torchvision.utils.save_image``."""
-    return images.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
-
-
-class ImageDataset(Dataset):
-    """Decode + preprocess images for DataLoader workers.
-
-    Item ``i`` is ``(i, image, reason)``: ``image`` a ``uint8 (3, H, W)`` tensor, or ``None``
-    with ``reason`` saying why the file was rejected.
-
-    Args:
-        decode: ``exact`` (PIL for every step) or ``fast`` (:data:`DECODE_PATHS`: plain JPEGs
-            through ``decode_jpeg`` and the recipe on tensors; everything else still via PIL).
-    """
-
-    def __init__(self, paths: Sequence[str | Path], preprocess: Preprocess, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_preprocessed_pixels: int = DEFAULT_MAX_PREPROCESSED_PIXELS, decode: str = "exact",
-                 styles: Sequence[Sequence[str | Path]] | None = None, style_preprocess: Preprocess | None = None):
-        if decode not in DECODE_PATHS:
-            raise ValueError(f"unknown decode path {decode!r}; use one of {list(DECODE_PATHS)}")
-        if styles is not None and (len(styles) != len(paths) or style_preprocess is None):
-            raise ValueError("styles needs one list of painting files per image and a style_preprocess")
-        self.paths = list(paths)
-        self.preprocess = preprocess
-        self.max_pixels = max_pixels
-        self.max_preprocessed_pixels = max_preprocessed_pixels
-        self.decode = decode
-        self.styles = None if styles is None else [list(s) for s in styles]
-        self.style_preprocess = style_preprocess
-
-    def load_paintings(self, index: int) -> list[torch.Tensor]:
-        """The paintings of item ``index`` (``styles``), each ``uint8 (3, h, w)`` after
-        ``style_preprocess``, for colour preservation (which encodes each painting per image).
-
-        Raises:
-            ImageRejected: a painting cannot be used (the item is rejected with the reason).
-        """
-        paintings = []
-        for path in self.styles[index]:
-            try:
-                paintings.append(to_uint8_tensor(self.style_preprocess(open_rgb(path, self.max_pixels))))
-            except ImageRejected as error:
-                raise ImageRejected(f"painting {Path(path).name}: {error}") from None
-        return paintings
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def import_decoders(self) -> None:
-        """Import the decoding modules in this process, so that forked DataLoader workers start
-        with them: otherwise every worker of every job spends ~1.2 s importing torchvision (the
-        ``exact`` path needs none)."""
-        if self.decode != "exact" and self.preprocess.on_tensors:
-            decode_jpegs([])  # imports torchvision.io, decodes nothing
-            import torchvision.transforms.v2.functional  # noqa: F401
-
-    def _load(self, path: str | Path) -> torch.Tensor | EncodedJpeg:
-        if self.decode == "device" and self.preprocess.recipe == "resize-crop":
-            found = read_jpeg_bytes(path, self.max_pixels)
-            if found is not None:
-                check_preprocessed_size((found.width, found.height), self.preprocess, self.max_preprocessed_pixels)
-                found.width, found.height = self.preprocess.output_size(found.width, found.height)
-                return found
-        if self.decode != "exact" and self.preprocess.on_tensors:
-            image = read_jpeg_tensor(path, self.max_pixels)
-            if image is not None:
-                check_preprocessed_size((image.shape[-1], image.shape[-2]), self.preprocess, self.max_preprocessed_pixels)
-                return self.preprocess.apply_tensor(image)
-        image = open_rgb(path, self.max_pixels)
-        check_preprocessed_size(image.size, self.preprocess, self.max_preprocessed_pixels)
-        return to_uint8_tensor(self.preprocess(image))
-
-    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | EncodedJpeg | None, str | None]:
-        try:
-            image = self._load(self.paths[index])
-            if isinstance(image, EncodedJpeg):
-                if min(image.width, image.height) < MIN_SIDE:
-                    raise ImageRejected(f"too small: image is {image.width}x{image.height} after preprocessing, "
-                                        f"the encoder needs >= {MIN_SIDE} px per side")
-            else:
-                check_min_side(image)
-            return index, image, None
-        except ImageRejected as error:
-            return index, None, str(error)
-
-
-def _as_list(batch: list) -> list:
-    return batch
-
-
-def iterate_images(dataset: ImageDataset, workers: int, prefetch: int = 4) -> Iterator[tuple[int, torch.Tensor | None, str | None]]:
-    """Items of ``dataset`` in index order, decoded by ``workers`` processes (0: in this process)."""
-    loader = DataLoader(
-        dataset,
-        batch_size=1,
-        num_workers=workers,
-        collate_fn=_as_list,
-        prefetch_factor=prefetch if workers else None,
-        persistent_workers=False,
-    )
-    for batch in loader:
-        yield from batch
-
-
-@dataclass
-class ImageBatch:
-    """Items ``start`` to ``stop`` (exclusive) of an :class:`ImageDataset`, collated in a worker.
-
-    Attributes:
-        groups: one ``(indices, images)`` per image size, in order of first appearance:
-            ``indices`` the item numbers (ascending), ``images`` ``uint8 (n, 3, H, W)``, or (decode
-            path ``device``) a list of :class:`adain.engine.images.EncodedJpeg` of one output size.
-        rejected: ``(index, reason)`` of the items that could not be used.
-        paintings: with colour preservation (:attr:`ImageDataset.styles`), each kept item's
-            paintings as ``uint8 (3, h, w)``.
-    """
-
-    start: int
-    stop: int
-    groups: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    paintings: dict[int, list[torch.Tensor]] = field(default_factory=dict)  # item -> its paintings' pixels
-
-    def pin_memory(self) -> "ImageBatch":
-        """Called by the DataLoader's pinning thread (CUDA): page-locked images copy asynchronously."""
-        return ImageBatch(self.start, self.stop, [(i, x.pin_memory() if isinstance(x, torch.Tensor) else x)
-                                                  for i, x in self.groups], self.rejected,
-                          {i: [p.pin_memory() for p in ps] for i, ps in self.paintings.items()})
-
-
-class _Runs(Dataset):
-    """Item ``k``: :class:`ImageBatch` of ``dataset`` over ``bounds[k]:bounds[k + 1]``."""
-
-    def __init__(self, dataset: ImageDataset, bounds: Sequence[int]) -> None:
-        self.dataset, self.bounds = dataset, list(bounds)
-
-    def __len__(self) -> int:
-        return len(self.bounds) - 1
-
-    def __getitem__(self, k: int) -> ImageBatch:
-        start, stop = self.bounds[k], self.bounds[k + 1]
-        by_size: dict[tuple, tuple[list[int], list]] = {}
-        rejected = []
-        paintings = {}
-        for index in range(start, stop):
-            _, image, reason = self.dataset[index]
-            if image is not None and self.dataset.styles is not None:
-                try:
-                    paintings[index] = self.dataset.load_paintings(index)
-                except ImageRejected as error:
-                    image, reason = None, str(error)
-            if image is None:
-                rejected.append((index, reason))
-            else:
-                key = _size_key(image)
-                indices, images = by_size.setdefault(key, ([], []))
-                indices.append(index)
-                images.append(image)
-        return ImageBatch(start, stop, [(i, x if isinstance(x[0], EncodedJpeg) else torch.stack(x))
-                                        for i, x in by_size.values()], rejected, paintings)
-
-
-def _size_key(image: torch.Tensor | EncodedJpeg | list) -> tuple:
-    """What a batch must share: the size, and whether the images are still encoded."""
-    if isinstance(image, list):
-        image = image[0]
-    if isinstance(image, EncodedJpeg):
-        return "jpeg", image.height, image.width
-    return tuple(image.shape[-2:])
-
-
-def run_bounds(length: int, run: int, offset: int = 0) -> list[int]:
-    """Boundaries of runs of ``run`` items over ``length`` items, aligned to multiples of ``run``
-    counted from ``-offset`` (so a resumed run that starts at item ``offset`` of a longer list
-    forms the runs of an uninterrupted one)."""
-    first = (-offset) % run or run
-    return sorted({0, length, *range(min(first, length), length, run)})
-
-
-def iterate_batches(dataset: ImageDataset, run: int, workers: int, offset: int = 0, pin_memory: bool = False,
-                    prefetch: int = 2) -> Iterator[ImageBatch]:
-    """:class:`ImageBatch` es of ``run`` consecutive items (see :func:`run_bounds`), in order,
-    decoded and collated by ``workers`` processes (0: in this process); at most
-    ``workers * prefetch`` wait ready."""
-    dataset.import_decoders()
-    loader = DataLoader(
-        _Runs(dataset, run_bounds(len(dataset), run, offset)),
-        batch_size=None,
-        num_workers=workers,
-        pin_memory=pin_memory,
-        prefetch_factor=prefetch if workers else None,
-        persistent_workers=False,
-    )
-    yield from loader
-
-
-class DeviceQueue:
-    """Runs work on the device in submission order without blocking the caller.
-
-    CUDA: the work is launched on a side stream (copies from pinned memory, kernels, copies back
-    into pinned memory are all asynchronous) and its result is ready once the stream has passed
-    an event recorded after it. CPU: one compute thread (torch releases the GIL while it computes),
-    so decoding and writing go on meanwhile. The same code runs on both.
-    """
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
-        self.pool = None if self.stream is not None else ThreadPoolExecutor(1, thread_name_prefix="adain-compute")
-
-    def submit(self, work: Callable, *args) -> Future:
-        if self.pool is not None:
-            return self.pool.submit(work, *args)
-        future: Future = Future()
-        try:
-            with torch.cuda.stream(self.stream):
-                result = work(*args)
-            event = torch.cuda.Event()
-            event.record(self.stream)
-        except BaseException as error:  # noqa: BLE001 - delivered where the result is read
-            future.set_exception(error)
-            return future
-        return _CudaFuture(result, event)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _CudaFuture(Future):
-    """A result computed on a CUDA stream, readable once the stream passed ``event``."""
-
-    def __init__(self, result, event) -> None:
-        super().__init__()
-        self._value, self._event = result, event
-
-    def result(self, timeout=None):  # noqa: ARG002 - the event has no timeout
-        self._event.synchronize()
-        return self._value
 
 
 @dataclass
@@ -367,13 +54,13 @@ class PaintingPixels:
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, rows) -> "PaintingPixels":
+    def __getitem__(self, rows) -> PaintingPixels:
         if isinstance(self.images, torch.Tensor) or isinstance(rows, slice):
             return PaintingPixels(self.images[rows])
         return PaintingPixels([self.images[int(i)] for i in rows])
 
     @classmethod
-    def of(cls, paintings: list[torch.Tensor]) -> "PaintingPixels":
+    def of(cls, paintings: list[torch.Tensor]) -> PaintingPixels:
         """One tensor when every painting has the same size, else the list."""
         same = len({tuple(p.shape) for p in paintings}) == 1
         return cls(torch.stack(paintings) if same else list(paintings))
@@ -509,7 +196,7 @@ class Stylizer:
         groups = [images] if isinstance(images, torch.Tensor) else [image[None] for image in images]
         contents, stats, start = self._to_input(content).float(), [], 0
         for group in groups:  # one batch, or one painting at a time when their sizes differ
-            matched = match_color(self._to_input(group).float(), contents[start:start + len(group)])
+            matched = match_color(self._to_input(group).float(), contents[start : start + len(group)])
             if self.channels_last:
                 matched = matched.contiguous(memory_format=torch.channels_last)
             mean, std = calc_mean_std(self.model.encode(matched).float())
@@ -518,7 +205,9 @@ class Stylizer:
         return torch.cat(stats)
 
     @torch.inference_mode()
-    def stylize_float(self, content: torch.Tensor, stats: torch.Tensor | PaintingPixels, alpha: float = 1.0) -> torch.Tensor:
+    def stylize_float(
+        self, content: torch.Tensor, stats: torch.Tensor | PaintingPixels, alpha: float = 1.0
+    ) -> torch.Tensor:
         """``uint8 (B, 3, H, W)`` contents with per-sample ``(B, 2, 512)`` painting statistics (or
         the paintings' pixels, :class:`PaintingPixels`: colour preservation) -> float
         ``(B, 3, H, W)`` on the device, not clamped."""
@@ -598,9 +287,14 @@ class Stylizer:
         return host.copy_(pixels, non_blocking=True)
 
     @torch.inference_mode()
-    def compute_batch(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0,
-                      finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                      offset: int = 0) -> list[tuple[int, torch.Tensor | str]]:
+    def compute_batch(
+        self,
+        content: torch.Tensor,
+        stats: torch.Tensor,
+        alpha: float = 1.0,
+        finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        offset: int = 0,
+    ) -> list[tuple[int, torch.Tensor | str]]:
         """Stylize, finish and quantize one batch on the device; out of memory splits it in halves,
         down to single images, and an image that does not fit alone is rejected with a reason.
 
@@ -622,15 +316,29 @@ class Stylizer:
                 torch.cuda.empty_cache()
             count, (height, width) = content.shape[0], content.shape[-2:]
             if count == 1:
-                return [(offset, f"out of memory on {self.device} for one {width}x{height} image "
-                                 f"(dtype {str(self.dtype).removeprefix('torch.')})")]
-            log.warning("out of memory on %s for %d images of %dx%d: splitting the batch", self.device, count, width, height)
+                return [
+                    (
+                        offset,
+                        f"out of memory on {self.device} for one {width}x{height} image "
+                        f"(dtype {str(self.dtype).removeprefix('torch.')})",
+                    )
+                ]
+            log.warning(
+                "out of memory on %s for %d images of %dx%d: splitting the batch", self.device, count, width, height
+            )
             half = count // 2
-            return (self.compute_batch(content[:half], stats[:half], alpha, finish, offset)
-                    + self.compute_batch(content[half:], stats[half:], alpha, finish, offset + half))
+            return self.compute_batch(content[:half], stats[:half], alpha, finish, offset) + self.compute_batch(
+                content[half:], stats[half:], alpha, finish, offset + half
+            )
 
-    def compute_encoded(self, jpegs: list[EncodedJpeg], recipe: Preprocess, stats: torch.Tensor, alpha: float = 1.0,
-                        finish: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[tuple[int, torch.Tensor | str]]:
+    def compute_encoded(
+        self,
+        jpegs: list[EncodedJpeg],
+        recipe: Preprocess,
+        stats: torch.Tensor,
+        alpha: float = 1.0,
+        finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> list[tuple[int, torch.Tensor | str]]:
         """:meth:`compute_batch` of JPEG bytes: decoded on the device (nvJPEG on CUDA), the
         ``resize-crop`` recipe applied there; a file the decoder refuses is rejected with a reason."""
         images: list = [None] * len(jpegs)
@@ -647,8 +355,10 @@ class Stylizer:
         runs = np.split(np.asarray(kept, dtype=np.int64), np.where(np.diff(kept) > 1)[0] + 1) if kept else []
         for run in runs:  # consecutive samples: one run unless the decoder refused a file between
             content = torch.stack([recipe.apply_tensor(images[i]) for i in run])
-            pieces += [(int(run[0]) + offset, piece)
-                       for offset, piece in self.compute_batch(content, stats[torch.from_numpy(run)], alpha, finish)]
+            pieces += [
+                (int(run[0]) + offset, piece)
+                for offset, piece in self.compute_batch(content, stats[torch.from_numpy(run)], alpha, finish)
+            ]
         return sorted(pieces, key=lambda item: item[0])
 
     def stylize_dataset(
@@ -732,11 +442,13 @@ class Stylizer:
             for batch in iterate_batches(dataset, self.batch_size, workers, count_offset, pin_memory=pin):
                 queue.extend(Rejected(index, reason) for index, reason in batch.rejected)
                 for indices, images in batch.groups:
-                    size = _size_key(images)
+                    size = size_key(images)
                     for row, index in enumerate(indices):
                         pixels = batch.paintings.get(index)
                         for j, painting in enumerate(paintings[index]):
-                            group = buckets.add(size, (index, painting, images, row, None if pixels is None else pixels[j]))
+                            group = buckets.add(
+                                size, (index, painting, images, row, None if pixels is None else pixels[j])
+                            )
                             if group:
                                 submit(group)
                 before, after = count_offset + batch.start, count_offset + batch.stop

@@ -5,6 +5,7 @@ Ground truth is each image's WNID (stored in the shard), mapped to the standard 
 correctly. Reported: top-1 and top-5 over the images whose WNID is an ILSVRC-2012 class, top-1 per
 WNID, and 16-class accuracy (:mod:`adain.evaluation.categories`) over the images of the 16 categories.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,7 +21,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..data import ShardDataset
-from ..engine.stylizer import resolve_device
+from ..engine.device import resolve_device
 from ..files.atomic import atomic_write_text
 from ..files.hashing import file_sha256
 from .categories import category_of_wnid, imagenet_wnids
@@ -85,12 +86,19 @@ def evaluate_shards(
             for meta, best, decision in zip(metas, top5, decisions):
                 target = index_of.get(meta["wnid"], -1)
                 category = category_of_wnid(meta["wnid"])
-                rows.append({
-                    "content": meta["content"], "wnid": meta["wnid"], "target": target,
-                    "predicted": best[0], "predicted_wnid": wnids[best[0]],
-                    "top1": int(best[0] == target), "top5": int(target in best),
-                    "category": category or "", "decision": decision if category else "",
-                })
+                rows.append(
+                    {
+                        "content": meta["content"],
+                        "wnid": meta["wnid"],
+                        "target": target,
+                        "predicted": best[0],
+                        "predicted_wnid": wnids[best[0]],
+                        "top1": int(best[0] == target),
+                        "top5": int(target in best),
+                        "category": category or "",
+                        "decision": decision if category else "",
+                    }
+                )
             bar.update(len(metas))
     known = [r for r in rows if r["target"] >= 0]
     sixteen = [r for r in rows if r["category"]]
@@ -112,7 +120,9 @@ def evaluate_shards(
         "per_wnid": {w: {"images": e["images"], "top1": e["top1"] / e["images"]} for w, e in sorted(per_wnid.items())},
     }
     if result["unknown_wnid"]:
-        log.warning("%d images have a WNID outside ILSVRC-2012's 1000 classes: not in top-1/top-5", result["unknown_wnid"])
+        log.warning(
+            "%d images have a WNID outside ILSVRC-2012's 1000 classes: not in top-1/top-5", result["unknown_wnid"]
+        )
     return result, rows
 
 
@@ -136,8 +146,14 @@ def run_accuracy(
     model = load_classifier(arch, weights, torch_device)
     result, rows = evaluate_shards(model, root, split, torch_device, batch_size, workers, size, aggregation, progress)
     summary = {
-        "arch": arch, "weights": str(weights), "weights_sha256": file_sha256(weights),
-        "shards": str(root), "split": split, "size": size, "result": result, "package_version": __version__,
+        "arch": arch,
+        "weights": str(weights),
+        "weights_sha256": file_sha256(weights),
+        "shards": str(root),
+        "split": split,
+        "size": size,
+        "result": result,
+        "package_version": __version__,
     }
     output = Path(output)
     table = io.StringIO()

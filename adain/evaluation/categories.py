@@ -5,6 +5,7 @@ The 16 categories and their 207 ImageNet indices are those of Geirhos et al. (20
 A 1000-way softmax becomes a 16-way decision by aggregating, per category, the probabilities of its
 indices (the mean by default, as both projects do) and taking the arg max.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -34,16 +35,16 @@ CATEGORY_INDICES: dict[str, tuple[int, ...]] = {
     "airplane": (404,),
     "bear": (294, 295, 296, 297),
     "bicycle": (444, 671),
-    "bird": _expand(((8, 8), (10, 16), (18, 20), (22, 24), (80, 83), (87, 96), (98, 100),
-                     (127, 133), (135, 145))),
+    "bird": _expand(((8, 8), (10, 16), (18, 20), (22, 24), (80, 83), (87, 96), (98, 100), (127, 133), (135, 145))),
     "boat": (472, 554, 625, 814, 914),
     "bottle": (440, 720, 737, 898, 899, 901, 907),
     "car": (436, 511, 817),
     "cat": (281, 282, 283, 284, 285, 286),
     "chair": (423, 559, 765, 857),
     "clock": (409, 530, 892),
-    "dog": _expand(((152, 191), (193, 203), (205, 226), (228, 241), (243, 250), (252, 257),
-                    (259, 259), (261, 263), (265, 268))),
+    "dog": _expand(
+        ((152, 191), (193, 203), (205, 226), (228, 241), (243, 250), (252, 257), (259, 259), (261, 263), (265, 268))
+    ),
     "elephant": (385, 386),
     "keyboard": (508, 878),
     "knife": (499,),

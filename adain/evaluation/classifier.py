@@ -7,21 +7,22 @@ Stylized-ImageNet ResNet-50 release ``resnet50_train_60_epochs-c8e5653e.pth.tar`
 ``DataParallel``'s ``module.`` anywhere (``module.conv1.weight``, ``features.module.0.weight``)
 are cleaned. Inputs are normalised with ImageNet's mean and std, as torchvision's models expect.
 """
+
 from __future__ import annotations
 
 import difflib
 import re
 import urllib.parse
 import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import torch
 import torchvision
 from torch import nn
 
+from ..engine.image_dataset import ImageDataset, iterate_images
 from ..engine.images import Preprocess
-from ..engine.stylizer import ImageDataset, iterate_images
 
 __all__ = [
     "ClassifierError",
@@ -124,7 +125,9 @@ def torchvision_weights_file(arch: str | None, spec: str, download: bool = True)
     try:
         entry = available[name]
     except KeyError:
-        raise ClassifierError(f"{spec}: {arch} has the weights {', '.join(w.name for w in available)} (or DEFAULT)") from None
+        raise ClassifierError(
+            f"{spec}: {arch} has the weights {', '.join(w.name for w in available)} (or DEFAULT)"
+        ) from None
     digits = re.search(r"-([0-9a-f]{6,})\.", Path(entry.url).name)
     return download_weights_file(entry.url, digits[1] if digits else None, download)
 
@@ -188,12 +191,18 @@ def load_classifier(arch: str | None, weights: str | Path, device: torch.device 
     unexpected = sorted(set(state) - set(expected))
     wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
     if missing or unexpected or wrong:
-        detail = "; ".join(part for part in (
-            f"{len(missing)} missing (e.g. {', '.join(missing[:3])})" if missing else "",
-            f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})" if unexpected else "",
-            "shape mismatch: " + ", ".join(f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}"
-                                           for k in wrong[:3]) if wrong else "",
-        ) if part)
+        detail = "; ".join(
+            part
+            for part in (
+                f"{len(missing)} missing (e.g. {', '.join(missing[:3])})" if missing else "",
+                f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})" if unexpected else "",
+                "shape mismatch: "
+                + ", ".join(f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}" for k in wrong[:3])
+                if wrong
+                else "",
+            )
+            if part
+        )
         raise ClassifierError(f"{path} does not fit torchvision's {arch}: {detail}")
     model.load_state_dict(state)
     return model.to(device).eval()

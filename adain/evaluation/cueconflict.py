@@ -5,21 +5,23 @@ Layout (rgeirhos/texture-vs-shape ``stimuli/style-transfer-preprocessed-512``, m
 is the shape of the third cat image rendered in the texture of the first elephant texture; both
 categories are among the 16 of :mod:`adain.evaluation.categories`.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from tqdm import tqdm
 
 from ..core.model import load_adain
 from ..engine.cache import StatsCache
+from ..engine.image_dataset import ImageDataset
 from ..engine.images import Preprocess
-from ..engine.stylizer import ImageDataset, Rejected, Stylized, Stylizer
+from ..engine.stylizer import Rejected, Stylized, Stylizer
 from ..files.imagefiles import list_images, save_image_file
 from ..files.tsv import write_tsv
 from .categories import CATEGORIES
@@ -86,7 +88,9 @@ def _by_category(root: Path, extensions: Sequence[str], what: str) -> dict[str, 
     for path in list_images(root, extensions):
         category = path.relative_to(root).parts[0]
         if category not in CATEGORIES:
-            raise ValueError(f"{path}: {what} images go in <{what}s>/<category>/, with a category among {', '.join(CATEGORIES)}")
+            raise ValueError(
+                f"{path}: {what} images go in <{what}s>/<category>/, with a category among {', '.join(CATEGORIES)}"
+            )
         groups[category].append(path)
     if not groups:
         raise ValueError(f"no {what} images under {root} (expected <{what}s>/<category>/*.png)")

@@ -1,11 +1,13 @@
 """One function per evaluation rule: what ``workflow/scripts/*.py`` call for the ``evaluation``
 section. Each takes :class:`adain.evaluation.settings.EvaluationSettings` and its files as named
 arguments; the GPU jobs claim a device like the stylize jobs (:func:`adain.engine.gpus.gpu_slot`)."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from ..files.joblog import logged
 
@@ -17,25 +19,45 @@ __all__ = ["logged", "make_cue_conflict_job", "shape_bias_job", "plot_shape_bias
 log = logging.getLogger("adain")
 
 
-def make_cue_conflict_job(settings: "EvaluationSettings", *, vgg, decoder, out_dir) -> None:
+def make_cue_conflict_job(settings: EvaluationSettings, *, vgg, decoder, out_dir) -> None:
     from ..engine.gpus import gpu_slot
     from .cueconflict import make_cue_conflict
 
     with gpu_slot(settings.device) as claimed:
-        summary = make_cue_conflict(settings.shapes, settings.textures, out_dir, vgg, decoder, size=settings.stimulus_size,
-                                    device=claimed, batch_size=settings.stylize_batch_size, workers=settings.workers)
+        summary = make_cue_conflict(
+            settings.shapes,
+            settings.textures,
+            out_dir,
+            vgg,
+            decoder,
+            size=settings.stimulus_size,
+            device=claimed,
+            batch_size=settings.stylize_batch_size,
+            workers=settings.workers,
+        )
     log.info("wrote %d cue-conflict images, skipped %d inputs", summary.written, len(summary.skipped))
 
 
-def shape_bias_job(settings: "EvaluationSettings", *, name: str, stimuli, out_dir) -> None:
+def shape_bias_job(settings: EvaluationSettings, *, name: str, stimuli, out_dir) -> None:
     """Model ``name`` (and its Top-K sweep) on the cue-conflict set: CSVs and JSON summaries in ``out_dir``."""
     from ..engine.gpus import gpu_slot
     from .shapebias import run_shape_bias
 
     model = settings.models[name]
     with gpu_slot(settings.device) as claimed:  # like a stylize job: one GPU of the machine, its own
-        run_shape_bias(name, model.get("arch"), model["weights"], stimuli, out_dir, settings.aggregation,
-                       model.get("topk", []), model.get("topk_at"), claimed, settings.batch_size, settings.workers)
+        run_shape_bias(
+            name,
+            model.get("arch"),
+            model["weights"],
+            stimuli,
+            out_dir,
+            settings.aggregation,
+            model.get("topk", []),
+            model.get("topk_at"),
+            claimed,
+            settings.batch_size,
+            settings.workers,
+        )
 
 
 def plot_shape_bias_job(*, model_dirs: Sequence[str], figure, table_tsv) -> None:
@@ -52,12 +74,20 @@ def plot_shape_bias_job(*, model_dirs: Sequence[str], figure, table_tsv) -> None
     atomic_write_text(table_tsv, summary_table(summaries))
 
 
-def accuracy_job(settings: "EvaluationSettings", *, name: str, shards: Sequence[str], out_json) -> None:
+def accuracy_job(settings: EvaluationSettings, *, name: str, shards: Sequence[str], out_json) -> None:
     from ..engine.gpus import gpu_slot
     from .accuracy import run_accuracy
 
     model = settings.models[name]
     with gpu_slot(settings.device) as claimed:
-        run_accuracy(model.get("arch"), model["weights"], list(shards), out_json, device=claimed,
-                     batch_size=settings.batch_size, workers=settings.workers, size=settings.accuracy_size,
-                     aggregation=settings.aggregation)
+        run_accuracy(
+            model.get("arch"),
+            model["weights"],
+            list(shards),
+            out_json,
+            device=claimed,
+            batch_size=settings.batch_size,
+            workers=settings.workers,
+            size=settings.accuracy_size,
+            aggregation=settings.aggregation,
+        )

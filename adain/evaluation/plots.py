@@ -1,8 +1,9 @@
 """The shape-bias figure in the style of Geirhos et al. (2019), Figure 4."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..files.atomic import atomic_path
 from .categories import CATEGORIES
@@ -30,13 +31,27 @@ def plot_shape_bias(summaries: Sequence[dict], path: str | Path) -> Path:
     colors = [f"C{i % 10}" for i in range(len(summaries))]
     for i, (summary, color) in enumerate(zip(summaries, colors)):
         result = summary["result"]
-        points = [(stats["shape_bias"], rows[category]) for category, stats in result["per_category"].items()
-                  if stats["shape_bias"] is not None]
+        points = [
+            (stats["shape_bias"], rows[category])
+            for category, stats in result["per_category"].items()
+            if stats["shape_bias"] is not None
+        ]
         bias = result["shape_bias"]
         label = summary["model"] + ("" if bias is None else f" ({bias:.2f})")
         xs, ys = zip(*points) if points else ((), ())
-        ax.scatter(xs, ys, marker=_MARKERS[i % len(_MARKERS)], color=color, s=60, alpha=0.85,
-                   edgecolors="black", linewidths=0.5, clip_on=False, label=label if bias is not None else f"{label} (n/a)", zorder=3)
+        ax.scatter(
+            xs,
+            ys,
+            marker=_MARKERS[i % len(_MARKERS)],
+            color=color,
+            s=60,
+            alpha=0.85,
+            edgecolors="black",
+            linewidths=0.5,
+            clip_on=False,
+            label=label if bias is not None else f"{label} (n/a)",
+            zorder=3,
+        )
         if bias is not None:
             ax.axvline(bias, color=color, linestyle="--", linewidth=1.5, zorder=2)
     ax.set_xlim(0, 1)

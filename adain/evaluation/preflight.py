@@ -1,5 +1,6 @@
 """Checks of the configuration's ``evaluation`` section before a run starts (see
-:func:`adain.build.preflight.check_run`, which the workflow gives these problems)."""
+:func:`adain.run.preflight.check_run`, which the workflow gives these problems)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,7 +30,9 @@ def evaluation_problems(config: dict) -> list[str]:
             elif not arch and not is_torchscript(weights):
                 problems.append(f"evaluation.models.{name}: {weights} is a state_dict; give its arch")
             if model.get("topk") and not model.get("topk_at") and arch not in TOPK_PRESETS:
-                problems.append(f"evaluation.models.{name}: topk needs topk_at ({', '.join(TOPK_PRESETS)} or module names)")
+                problems.append(
+                    f"evaluation.models.{name}: topk needs topk_at ({', '.join(TOPK_PRESETS)} or module names)"
+                )
         except ClassifierError as error:
             problems.append(f"evaluation.models.{name}: {error}")
     stimuli, shapes, textures = (evaluation.get(k, "") for k in ("stimuli", "shapes", "textures"))
@@ -44,6 +47,8 @@ def evaluation_problems(config: dict) -> list[str]:
     if missing:
         problems.append(f"evaluation.accuracy_splits {missing} are not among splits {config['splits']}")
     if not (stimuli or shapes or evaluation.get("accuracy_splits")):
-        problems.append("evaluation.models is set but there is nothing to evaluate on: set stimuli, shapes and "
-                        "textures, or accuracy_splits")
+        problems.append(
+            "evaluation.models is set but there is nothing to evaluate on: set stimuli, shapes and "
+            "textures, or accuracy_splits"
+        )
     return problems

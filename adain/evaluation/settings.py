@@ -1,4 +1,5 @@
 """Typed settings of the evaluation jobs, built from the configuration's ``evaluation`` section."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,12 +24,17 @@ class EvaluationSettings:
     workers: int = 2
 
     @classmethod
-    def from_config(cls, config: dict) -> "EvaluationSettings":
+    def from_config(cls, config: dict) -> EvaluationSettings:
         evaluation = config.get("evaluation") or {}
         return cls(
             models={name: dict(model) for name, model in (evaluation.get("models") or {}).items()},
-            shapes=evaluation.get("shapes", ""), textures=evaluation.get("textures", ""),
-            stimulus_size=int(evaluation.get("stimulus_size", 224)), accuracy_size=int(evaluation.get("accuracy_size", 224)),
-            aggregation=evaluation.get("aggregation", "mean"), batch_size=int(evaluation.get("batch_size", 32)),
-            stylize_batch_size=int(config["batch_size"]), device=config["device"], workers=int(config["workers"]),
+            shapes=evaluation.get("shapes", ""),
+            textures=evaluation.get("textures", ""),
+            stimulus_size=int(evaluation.get("stimulus_size", 224)),
+            accuracy_size=int(evaluation.get("accuracy_size", 224)),
+            aggregation=evaluation.get("aggregation", "mean"),
+            batch_size=int(evaluation.get("batch_size", 32)),
+            stylize_batch_size=int(config["batch_size"]),
+            device=config["device"],
+            workers=int(config["workers"]),
         )

@@ -12,6 +12,7 @@ Per category means per *shape* category, as the paper's Figure 4 and model-vs-hu
 Outputs: model-vs-human raw data (``subj,session,trial,rt,object_response,category,condition,
 imagename``, all trials, so their tools read it) and a JSON summary.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,16 +20,16 @@ import io
 import json
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import torch
 from tqdm import tqdm
 
 from .. import __version__
-from ..engine.stylizer import resolve_device
+from ..engine.device import resolve_device
 from ..files.atomic import atomic_write_text
 from ..files.hashing import file_sha256
 from .categories import CATEGORIES, to_sixteen
@@ -191,8 +192,9 @@ def run_shape_bias(
     for fraction in variants:
         subject = subject_name(name if fraction is None else f"{name}-topK-{fraction * 100:g}")
         with nullcontext() if fraction is None else sparsified(model, layers, fraction):
-            trials, skipped = evaluate_shape_bias(model, stimuli, torch_device, aggregation, batch_size, workers,
-                                                  progress, subject)
+            trials, skipped = evaluate_shape_bias(
+                model, stimuli, torch_device, aggregation, batch_size, workers, progress, subject
+            )
         if not trials:
             raise ValueError(f"no stimulus of {stimuli_dir} could be read ({len(skipped)} skipped)")
         summary = {
@@ -210,8 +212,12 @@ def run_shape_bias(
         atomic_write_text(output / f"cue-conflict_{subject}_session-1.csv", raw_csv(trials, subject))
         atomic_write_text(output / f"{subject}.json", json.dumps(summary, indent=1) + "\n")
         bias = summary["result"]["shape_bias"]
-        log.info("%s: shape bias %s over %d conflict trials", subject,
-                 "n/a" if bias is None else f"{bias:.3f}", summary["result"]["conflict_trials"])
+        log.info(
+            "%s: shape bias %s over %d conflict trials",
+            subject,
+            "n/a" if bias is None else f"{bias:.3f}",
+            summary["result"]["conflict_trials"],
+        )
         summaries.append(summary)
     return summaries
 

@@ -6,10 +6,11 @@ with the largest absolute activation (at least one) and zeroes the rest. The lay
 their ``named_modules`` names and the sparsity is applied by forward hooks, so any architecture
 works and the weights are untouched.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -52,8 +53,11 @@ def topk_spatial(x: torch.Tensor, fraction: float) -> torch.Tensor:
 
 def topk_layers(model: nn.Module, layers: str | Sequence[str]) -> list[str]:
     """Resolve a preset name (``alexnet``, ``vgg16``) or a list of module names; check they exist."""
-    names = list(TOPK_PRESETS[layers]) if isinstance(layers, str) and layers in TOPK_PRESETS else (
-        [layers] if isinstance(layers, str) else list(layers))
+    names = (
+        list(TOPK_PRESETS[layers])
+        if isinstance(layers, str) and layers in TOPK_PRESETS
+        else ([layers] if isinstance(layers, str) else list(layers))
+    )
     modules = dict(model.named_modules())
     missing = [name for name in names if name not in modules]
     if missing:

@@ -1,11 +1,12 @@
 """Crash-safe file writing: write to a unique temporary name beside the target, then rename."""
+
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
 
@@ -26,7 +27,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     # a long target name keeps the temporary name within the file system's 255-byte limit
-    name = target.name if len(target.name.encode()) + len(suffix) + 1 <= 255 else target.name.encode()[:64].decode("utf-8", "ignore")
+    name = (
+        target.name
+        if len(target.name.encode()) + len(suffix) + 1 <= 255
+        else target.name.encode()[:64].decode("utf-8", "ignore")
+    )
     tmp = target.with_name(f".{name}{suffix}")
     try:
         yield tmp

@@ -1,4 +1,5 @@
 """The sha256 of a file: what identifies weights, classifiers, manifests and caches."""
+
 from __future__ import annotations
 
 import hashlib

@@ -2,10 +2,11 @@
 picture of the package is drawn with (sample grids, the methods grid); used by every stage that
 reads or writes plain image files (the index, the paintings, ``adain stylize``, cue-conflict
 stimuli, summaries)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -26,8 +27,10 @@ def list_images(root: str | Path, extensions: Iterable[str]) -> list[Path]:
     if not wanted:
         raise ValueError("no file extensions given")
     return sorted(
-        p for p in root.rglob("*")
-        if p.suffix.lower() in wanted and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in wanted
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
         and p.is_file()
     )
 
@@ -43,8 +46,12 @@ def save_image_file(pixels: np.ndarray, target: Path, jpeg_quality: int = 75) ->
         Image.fromarray(pixels).save(tmp, format=image_format, **options)
 
 
-def image_grid(rows: Sequence[Sequence[Image.Image | None]], cell: int,
-               captions: Sequence[Sequence[str]] | None = None, banner: str | None = None) -> Image.Image:
+def image_grid(
+    rows: Sequence[Sequence[Image.Image | None]],
+    cell: int,
+    captions: Sequence[Sequence[str]] | None = None,
+    banner: str | None = None,
+) -> Image.Image:
     """Images in a grid of ``cell`` x ``cell`` cells (each thumbnailed and centred; ``None``
     leaves its cell blank), a one-line caption under each cell when ``captions`` are given (the
     same shape as ``rows``), and ``banner`` in red across the top. Text is drawn in PIL's own font

@@ -1,10 +1,12 @@
 """Advisory file locks (``flock``) that the operating system drops when their holder dies."""
+
 from __future__ import annotations
 
 import contextlib
 import fcntl
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 __all__ = ["try_lock", "held_lock"]
 

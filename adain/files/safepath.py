@@ -4,12 +4,13 @@ A shard passed around between people may say its split is ``../../..``; a conten
 absolute or hold ``..``; a name may be longer than the file system allows. Every such path is built
 here: each part is made a harmless single name, and the result is checked to lie inside the root.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Iterable
 
 __all__ = ["safe_name", "confined", "NAME_MAX"]
 

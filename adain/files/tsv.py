@@ -3,11 +3,12 @@
 A file is a header line, then one row per line, tab-separated (Python's ``csv`` dialect: a field
 holding a tab, a newline or a quote is quoted, so any UTF-8 text survives the round trip). A file
 may begin with one metadata line ``# adain: {json}`` that records what decided its rows (its
-fingerprint, see :mod:`adain.build.identity`); readers skip it, :func:`read_meta` returns it.
+fingerprint, see :mod:`adain.stages.fingerprints`); readers skip it, :func:`read_meta` returns it.
 
 File names that are not valid UTF-8 cannot be stored as text: :func:`display_name` turns them into
 a lossless, printable form (``caf\\xe9.JPEG``) for reject lists.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,12 +16,22 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from .atomic import atomic_write_bytes
 
-__all__ = ["format_tsv", "write_tsv", "open_tsv", "iter_tsv", "read_tsv", "read_meta", "rows_digest", "display_name", "is_utf8_name"]
+__all__ = [
+    "format_tsv",
+    "write_tsv",
+    "open_tsv",
+    "iter_tsv",
+    "read_tsv",
+    "read_meta",
+    "rows_digest",
+    "display_name",
+    "is_utf8_name",
+]
 
 _META = "# adain: "
 
@@ -37,7 +48,9 @@ def format_tsv(header: Sequence[str] | None, rows: Iterable[Sequence], meta: dic
     return buffer.getvalue()
 
 
-def write_tsv(path: str | Path, header: Sequence[str] | None, rows: Iterable[Sequence], meta: dict | None = None) -> None:
+def write_tsv(
+    path: str | Path, header: Sequence[str] | None, rows: Iterable[Sequence], meta: dict | None = None
+) -> None:
     """Write ``header`` and ``rows`` to ``path`` atomically, with an optional metadata line."""
     atomic_write_bytes(path, format_tsv(header, rows, meta).encode("utf-8"))
 
@@ -83,7 +96,7 @@ def read_meta(path: str | Path) -> dict | None:
     try:
         with open(path, encoding="utf-8") as handle:
             first = handle.readline()
-        return json.loads(first[len(_META):]) if first.startswith(_META) else None
+        return json.loads(first[len(_META) :]) if first.startswith(_META) else None
     except (OSError, ValueError):
         return None
 

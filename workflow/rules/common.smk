@@ -1,9 +1,9 @@
 # Workflow-side helpers: config validation, paths, input functions. No rules here.
 #
-# Whether an output is current is decided by adain.build.reconcile from the fingerprints recorded in the
+# Whether an output is current is decided by adain.run.reconcile from the fingerprints recorded in the
 # outputs themselves (docs/resume.md), never by Snakemake's metadata or file times: inputs of the
 # expensive rules are ancient(), and params carry only what the run plans. Every job builds its
-# settings from the config in one place (adain.build.settings.RunSettings.from_config).
+# settings from the config in one place (adain.stages.settings.RunSettings.from_config).
 import os
 import re
 from pathlib import Path
@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-from adain.build.paintings import read_painting_list
-from adain.build.preflight import check_run, claim_output_dir, claim_workdir, command_line_booleans, ensure_weights
-from adain.build.reconcile import Plan, Reconciler
+from adain.stages.paintings import read_painting_list
+from adain.run.preflight import check_run, claim_output_dir, claim_workdir, command_line_booleans, ensure_weights
+from adain.run.reconcile import Plan, Reconciler
 from adain.evaluation.preflight import evaluation_problems
 
 # --config compile=true arrives as the word "true": yes/no keys become booleans before validation
@@ -23,9 +23,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 # Job scripts import the adain package of this checkout, also inside a --sdm conda environment.
 # (Written, not required, so no envvars directive.)
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(p for p in [workflow.basedir, os.environ.get("PYTHONPATH", "")] if p)
-)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in [workflow.basedir, os.environ.get("PYTHONPATH", "")] if p))
 
 if workflow.is_main_process:
     # Fail in seconds on wrong inputs, weights or output folder; and take over this folder,
@@ -57,7 +55,7 @@ def out(*parts):
 def reconciled():
     """Once per run, in the main process, before Snakemake looks at any file: claim output_dir (one
     live run per folder), download missing weights, and reconcile output_dir with the plan
-    (adain.build.reconcile); the shards too when the manifests are current."""
+    (adain.run.reconcile); the shards too when the manifests are current."""
     if "reconciler" not in RUN and workflow.is_main_process:
         if not workflow.dryrun:
             RUN["lock"] = claim_output_dir(OUT)
@@ -161,11 +159,19 @@ def get_evaluation_targets():
     if not models:
         return []
     targets = [out("evaluation", "shape_bias.pdf"), out("evaluation", "shape_bias.tsv")] if get_stimuli() else []
-    return targets + [out("evaluation", "accuracy", f"{model}_{split}.json")
-                      for model in models for split in EVALUATION["accuracy_splits"]]
+    return targets + [
+        out("evaluation", "accuracy", f"{model}_{split}.json")
+        for model in models
+        for split in EVALUATION["accuracy_splits"]
+    ]
 
 
 def get_final_targets(wildcards):
     reconciled()
-    return [out("summary.json"), out("rejects.tsv"), out("report", "sample_grid.png"), out("README.md"),
-            *get_evaluation_targets()]
+    return [
+        out("summary.json"),
+        out("rejects.tsv"),
+        out("report", "sample_grid.png"),
+        out("README.md"),
+        *get_evaluation_targets(),
+    ]

@@ -10,11 +10,11 @@ rule make_cue_conflict:
         stimuli=directory(out("evaluation", "cue-conflict")),
     log:
         out("logs", "evaluation", "make_cue_conflict.log"),
+    conda:
+        "../../envs/adain.yaml"
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
-    conda:
-        "../../envs/adain.yaml"
     script:
         "../scripts/make_cue_conflict.py"
 
@@ -27,11 +27,11 @@ rule evaluate_shape_bias:
         results=directory(out("evaluation", "shape_bias", "{model}")),
     log:
         out("logs", "evaluation", "shape_bias_{model}.log"),
+    conda:
+        "../../envs/adain.yaml"
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
-    conda:
-        "../../envs/adain.yaml"
     script:
         "../scripts/evaluate_shape_bias.py"
 
@@ -44,10 +44,10 @@ rule plot_shape_bias:
         table=out("evaluation", "shape_bias.tsv"),
     log:
         out("logs", "evaluation", "plot_shape_bias.log"),
-    resources:
-        mem_mb=2000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=2000,
     script:
         "../scripts/plot_shape_bias.py"
 
@@ -61,10 +61,10 @@ rule evaluate_accuracy:
         predictions=out("evaluation", "accuracy", "{model}_{split}.csv"),
     log:
         out("logs", "evaluation", "accuracy_{model}_{split}.log"),
+    conda:
+        "../../envs/adain.yaml"
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
-    conda:
-        "../../envs/adain.yaml"
     script:
         "../scripts/evaluate_accuracy.py"

@@ -6,9 +6,9 @@ rule index_images:
         rejected=out("index", "rejected.tsv"),
     log:
         out("logs", "index_images.log"),
-    resources:
-        mem_mb=4000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=4000,
     script:
         "../scripts/index_images.py"

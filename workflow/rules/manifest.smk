@@ -6,9 +6,9 @@ checkpoint assign_styles:
         manifests=directory(out("manifest")),
     log:
         out("logs", "assign_styles.log"),
-    resources:
-        mem_mb=8000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=8000,
     script:
         "../scripts/assign_styles.py"

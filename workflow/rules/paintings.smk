@@ -4,10 +4,10 @@ checkpoint prepare_paintings:
         rejected=out("paintings", "rejected_prepare.tsv"),
     log:
         out("logs", "prepare_paintings.log"),
-    resources:
-        mem_mb=2000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=2000,
     script:
         "../scripts/prepare_paintings.py"
 
@@ -20,12 +20,12 @@ rule compute_painting_stats:
         stats=out("paintings", "stats", "{chunk}.npz"),
     log:
         out("logs", "compute_painting_stats", "{chunk}.log"),
+    conda:
+        "../../envs/adain.yaml"
     threads: 2
     resources:
         mem_mb=6000,
         gpu=STYLIZE_GPUS,
-    conda:
-        "../../envs/adain.yaml"
     script:
         "../scripts/compute_painting_stats.py"
 
@@ -39,9 +39,9 @@ rule merge_painting_stats:
         rejected=out("paintings", "rejected_decode.tsv"),
     log:
         out("logs", "merge_painting_stats.log"),
-    resources:
-        mem_mb=4000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=4000,
     script:
         "../scripts/merge_painting_stats.py"

@@ -5,16 +5,16 @@ rule stylize_shard:
         stats=get_painting_stats,
     output:
         shard=temp(out("stylized", "{split}", "{shard}.h5")),
-    params:
-        identity=get_planned_identity,
     log:
         out("logs", "stylize_shard", "{split}", "{shard}.log"),
+    conda:
+        "../../envs/adain.yaml"
     threads: config["cpu_threads"]
     resources:
         mem_mb=12000,
         gpu=STYLIZE_GPUS,
-    conda:
-        "../../envs/adain.yaml"
+    params:
+        identity=get_planned_identity,
     script:
         "../scripts/stylize_shard.py"
 
@@ -25,14 +25,14 @@ rule validate_shard:
         manifest=ancient(out("manifest", "{split}", "{shard}.tsv")),
     output:
         report=out("validated", "{split}", "{shard}.json"),
-    params:
-        fingerprint=get_planned_fingerprint,
     log:
         out("logs", "validate_shard", "{split}", "{shard}.log"),
-    resources:
-        mem_mb=4000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        fingerprint=get_planned_fingerprint,
     script:
         "../scripts/validate_shard.py"
 
@@ -45,9 +45,9 @@ rule pack_shard:
         shard=out("shards", "{split}", "{split}-{shard}.h5"),
     log:
         out("logs", "pack_shard", "{split}", "{shard}.log"),
-    resources:
-        mem_mb=4000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=4000,
     script:
         "../scripts/pack_shard.py"

@@ -11,13 +11,13 @@ rule summarize:
         rejects=out("rejects.tsv"),
         grid=report(out("report", "sample_grid.png"), caption="../report/sample_grid.rst", category="Samples"),
         card=out("README.md"),
-    params:
-        expected=get_planned_fingerprints,
     log:
         out("logs", "summarize.log"),
-    resources:
-        mem_mb=4000,
     conda:
         "../../envs/adain.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        expected=get_planned_fingerprints,
     script:
         "../scripts/summarize.py"

@@ -1,8 +1,10 @@
-from adain.build.jobs import assign_styles_job, logged
-from adain.build.settings import ManifestSettings
+from adain.run.jobs import assign_styles_job, logged
+from adain.stages.settings import ManifestSettings
 
 with logged(snakemake.log[0]):
     assign_styles_job(
-        ManifestSettings.from_config(snakemake.config), images_tsv=snakemake.input.images,
-        stats_h5=snakemake.input.stats, out_dir=snakemake.output.manifests,
+        ManifestSettings.from_config(snakemake.config),
+        images_tsv=snakemake.input.images,
+        stats_h5=snakemake.input.stats,
+        out_dir=snakemake.output.manifests,
     )

@@ -3,6 +3,8 @@ from adain.evaluation.settings import EvaluationSettings
 
 with logged(snakemake.log[0]):
     accuracy_job(
-        EvaluationSettings.from_config(snakemake.config), name=snakemake.wildcards.model,
-        shards=snakemake.input.shards, out_json=snakemake.output.summary,
+        EvaluationSettings.from_config(snakemake.config),
+        name=snakemake.wildcards.model,
+        shards=snakemake.input.shards,
+        out_json=snakemake.output.summary,
     )

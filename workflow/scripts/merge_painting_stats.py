@@ -1,8 +1,11 @@
-from adain.build.jobs import logged, merge_painting_stats_job
-from adain.build.reconcile import Plan
+from adain.run.jobs import logged, merge_painting_stats_job
+from adain.run.reconcile import Plan
 
 with logged(snakemake.log[0]):
     merge_painting_stats_job(
-        Plan(snakemake.config), chunks=snakemake.input.chunks, rejected_tsv=snakemake.output.rejected,
-        out_h5=snakemake.output.stats, accepted_tsv=snakemake.input.accepted,
+        Plan(snakemake.config),
+        chunks=snakemake.input.chunks,
+        rejected_tsv=snakemake.output.rejected,
+        out_h5=snakemake.output.stats,
+        accepted_tsv=snakemake.input.accepted,
     )

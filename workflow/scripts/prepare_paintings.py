@@ -1,8 +1,9 @@
-from adain.build.jobs import logged, prepare_paintings_job
-from adain.build.settings import PaintingSettings
+from adain.run.jobs import logged, prepare_paintings_job
+from adain.stages.settings import PaintingSettings
 
 with logged(snakemake.log[0]):
     prepare_paintings_job(
-        PaintingSettings.from_config(snakemake.config), accepted_tsv=snakemake.output.accepted,
+        PaintingSettings.from_config(snakemake.config),
+        accepted_tsv=snakemake.output.accepted,
         rejected_tsv=snakemake.output.rejected,
     )

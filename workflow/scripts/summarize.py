@@ -1,11 +1,18 @@
-from adain.build.jobs import logged, summarize_job
-from adain.build.settings import RunSettings
+from adain.run.jobs import logged, summarize_job
+from adain.stages.settings import RunSettings
 
 with logged(snakemake.log[0]):
     summarize_job(
-        RunSettings.from_config(snakemake.config), images_tsv=snakemake.input.images,
-        painting_rejects=snakemake.input.painting_rejects, reports=snakemake.input.reports,
-        shards=snakemake.input.shards, notes_txt=snakemake.input.notes, index_rejects_tsv=snakemake.input.index_rejects,
-        summary_json=snakemake.output.summary, rejects_tsv=snakemake.output.rejects, grid_png=snakemake.output.grid,
-        card_md=snakemake.output.card, expected=snakemake.params.expected,
+        RunSettings.from_config(snakemake.config),
+        images_tsv=snakemake.input.images,
+        painting_rejects=snakemake.input.painting_rejects,
+        reports=snakemake.input.reports,
+        shards=snakemake.input.shards,
+        notes_txt=snakemake.input.notes,
+        index_rejects_tsv=snakemake.input.index_rejects,
+        summary_json=snakemake.output.summary,
+        rejects_tsv=snakemake.output.rejects,
+        grid_png=snakemake.output.grid,
+        card_md=snakemake.output.card,
+        expected=snakemake.params.expected,
     )

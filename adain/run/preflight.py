@@ -1,17 +1,26 @@
 """Checks made when the workflow loads, before any job runs: a wrong setting fails in seconds,
 with every problem listed, instead of hours later in the middle of a run."""
+
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
-from ..files.locking import try_lock
 from ..core.model import WeightsError, load_state_dict_file
+from ..files.locking import try_lock
 
-__all__ = ["PreflightError", "check_run", "claim_workdir", "claim_output_dir", "ensure_weights", "command_line_booleans"]
+__all__ = [
+    "PreflightError",
+    "check_run",
+    "claim_workdir",
+    "claim_output_dir",
+    "ensure_weights",
+    "command_line_booleans",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +82,9 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
     elif not splits:
         problems.append(f"content_dir {content} has none of the splits {config['splits']}")
     elif not any(_has_image(s, suffixes) for s in splits):
-        problems.append(f"content_dir {content} holds no images with extensions {sorted(suffixes)} in {config['splits']}")
+        problems.append(
+            f"content_dir {content} holds no images with extensions {sorted(suffixes)} in {config['splits']}"
+        )
     adain = config.get("method", "adain") == "adain"  # the filters need neither paintings nor weights
     style = Path(config["style_dir"])
     if adain and not style.exists():
@@ -94,8 +105,10 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
     if not adain and config.get("preserve_color"):
         problems.append(f"preserve_color needs method adain (method {config.get('method')} has no painting)")
     if not adain and int(config.get("styles_per_image", 1)) > 1:
-        problems.append(f"styles_per_image {config['styles_per_image']} needs method adain: method "
-                        f"{config.get('method')} would store the same pixels for every sample")
+        problems.append(
+            f"styles_per_image {config['styles_per_image']} needs method adain: method "
+            f"{config.get('method')} would store the same pixels for every sample"
+        )
     problems += list(more_problems)
     if not _writable(Path(config["output_dir"])):
         problems.append(f"output_dir {config['output_dir']} cannot be written")
@@ -181,8 +194,10 @@ def claim_output_dir(output_dir: str | Path) -> IO:
             holder = path.read_text().strip() or "another process"
         except OSError:
             holder = "another process"
-        raise PreflightError(f"output_dir {output_dir} is in use by a live run ({holder}); wait for it to finish, "
-                             "or use another output_dir")
+        raise PreflightError(
+            f"output_dir {output_dir} is in use by a live run ({holder}); wait for it to finish, "
+            "or use another output_dir"
+        )
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()} from {os.getcwd()}\n")

@@ -2,13 +2,14 @@
 
 A part is named ``<start>-<end>-<plan tag>.npz`` and written atomically; it records the rows it
 covers (kept and rejected) and, for a stylize job, the CRC-32 of each kept image, whose pixels
-are in the job's staging work file (:data:`WORK_FILE`, :class:`adain.build.shards.ShardWriter`): an
+are in the job's staging work file (:data:`WORK_FILE`, :class:`adain.shards.format.ShardWriter`): an
 image is written once. The ``.npz`` is a zip whose every array carries a CRC-32, checked when
 the part is read back. On reuse, every array must read back intact, the fingerprint inside must
 be the plan's, and the parts must chain from row 0 without gaps. Anything else (a torn or
 bit-flipped copy, a stray temporary file, a part from a different plan or an older format) is
 discarded and redone.
 """
+
 from __future__ import annotations
 
 import hashlib

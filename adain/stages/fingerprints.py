@@ -1,7 +1,7 @@
 """Fingerprints: what decides the bytes of an output, recorded in the output itself.
 
 Every expensive output of a run carries the fingerprint of exactly what decides its bytes, and
-every run compares them (:mod:`adain.build.reconcile`), so that whether an output is current never rests
+every run compares them (:mod:`adain.run.reconcile`), so that whether an output is current never rests
 on Snakemake's metadata or on file times:
 
 * the index and the painting list: their settings and a *tree signature* (the modification times
@@ -17,18 +17,25 @@ on Snakemake's metadata or on file times:
 Locations and speed settings (``output_dir``, ``cache_dir``, ``workers``, checkpoint intervals)
 are never part of a fingerprint.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
-
+from typing import Any
 
 __all__ = [
-    "digest", "file_identity", "tree_signature", "shard_identity", "dataset_fingerprint",
-    "shard_fingerprint", "pack_fingerprint", "numerics",
+    "digest",
+    "file_identity",
+    "tree_signature",
+    "shard_identity",
+    "dataset_fingerprint",
+    "shard_fingerprint",
+    "pack_fingerprint",
+    "numerics",
 ]
 
 
@@ -87,8 +94,9 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def numerics(device_type: str, cpu_threads: int, batch_size: int, channels_last: bool = True,
-             compiled: bool = False) -> dict:
+def numerics(
+    device_type: str, cpu_threads: int, batch_size: int, channels_last: bool = True, compiled: bool = False
+) -> dict:
     """The numerics that change pixels. On the CPU, convolution sums depend on the thread count
     (not on the batch size: measured equal for batches of 1, 3 and 8). On CUDA, TF32 is off and
     cuDNN may choose other algorithms for other batch shapes, so the batch size counts. The memory
@@ -124,7 +132,7 @@ def shard_identity(
         weights_sha256: ``{"vgg": ..., "decoder": ...}`` for AdaIN, ``None`` for the filters.
         stats_digest: the painting statistics' digest (``stats.h5`` attribute ``digest``), AdaIN only.
         max_pixels: the guards that decide rejects: ``(max_pixels, max_preprocessed_pixels)``.
-        decode: the content decode path, ``fast`` or ``exact`` (:data:`adain.engine.stylizer.DECODE_PATHS`).
+        decode: the content decode path, ``fast`` or ``exact`` (:data:`adain.engine.image_dataset.DECODE_PATHS`).
         preserve_color: AdaIN with the content's colours (recorded only when set, so the
             identities of shards made before the option stay as they were).
     """

@@ -4,10 +4,11 @@ Each content image draws from its own random stream, seeded by the run's seed an
 image's key (its path relative to the content root). The assignment of one image therefore does
 not depend on the order, sharding or number of the other images, so reruns and resumed runs agree.
 """
+
 from __future__ import annotations
 
 import hashlib
-from typing import Collection, Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -20,9 +21,7 @@ def key_seed(seed: int, key: str) -> list[int]:
     return [int(seed)] + [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
 
 
-def draw_paintings(
-    seed: int, key: str, n_paintings: int, count: int = 1, unusable: Collection[int] = ()
-) -> list[int]:
+def draw_paintings(seed: int, key: str, n_paintings: int, count: int = 1, unusable: Collection[int] = ()) -> list[int]:
     """The first ``count`` distinct usable paintings of the stream of ``key``.
 
     Args:

@@ -1,15 +1,16 @@
 """Typed settings of the workflow's jobs, built from the configuration in one place.
 
 Jobs take one settings object instead of long positional lists. :meth:`StylizeSettings.identity`
-names the settings that decide a shard's pixels (see :mod:`adain.build.identity`); the others only
+names the settings that decide a shard's pixels (see :mod:`adain.stages.fingerprints`); the others only
 change where or how fast a job works.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .identity import numerics, shard_identity
+from .fingerprints import numerics, shard_identity
 
 __all__ = ["StylizeSettings", "PackSettings", "IndexSettings", "PaintingSettings", "ManifestSettings", "RunSettings"]
 
@@ -47,18 +48,29 @@ class StylizeSettings:
     preserve_color: bool = False
 
     @classmethod
-    def from_config(cls, config: dict) -> "StylizeSettings":
+    def from_config(cls, config: dict) -> StylizeSettings:
         """The settings of a workflow configuration (validated by the schema)."""
         method = config["method"]
         return cls(
-            preset=str(config["preset"]), stylize_size_64=int(config["stylize_size_64"]), method=method,
-            method_params=dict(config.get(method) or {}), alpha=float(config["alpha"]),
-            device=config["device"], dtype=config["dtype"], batch_size=int(config["batch_size"]),
-            workers=int(config["workers"]), max_pixels=int(config["max_pixels"]),
-            max_preprocessed_pixels=int(config["max_preprocessed_pixels"]), codec=config["full_codec"],
-            jpeg_quality=int(config["jpeg_quality"]), checkpoint_images=int(config["checkpoint_images"]),
-            checkpoint_seconds=float(config["checkpoint_seconds"]), cpu_threads=int(config["cpu_threads"]),
-            decode=config["decode"], channels_last=bool(config["channels_last"]), compile=bool(config["compile"]),
+            preset=str(config["preset"]),
+            stylize_size_64=int(config["stylize_size_64"]),
+            method=method,
+            method_params=dict(config.get(method) or {}),
+            alpha=float(config["alpha"]),
+            device=config["device"],
+            dtype=config["dtype"],
+            batch_size=int(config["batch_size"]),
+            workers=int(config["workers"]),
+            max_pixels=int(config["max_pixels"]),
+            max_preprocessed_pixels=int(config["max_preprocessed_pixels"]),
+            codec=config["full_codec"],
+            jpeg_quality=int(config["jpeg_quality"]),
+            checkpoint_images=int(config["checkpoint_images"]),
+            checkpoint_seconds=float(config["checkpoint_seconds"]),
+            cpu_threads=int(config["cpu_threads"]),
+            decode=config["decode"],
+            channels_last=bool(config["channels_last"]),
+            compile=bool(config["compile"]),
             preserve_color=bool(config.get("preserve_color", False)),
         )
 
@@ -85,12 +97,21 @@ class StylizeSettings:
         return {**DEFAULTS.get(self.method, {}), **self.method_params}
 
     def identity(self, device_type: str, weights_sha256: dict | None, stats_digest: str | None) -> dict:
-        """What decides a shard's bytes besides its manifest rows (:func:`adain.build.identity.shard_identity`)."""
+        """What decides a shard's bytes besides its manifest rows (:func:`adain.stages.fingerprints.shard_identity`)."""
         return shard_identity(
-            self.get_preset().describe(), self.method, self.full_method_params(), self.alpha, self.dtype,
-            self.stored_codec, self.jpeg_quality, (self.max_pixels, self.max_preprocessed_pixels),
+            self.get_preset().describe(),
+            self.method,
+            self.full_method_params(),
+            self.alpha,
+            self.dtype,
+            self.stored_codec,
+            self.jpeg_quality,
+            (self.max_pixels, self.max_preprocessed_pixels),
             numerics(device_type, self.cpu_threads, self.batch_size, self.uses_channels_last(), self.compile),
-            weights_sha256, stats_digest, self.decode, self.preserve_color and self.method == "adain",
+            weights_sha256,
+            stats_digest,
+            self.decode,
+            self.preserve_color and self.method == "adain",
         )
 
 
@@ -102,11 +123,11 @@ class PackSettings:
     chunk_images: int = 1
 
     @classmethod
-    def from_config(cls, config: dict) -> "PackSettings":
+    def from_config(cls, config: dict) -> PackSettings:
         return cls(config["compression"] or None, 1)
 
     def fingerprint(self) -> str:
-        from .identity import pack_fingerprint
+        from .fingerprints import pack_fingerprint
 
         return pack_fingerprint(self.compression, self.chunk_images)
 
@@ -122,9 +143,14 @@ class IndexSettings:
     class_index: str | None = None
 
     @classmethod
-    def from_config(cls, config: dict) -> "IndexSettings":
-        return cls(str(config["content_dir"]), tuple(config["splits"]), tuple(config["extensions"]),
-                   config["val_labels"] or None, config["class_index"] or None)
+    def from_config(cls, config: dict) -> IndexSettings:
+        return cls(
+            str(config["content_dir"]),
+            tuple(config["splits"]),
+            tuple(config["extensions"]),
+            config["val_labels"] or None,
+            config["class_index"] or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -139,10 +165,16 @@ class PaintingSettings:
     cache_dir: str
 
     @classmethod
-    def from_config(cls, config: dict) -> "PaintingSettings":
+    def from_config(cls, config: dict) -> PaintingSettings:
         cache_dir = config["cache_dir"] or str(Path(config["output_dir"]) / "cache")
-        return cls(str(config["style_dir"]), tuple(config["extensions"]), int(config["min_painting_side"]),
-                   int(config["max_pixels"]), int(config["paintings_per_job"]), cache_dir)
+        return cls(
+            str(config["style_dir"]),
+            tuple(config["extensions"]),
+            int(config["min_painting_side"]),
+            int(config["max_pixels"]),
+            int(config["paintings_per_job"]),
+            cache_dir,
+        )
 
 
 @dataclass(frozen=True)
@@ -155,9 +187,13 @@ class ManifestSettings:
     styles_per_image: int = 1
 
     @classmethod
-    def from_config(cls, config: dict) -> "ManifestSettings":
-        return cls(int(config["seed"]), int(config["shard_size"]), str(config["shard_order"]),
-                   int(config.get("styles_per_image", 1)))
+    def from_config(cls, config: dict) -> ManifestSettings:
+        return cls(
+            int(config["seed"]),
+            int(config["shard_size"]),
+            str(config["shard_order"]),
+            int(config.get("styles_per_image", 1)),
+        )
 
 
 @dataclass(frozen=True)
@@ -174,8 +210,13 @@ class RunSettings:
     config: dict = field(default_factory=dict, compare=False)  # as given, for the dataset card
 
     @classmethod
-    def from_config(cls, config: dict) -> "RunSettings":
-        return cls(str(config["output_dir"]), IndexSettings.from_config(config), PaintingSettings.from_config(config),
-                   ManifestSettings.from_config(config), StylizeSettings.from_config(config),
-                   PackSettings.from_config(config), dict(config))
-
+    def from_config(cls, config: dict) -> RunSettings:
+        return cls(
+            str(config["output_dir"]),
+            IndexSettings.from_config(config),
+            PaintingSettings.from_config(config),
+            ManifestSettings.from_config(config),
+            StylizeSettings.from_config(config),
+            PackSettings.from_config(config),
+            dict(config),
+        )

@@ -15,9 +15,10 @@ Datasets (N = images in the shard):
 
 Attributes: preset, method, seed, alpha, codec, split, shard, weight sha256s, package version,
 ``fingerprint`` / ``dataset_fingerprint`` / ``identity`` (what decided the bytes, see
-:mod:`adain.build.identity`), ``pack_fingerprint``, manifest count. No timestamps: the same inputs give
+:mod:`adain.stages.fingerprints`), ``pack_fingerprint``, manifest count. No timestamps: the same inputs give
 the same bytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,17 @@ from PIL import Image
 
 from ..files.atomic import atomic_path
 
-__all__ = ["ShardData", "ShardWriter", "write_shard", "read_shard", "encode_image", "decode_image", "ShardError",
-           "row_checksums", "encoded_shape"]
+__all__ = [
+    "ShardData",
+    "ShardWriter",
+    "write_shard",
+    "read_shard",
+    "encode_image",
+    "decode_image",
+    "ShardError",
+    "row_checksums",
+    "encoded_shape",
+]
 
 _STR = h5py.string_dtype("utf-8")
 _IOV_MAX = 512  # buffers per os.pwritev (POSIX guarantees at least 16, Linux takes 1024)
@@ -140,7 +150,9 @@ def write_shard(path: str | Path, data: ShardData, compression: str | None = Non
             dataset = handle.create_dataset("images", shape=(n,), dtype=_BYTES, track_times=False)
             for i, encoded in enumerate(data.images):
                 dataset[i] = encoded
-            handle.create_dataset("shapes", data=np.asarray(data.shapes, dtype=np.int64).reshape(n, 3), track_times=False)
+            handle.create_dataset(
+                "shapes", data=np.asarray(data.shapes, dtype=np.int64).reshape(n, 3), track_times=False
+            )
         _write_rows(handle, data)
 
 
@@ -161,7 +173,7 @@ def _write_rows(handle: h5py.File, data: ShardData) -> None:
 
 
 class ShardWriter:
-    """A staging shard written while its images arrive, in row order (:mod:`adain.build.stylize_shard`).
+    """A staging shard written while its images arrive, in row order (:mod:`adain.stages.stylize_shard`).
 
     The images go to a work file as they come (nothing is gathered in memory, nothing is copied
     at the end), the other datasets at :meth:`close`, which then renames the work file onto the
@@ -182,8 +194,15 @@ class ShardWriter:
             or ``jpeg``.
     """
 
-    def __init__(self, path: str | Path, work: str | Path, codec: str, image_shape: tuple[int, int, int] | None = None,
-                 rows: int = 0, count: int = 0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        work: str | Path,
+        codec: str,
+        image_shape: tuple[int, int, int] | None = None,
+        rows: int = 0,
+        count: int = 0,
+    ) -> None:
         self.path, self.work, self.codec = Path(path), Path(work), codec
         self.count = count
         if count == 0:
@@ -193,11 +212,13 @@ class ShardWriter:
                     plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
                     plist.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)  # a fixed place in the file, now
                     plist.set_fill_time(h5py.h5d.FILL_TIME_NEVER)  # not written twice
-                    handle.create_dataset("images", shape=(rows, *image_shape), dtype=np.uint8, dcpl=plist,
-                                          track_times=False)
+                    handle.create_dataset(
+                        "images", shape=(rows, *image_shape), dtype=np.uint8, dcpl=plist, track_times=False
+                    )
                 else:
-                    handle.create_dataset("images", shape=(0,), maxshape=(None,), dtype=_BYTES, chunks=(256,),
-                                          track_times=False)
+                    handle.create_dataset(
+                        "images", shape=(0,), maxshape=(None,), dtype=_BYTES, chunks=(256,), track_times=False
+                    )
         self._handle = h5py.File(self.work, "r+")
         self._images = self._handle["images"]
         self._fd = None
@@ -210,8 +231,15 @@ class ShardWriter:
             self._shapes = [encoded_shape(self._images[i]) for i in range(count)]
 
     @classmethod
-    def resume(cls, path: str | Path, work: str | Path, codec: str, image_shape: tuple[int, int, int] | None,
-               rows: int, checksums: np.ndarray) -> "ShardWriter | None":
+    def resume(
+        cls,
+        path: str | Path,
+        work: str | Path,
+        codec: str,
+        image_shape: tuple[int, int, int] | None,
+        rows: int,
+        checksums: np.ndarray,
+    ) -> ShardWriter | None:
         """The work file with its first ``len(checksums)`` images intact, or ``None`` (missing,
         unreadable, another layout, or an image that differs from its checksum: start over)."""
         count = len(checksums)
@@ -224,9 +252,10 @@ class ShardWriter:
                 elif len(images) < count:
                     return None
                 for start in range(0, count, 256):
-                    stored = images[start:min(count, start + 256)]
-                    if not np.array_equal(row_checksums(stored if codec == "raw" else list(stored), codec),
-                                          checksums[start:start + 256]):
+                    stored = images[start : min(count, start + 256)]
+                    if not np.array_equal(
+                        row_checksums(stored if codec == "raw" else list(stored), codec), checksums[start : start + 256]
+                    ):
                         return None
             writer = cls(path, work, codec, image_shape, rows, count)
             if codec != "raw":
@@ -248,7 +277,7 @@ class ShardWriter:
                 raise ValueError(f"{self.work}: images of another shape than {self._images.shape[1:]}")
             at = self._offset + self.count * self._row_bytes
             for first in range(0, n, _IOV_MAX):  # one gathering write per group of rows: nothing is stacked
-                buffers = [memoryview(row).cast("B") for row in rows[first:first + _IOV_MAX]]
+                buffers = [memoryview(row).cast("B") for row in rows[first : first + _IOV_MAX]]
                 written = os.pwritev(self._fd, buffers, at + first * self._row_bytes)
                 if written != len(buffers) * self._row_bytes:  # a short write (full disk): written in one piece
                     os.pwrite(self._fd, b"".join(buffers)[written:], at + first * self._row_bytes + written)
@@ -280,8 +309,9 @@ class ShardWriter:
         if self.codec == "raw" and self.count < len(self._images):
             self._shorten()
         if self.codec != "raw":
-            self._handle.create_dataset("shapes", data=np.asarray(self._shapes, dtype=np.int64).reshape(-1, 3),
-                                        track_times=False)
+            self._handle.create_dataset(
+                "shapes", data=np.asarray(self._shapes, dtype=np.int64).reshape(-1, 3), track_times=False
+            )
         _write_rows(self._handle, data)
         self.abort()
         with open(self.work, "rb+") as handle:
@@ -296,10 +326,11 @@ class ShardWriter:
         self._handle = h5py.File(self.work, "r+")
         self._handle.move("images", "images_allocated")
         allocated = self._handle["images_allocated"]
-        images = self._handle.create_dataset("images", shape=(self.count, *allocated.shape[1:]), dtype=np.uint8,
-                                             track_times=False)
+        images = self._handle.create_dataset(
+            "images", shape=(self.count, *allocated.shape[1:]), dtype=np.uint8, track_times=False
+        )
         for start in range(0, self.count, 256):
-            images[start:min(self.count, start + 256)] = allocated[start:min(self.count, start + 256)]
+            images[start : min(self.count, start + 256)] = allocated[start : min(self.count, start + 256)]
         del self._handle["images_allocated"]
 
     def abort(self) -> None:

@@ -1,7 +1,7 @@
 """Every run reconciles: what an output folder holds is compared with what the configuration plans.
 
 Whether an output is current is decided from the fingerprints recorded in the outputs themselves
-(:mod:`adain.build.identity`), never from Snakemake's metadata or file times, so the outcome is the same
+(:mod:`adain.stages.fingerprints`), never from Snakemake's metadata or file times, so the outcome is the same
 with or without ``.snakemake/``, after a copy, on a fresh clone or a recycled VM:
 
 * an output whose fingerprint matches is kept;
@@ -16,20 +16,21 @@ with or without ``.snakemake/``, after a copy, on a fresh clone or a recycled VM
 :class:`Plan` computes the fingerprints a configuration expects; :class:`Reconciler` applies the
 rules above (the workflow calls it once before the DAG is built, then after each checkpoint).
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 from ..files.hashing import file_sha256
-from .identity import dataset_fingerprint, shard_fingerprint
-from .settings import PackSettings, StylizeSettings
 from ..files.tsv import display_name, read_meta, read_tsv, write_tsv
+from ..stages.fingerprints import dataset_fingerprint, shard_fingerprint
+from ..stages.settings import PackSettings, StylizeSettings
 
 __all__ = ["Plan", "Reconciler", "shard_key", "retire"]
 
@@ -76,14 +77,15 @@ class Plan:
 
     # --- upstream --------------------------------------------------------------------------
     def index_fingerprint(self) -> str:
-        from .index import index_fingerprint
+        from ..stages.index_images import index_fingerprint
 
         c = self.config
-        return index_fingerprint(c["content_dir"], c["splits"], c["extensions"], c["val_labels"] or None,
-                                 c["class_index"] or None)
+        return index_fingerprint(
+            c["content_dir"], c["splits"], c["extensions"], c["val_labels"] or None, c["class_index"] or None
+        )
 
     def paintings_fingerprint(self) -> str:
-        from .paintings import paintings_fingerprint
+        from ..stages.paintings import paintings_fingerprint
 
         c = self.config
         return paintings_fingerprint(c["style_dir"], c["extensions"], c["min_painting_side"], c["max_pixels"])
@@ -102,25 +104,30 @@ class Plan:
         return self.settings.get_preset().painting.key
 
     def chunk_fingerprints(self, accepted_tsv: Path) -> list[str]:
-        from .paintings import chunk_fingerprint
+        from ..stages.paintings import chunk_fingerprint
 
         rows, size = read_tsv(accepted_tsv), int(self.config["paintings_per_job"])
         vgg = self.weights_sha256["vgg"]
         return [chunk_fingerprint(rows[i : i + size], vgg, self.recipe_key) for i in range(0, len(rows), size)]
 
     def stats_fingerprint(self, accepted_tsv: Path) -> str:
-        from .paintings import stats_fingerprint
+        from ..stages.paintings import stats_fingerprint
 
         return stats_fingerprint(accepted_tsv, self.weights_sha256["vgg"], self.recipe_key)
 
     def manifest_fingerprint(self) -> str:
-        from .manifest import manifest_fingerprint, names_digest
-        from .paintings import PaintingStats
+        from ..stages.assign_styles import manifest_fingerprint, names_digest
+        from ..stages.paintings import PaintingStats
 
         names = PaintingStats(self.stats_h5).names if self.adain else None
-        return manifest_fingerprint(self.path("index", "images.tsv"), names_digest(names), self.config["seed"],
-                                    self.config["shard_size"], self.config["shard_order"],
-                                    self.config.get("styles_per_image", 1))
+        return manifest_fingerprint(
+            self.path("index", "images.tsv"),
+            names_digest(names),
+            self.config["seed"],
+            self.config["shard_size"],
+            self.config["shard_order"],
+            self.config.get("styles_per_image", 1),
+        )
 
     # --- shards ----------------------------------------------------------------------------
     @cached_property
@@ -137,7 +144,7 @@ class Plan:
         """What every shard's bytes depend on besides its manifest (needs the statistics for AdaIN)."""
         stats_digest = None
         if self.adain:
-            from .paintings import PaintingStats
+            from ..stages.paintings import PaintingStats
 
             stats_digest = PaintingStats(self.stats_h5).digest
         return self.settings.identity(self.device_type, self.weights_sha256, stats_digest)
@@ -174,7 +181,7 @@ class Plan:
     @cached_property
     def shards(self) -> list[tuple[str, str, int]]:
         """``(split, shard, images)`` of the manifest (after ``assign_styles``)."""
-        from .manifest import read_shard_list
+        from ..stages.assign_styles import read_shard_list
 
         return read_shard_list(self.manifest_dir / "shards.tsv")
 
@@ -183,8 +190,10 @@ class Plan:
 
     def expected_files(self) -> dict[str, str]:
         """Final shard (relative to ``output_dir``) -> planned fingerprint."""
-        return {f"shards/{split}/{split}-{shard}.h5": self.shard_fingerprint(split, shard)
-                for split, shard, _ in self.shards}
+        return {
+            f"shards/{split}/{split}-{shard}.h5": self.shard_fingerprint(split, shard)
+            for split, shard, _ in self.shards
+        }
 
 
 def retire(output_dir: Path, path: Path, reason: str, stamp: str | None = None) -> str:
@@ -248,7 +257,11 @@ class Reconciler:
         recorded = (read_meta(path) or {}).get("fingerprint")
         if recorded == expected:
             return True
-        reason = f"{what} is out of date (its settings or the files it lists changed)" if recorded else f"{what} has no fingerprint"
+        reason = (
+            f"{what} is out of date (its settings or the files it lists changed)"
+            if recorded
+            else f"{what} has no fingerprint"
+        )
         for file in (path, *companions):
             self._remove(file, reason)
         return False
@@ -262,13 +275,20 @@ class Reconciler:
         """
         plan = self.plan
         index_ok = self._check_tsv(
-            plan.path("index", "images.tsv"), plan.index_fingerprint(),
-            [plan.path("index", n) for n in ("classes.tsv", "notes.txt", "rejected.tsv")], "the index")
+            plan.path("index", "images.tsv"),
+            plan.index_fingerprint(),
+            [plan.path("index", n) for n in ("classes.tsv", "notes.txt", "rejected.tsv")],
+            "the index",
+        )
         stats_ok = True
         if plan.adain:
             accepted = plan.path("paintings", "accepted.tsv")
-            paintings_ok = self._check_tsv(accepted, plan.paintings_fingerprint(),
-                                           [plan.path("paintings", "rejected_prepare.tsv")], "the painting list")
+            paintings_ok = self._check_tsv(
+                accepted,
+                plan.paintings_fingerprint(),
+                [plan.path("paintings", "rejected_prepare.tsv")],
+                "the painting list",
+            )
             if plan.weights_sha256 is None:
                 return False  # a dry run before the weights' download: nothing can be compared yet
             if paintings_ok:
@@ -283,10 +303,12 @@ class Reconciler:
             return False
         if not plan.manifest_dir.exists():
             return False
-        from .manifest import read_manifest_fingerprint
+        from ..stages.assign_styles import read_manifest_fingerprint
 
         if read_manifest_fingerprint(plan.manifest_dir) != plan.manifest_fingerprint():
-            self._remove_plan("the manifests are out of date (seed, shard_size, order, styles_per_image, index or paintings changed)")
+            self._remove_plan(
+                "the manifests are out of date (seed, shard_size, order, styles_per_image, index or paintings changed)"
+            )
             return False
         return not self.dry_run or (plan.manifest_dir / "shards.tsv").exists()
 
@@ -302,12 +324,16 @@ class Reconciler:
 
     def _summary_files(self) -> list[Path]:
         plan = self.plan
-        return [plan.path("summary.json"), plan.path("rejects.tsv"), plan.path("report", "sample_grid.png"),
-                plan.path("README.md")]
+        return [
+            plan.path("summary.json"),
+            plan.path("rejects.tsv"),
+            plan.path("report", "sample_grid.png"),
+            plan.path("README.md"),
+        ]
 
     def check_chunks(self) -> None:
         """Statistics chunks: keep those whose fingerprint matches the painting list's rows."""
-        from .paintings import read_chunk_fingerprint
+        from ..stages.paintings import read_chunk_fingerprint
 
         plan = self.plan
         folder = plan.path("paintings", "stats")
@@ -329,7 +355,7 @@ class Reconciler:
                 self._remove(companion, "the statistics are being made again")
             return False
         try:
-            from .paintings import PaintingStats
+            from ..stages.paintings import PaintingStats
 
             stats = PaintingStats(plan.stats_h5)
             current = str(stats.attrs.get("fingerprint")) == plan.stats_fingerprint(accepted) and stats.verify()
@@ -377,7 +403,9 @@ class Reconciler:
                 self._retire(path, "made with other inputs, weights or settings")
             elif attrs.get("pack_fingerprint") != pack:
                 staging = plan.path("stylized", key[0], f"{key[1]}.h5")
-                self.say(f"{'would repack' if self.dry_run else 'repacking'} {display_name(path)} (packing settings changed)")
+                self.say(
+                    f"{'would repack' if self.dry_run else 'repacking'} {display_name(path)} (packing settings changed)"
+                )
                 if not self.dry_run:
                     staging.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(path, staging)
@@ -413,15 +441,19 @@ class Reconciler:
                 fingerprint = json.loads(path.read_text()).get("fingerprint")
             except (OSError, ValueError):
                 fingerprint = None
-            if key not in expected or fingerprint != expected[key] or not self.plan.final_shard(*key).exists() \
-                    and not self.plan.path("stylized", key[0], f"{key[1]}.h5").exists():
+            if (
+                key not in expected
+                or fingerprint != expected[key]
+                or not self.plan.final_shard(*key).exists()
+                and not self.plan.path("stylized", key[0], f"{key[1]}.h5").exists()
+            ):
                 self._remove(path, "validation report of another shard version")
 
     def _restore_reports(self, expected: dict) -> None:
         """A current final shard whose validation report is missing (a copied output_dir, a deleted
         ``validated/``) gets it back from its own contents: else the summary would need it and
         Snakemake would stylize the shard again to validate it."""
-        from .validate import report_from_final_shard
+        from ..stages.validate_shard import report_from_final_shard
 
         for (split, shard), fingerprint in expected.items():
             final, report = self.plan.final_shard(split, shard), self.plan.path("validated", split, f"{shard}.json")
@@ -439,14 +471,21 @@ class Reconciler:
         if not summary.exists():
             return
         try:
-            listed = {(e["file"], e["fingerprint"], e["pack_fingerprint"]) for e in json.loads(summary.read_text())["shard_files"]}
+            listed = {
+                (e["file"], e["fingerprint"], e["pack_fingerprint"])
+                for e in json.loads(summary.read_text())["shard_files"]
+            }
         except (OSError, ValueError, KeyError, TypeError):
             listed = None
         pack = plan.pack.fingerprint()
         planned = {(file, fingerprint, pack) for file, fingerprint in plan.expected_files().items()}
         missing = [file for file, _, _ in planned if not plan.path(file).exists()]
         if listed != planned or missing:
-            reason = f"{len(missing)} of its shards are being made again" if missing else "it describes another set of shards"
+            reason = (
+                f"{len(missing)} of its shards are being made again"
+                if missing
+                else "it describes another set of shards"
+            )
             for path in self._summary_files():
                 self._remove(path, reason)
 

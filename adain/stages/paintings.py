@@ -5,27 +5,35 @@ fully decodes a chunk of paintings and computes their relu4_1 statistics (cached
 gathers the chunks into one ``stats.h5`` (``names``, ``stats (P, 2, 512)``) that stylize jobs read
 row by row.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import h5py
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ..files.atomic import atomic_path
 from ..engine.cache import StatsCache
-from .identity import digest, tree_signature
 from ..engine.images import DEFAULT_MAX_PIXELS, Preprocess
+from ..files.atomic import atomic_path
 from ..files.imagefiles import list_images
 from ..files.tsv import display_name, is_utf8_name, read_tsv, rows_digest, write_tsv
+from .fingerprints import digest, tree_signature
 
 __all__ = [
-    "prepare_paintings", "read_painting_list", "compute_stats", "merge_stats", "PaintingStats", "paintings_fingerprint",
-    "chunk_fingerprint", "stats_fingerprint", "read_chunk_fingerprint",
+    "prepare_paintings",
+    "read_painting_list",
+    "compute_stats",
+    "merge_stats",
+    "PaintingStats",
+    "paintings_fingerprint",
+    "chunk_fingerprint",
+    "stats_fingerprint",
+    "read_chunk_fingerprint",
 ]
 
 ACCEPTED_COLUMNS = ["painting", "width", "height", "size", "mtime_ns"]
@@ -33,15 +41,23 @@ ACCEPTED_COLUMNS = ["painting", "width", "height", "size", "mtime_ns"]
 
 def paintings_fingerprint(style_dir: str | Path, extensions: Iterable[str], min_side: int, max_pixels: int) -> str:
     """What decides the painting list: its settings and the style tree's signature."""
-    return digest({"extensions": sorted(e.lower().lstrip(".") for e in extensions), "min_side": int(min_side),
-                   "max_pixels": int(max_pixels), "tree": tree_signature(style_dir), "columns": ACCEPTED_COLUMNS})
+    return digest(
+        {
+            "extensions": sorted(e.lower().lstrip(".") for e in extensions),
+            "min_side": int(min_side),
+            "max_pixels": int(max_pixels),
+            "tree": tree_signature(style_dir),
+            "columns": ACCEPTED_COLUMNS,
+        }
+    )
 
 
 def chunk_fingerprint(rows: Sequence[dict], vgg_sha256: str, recipe_key: str) -> str:
     """What decides one chunk of painting statistics: its paintings (names, sizes, times), the VGG
     weights and the painting recipe."""
-    return digest({"rows": [[r["painting"], r["size"], r["mtime_ns"]] for r in rows], "vgg": vgg_sha256,
-                   "recipe": recipe_key})
+    return digest(
+        {"rows": [[r["painting"], r["size"], r["mtime_ns"]] for r in rows], "vgg": vgg_sha256, "recipe": recipe_key}
+    )
 
 
 def stats_fingerprint(accepted_tsv: str | Path, vgg_sha256: str, recipe_key: str) -> str:
@@ -92,7 +108,9 @@ def prepare_paintings(
                 width, height = image.size
         except Exception as error:
             size = path.stat().st_size
-            rejected.append((name, "undecodable: empty file" if size == 0 else f"undecodable: {type(error).__name__}: {error}"))
+            rejected.append(
+                (name, "undecodable: empty file" if size == 0 else f"undecodable: {type(error).__name__}: {error}")
+            )
             continue
         if min(width, height) < min_side:
             rejected.append((name, f"too small: {width}x{height}, a side < {min_side}"))
@@ -133,8 +151,8 @@ def compute_stats(
     """Statistics of the paintings ``names`` (one chunk), written to ``out_npz`` atomically with
     arrays ``names``, ``stats (n, 2, 512)``, ``rejected``, ``reasons`` and ``fingerprint``
     (:func:`chunk_fingerprint` of ``rows``, the chunk's rows of ``accepted.tsv``)."""
-    from ..engine.stylizer import Stylizer  # the model only where it is used: readers of stats.h5 need no torch
     from ..core.model import load_adain
+    from ..engine.stylizer import Stylizer  # the model only where it is used: readers of stats.h5 need no torch
 
     style_dir = Path(style_dir)
     model = load_adain(vgg, decoder)
@@ -210,8 +228,9 @@ def merge_stats(chunks: Sequence[str | Path], rejected_tsv: str | Path, out_h5: 
     sorted_names = [names[i] for i in order]
     table = table.astype(np.float32)
     with atomic_path(out_h5) as tmp, h5py.File(tmp, "w") as handle:
-        handle.create_dataset("names", data=np.array(sorted_names, dtype=object),
-                              dtype=h5py.string_dtype("utf-8"), track_times=False)
+        handle.create_dataset(
+            "names", data=np.array(sorted_names, dtype=object), dtype=h5py.string_dtype("utf-8"), track_times=False
+        )
         handle.create_dataset("stats", data=table, chunks=(1, 2, 512), track_times=False)
         for key, value in attrs.items():
             handle.attrs[key] = value

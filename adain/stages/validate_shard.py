@@ -5,6 +5,7 @@ manifest order, with the manifest's label, WNID and painting; the label must agr
 class folder in the content path; every image must have the preset's shape (``full``: decode to
 the content's own size).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from ..files.atomic import atomic_write_text
-from .manifest import read_manifest, sample_key
-from .shards import ShardData, ShardError, decode_image, read_shard
+from ..shards.format import ShardData, ShardError, decode_image, read_shard
+from .assign_styles import read_manifest, sample_key
 
 __all__ = ["ValidationError", "check_shard", "validate_shard", "report_from_final_shard"]
 
@@ -60,7 +61,9 @@ def check_shard(data: ShardData, manifest: list, size: int | None, content_dir: 
             continue
         name = sample_key(content, k)
         if int(data.labels[i]) != row.label or data.wnid[i] != row.wnid:
-            problems.append(f"{name}: label {int(data.labels[i])}/{data.wnid[i]} but the manifest says {row.label}/{row.wnid}")
+            problems.append(
+                f"{name}: label {int(data.labels[i])}/{data.wnid[i]} but the manifest says {row.label}/{row.wnid}"
+            )
         parts = content.split("/")  # <split>/<class folder>/[sub-folders/]<file>, or <split>/<file> (flat)
         if len(parts) >= 3 and parts[1] != data.wnid[i]:
             problems.append(f"{name}: WNID {data.wnid[i]} disagrees with the class folder {parts[1]}")
@@ -80,7 +83,9 @@ def _check_pixels(data: ShardData, size: int | None, content_dir: Path | None) -
             problems.append(f"{shape[0]} images for {len(data)} labels")
         return problems
     if len(data.images) != len(data) or data.shapes is None or len(data.shapes) != len(data):
-        return [f"{len(data.images)} encoded images and {0 if data.shapes is None else len(data.shapes)} shapes for {len(data)} labels"]
+        return [
+            f"{len(data.images)} encoded images and {0 if data.shapes is None else len(data.shapes)} shapes for {len(data)} labels"
+        ]
     for i, content in enumerate(data.content):
         try:
             pixels = decode_image(data.images[i])
@@ -92,7 +97,9 @@ def _check_pixels(data: ShardData, size: int | None, content_dir: Path | None) -
         if content_dir is not None and (content_dir / content).is_file():
             with Image.open(content_dir / content) as source:
                 if pixels.shape[:2] != (source.height, source.width):
-                    problems.append(f"{content}: stored {pixels.shape[1]}x{pixels.shape[0]}, content is {source.width}x{source.height}")
+                    problems.append(
+                        f"{content}: stored {pixels.shape[1]}x{pixels.shape[0]}, content is {source.width}x{source.height}"
+                    )
     return problems
 
 
@@ -105,7 +112,7 @@ def validate_shard(
     expected_fingerprint: str | None = None,
 ) -> dict:
     """Check ``shard_h5`` against ``manifest_tsv`` and, when given, the fingerprint the run planned
-    for it (:mod:`adain.build.identity`); write ``report_json`` (recording the fingerprint) only if it
+    for it (:mod:`adain.stages.fingerprints`); write ``report_json`` (recording the fingerprint) only if it
     is sound.
 
     Raises:
@@ -119,8 +126,10 @@ def validate_shard(
     problems = check_shard(data, manifest, size, Path(content_dir) if content_dir else None)
     fingerprint = data.attrs.get("fingerprint")
     if expected_fingerprint is not None and fingerprint != expected_fingerprint:
-        problems.append(f"fingerprint {fingerprint} differs from the run's plan {expected_fingerprint} "
-                        "(made with other inputs, weights or settings)")
+        problems.append(
+            f"fingerprint {fingerprint} differs from the run's plan {expected_fingerprint} "
+            "(made with other inputs, weights or settings)"
+        )
     if problems:
         raise ValidationError(f"{shard_h5} failed validation against {manifest_tsv}:\n  - " + "\n  - ".join(problems))
     seconds = float(data.attrs.get("stylize_seconds", 0.0))
@@ -154,9 +163,15 @@ def report_from_final_shard(shard_h5: str | Path, report_json: str | Path) -> di
         fingerprint = handle.attrs.get("fingerprint")
         manifest = int(handle.attrs.get("manifest_count", len(labels) + len(rejected)))
     report = {
-        "shard": str(shard_h5), "fingerprint": None if fingerprint is None else str(fingerprint), "manifest": manifest,
-        "images": len(labels), "rejected": dict(zip(rejected, reasons)), "labels": dict(Counter(map(int, labels))),
-        "stylize_seconds": 0.0, "images_per_second": 0.0, "stylize_gflop": 0.0,
+        "shard": str(shard_h5),
+        "fingerprint": None if fingerprint is None else str(fingerprint),
+        "manifest": manifest,
+        "images": len(labels),
+        "rejected": dict(zip(rejected, reasons)),
+        "labels": dict(Counter(map(int, labels))),
+        "stylize_seconds": 0.0,
+        "images_per_second": 0.0,
+        "stylize_gflop": 0.0,
     }
     atomic_write_text(report_json, json.dumps(report, indent=1, sort_keys=True))
     return report

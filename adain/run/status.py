@@ -5,14 +5,15 @@ parts, the stale folder), so it works while a run goes on, after it was killed, 
 machine. ``adain status OUTPUT_DIR`` prints it; each finished stylize job prints
 :func:`progress_line`.
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checkpoint import rows_checkpointed
 from ..files.tsv import iter_tsv
+from ..shards.checkpoint import rows_checkpointed
 
 __all__ = ["RunStatus", "run_status", "format_status", "progress_line"]
 
@@ -123,11 +124,15 @@ def format_status(status: RunStatus) -> str:
         f"({status.done_images} of {status.planned_images} images), {status.staged_shards} waiting for packing, "
         f"{len(status.in_progress)} in progress, {max(0, status.todo_shards)} to do",
     ]
-    lines += [f"  in progress {shard}: {images} images checkpointed" for shard, images in sorted(status.in_progress.items())]
+    lines += [
+        f"  in progress {shard}: {images} images checkpointed" for shard, images in sorted(status.in_progress.items())
+    ]
     if status.stale_files:
         lines.append(f"  stale: {status.stale_files} shard file(s) moved out of the dataset (see stale/stale.tsv)")
-    lines.append(f"  speed: {status.images_per_second:.1f} images/s (recent shards); "
-                 f"ETA {_duration(status.eta_seconds) if status.todo_shards or status.in_progress else '0:00:00'}")
+    lines.append(
+        f"  speed: {status.images_per_second:.1f} images/s (recent shards); "
+        f"ETA {_duration(status.eta_seconds) if status.todo_shards or status.in_progress else '0:00:00'}"
+    )
     if status.summary and status.done_shards == status.planned_shards:
         lines.append("  finished: summary.json written")
     return "\n".join(lines)
@@ -141,7 +146,9 @@ def progress_line(output_dir: str | Path, shard: Path, result: dict) -> str:
     """One line after a stylize job: the shard, its images and speed, the run's progress and ETA."""
     status = run_status(output_dir, job_rate=result.get("images_per_second", 0.0))
     name = f"{shard.parent.name}/{shard.stem}"
-    return (f"adain: stylized {name}: {result['images']} images in {result['seconds']:.1f} s "
-            f"({result['images_per_second']:.1f} images/s{_tflops(result)}) | {status.done_shards + status.staged_shards} of "
-            f"{status.planned_shards} shards, {status.done_images} of {status.planned_images} images | "
-            f"ETA {_duration(status.eta_seconds)} [{time.strftime('%H:%M:%S')}]")
+    return (
+        f"adain: stylized {name}: {result['images']} images in {result['seconds']:.1f} s "
+        f"({result['images_per_second']:.1f} images/s{_tflops(result)}) | {status.done_shards + status.staged_shards} of "
+        f"{status.planned_shards} shards, {status.done_images} of {status.planned_images} images | "
+        f"ETA {_duration(status.eta_seconds)} [{time.strftime('%H:%M:%S')}]"
+    )

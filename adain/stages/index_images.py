@@ -6,21 +6,32 @@ images whose WNIDs come from a labels file (Kaggle's ``LOC_val_solution.csv``, t
 ``<file name> <wnid>``). Labels follow torchvision's ``ImageFolder``: the index of the WNID in the
 sorted list of all WNIDs found. The ILSVRC ``map_clsloc.txt`` index is kept too when given.
 """
+
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from ..files.atomic import atomic_path
-from .identity import digest, file_identity, tree_signature
 from ..files.tsv import display_name, is_utf8_name, iter_tsv, open_tsv, read_tsv, write_tsv
+from .fingerprints import digest, file_identity, tree_signature
 
 __all__ = [
-    "ImageRecord", "Index", "iter_images", "index_images", "read_val_labels", "read_class_map", "write_index",
-    "iter_index", "read_index", "read_index_rejects", "index_fingerprint", "INDEX_COLUMNS",
+    "ImageRecord",
+    "Index",
+    "iter_images",
+    "index_images",
+    "read_val_labels",
+    "read_class_map",
+    "write_index",
+    "iter_index",
+    "read_index",
+    "read_index_rejects",
+    "index_fingerprint",
+    "INDEX_COLUMNS",
 ]
 
 #: ``size`` and ``mtime_ns`` identify the file's version: they enter every shard's fingerprint.
@@ -123,7 +134,9 @@ def _list_folder(folder: Path, rel: str, suffixes: set[str]) -> _Listing:
             if entry.is_symlink():
                 os.stat(entry.path)  # a loop or a dangling link raises here
         except OSError as error:
-            listing.notes.append(f"{shown}: skipped, unreadable ({error.strerror or error}; a symlink loop or broken link?)")
+            listing.notes.append(
+                f"{shown}: skipped, unreadable ({error.strerror or error}; a symlink loop or broken link?)"
+            )
             continue
         if not is_utf8_name(entry.name):
             if is_dir or _matches(entry.name, suffixes):
@@ -134,12 +147,20 @@ def _list_folder(folder: Path, rel: str, suffixes: set[str]) -> _Listing:
         elif is_file and _matches(entry.name, suffixes):
             listing.images.append(entry.name)
     if hidden:
-        listing.notes.append(f"{rel}: {hidden} hidden entr{'y' if hidden == 1 else 'ies'} (name starting with '.') skipped")
+        listing.notes.append(
+            f"{rel}: {hidden} hidden entr{'y' if hidden == 1 else 'ies'} (name starting with '.') skipped"
+        )
     return listing
 
 
-def _walk_class(folder: Path, rel: str, suffixes: set[str], notes: list[str], rejects: list,
-                seen: set[tuple[int, int]] | None = None) -> Iterator[str]:
+def _walk_class(
+    folder: Path,
+    rel: str,
+    suffixes: set[str],
+    notes: list[str],
+    rejects: list,
+    seen: set[tuple[int, int]] | None = None,
+) -> Iterator[str]:
     """Image paths (relative to the content root) in a class folder and, as torchvision's
     ``ImageFolder`` does, in its sub-folders, sorted; a folder reached twice (a symlink loop) is
     skipped with a note."""
@@ -227,7 +248,9 @@ def iter_images(
 
     def record(split: str, rel: str, wnid: str) -> ImageRecord:
         size, mtime_ns = _stat(root / rel)
-        return ImageRecord(split, rel, wnid, label_of[wnid], class_map.get(wnid, -1) if class_map else -1, size, mtime_ns)
+        return ImageRecord(
+            split, rel, wnid, label_of[wnid], class_map.get(wnid, -1) if class_map else -1, size, mtime_ns
+        )
 
     def stream() -> Iterator[ImageRecord]:
         for split, (folders, flat_wnids) in layout.items():
@@ -266,7 +289,9 @@ def index_images(
     classes, records = iter_images(content_dir, splits, extensions, val_labels, class_index, notes)
     records = list(records)
     if not records:
-        raise FileNotFoundError(f"no images with extensions {list(extensions)} under {content_dir} for splits {list(splits)}")
+        raise FileNotFoundError(
+            f"no images with extensions {list(extensions)} under {content_dir} for splits {list(splits)}"
+        )
     return Index(records, classes, notes)
 
 
@@ -278,13 +303,18 @@ def index_fingerprint(
     class_index: str | Path | None = None,
 ) -> str:
     """What decides an index: its settings, the labels files' versions and the tree signature
-    (:func:`adain.build.identity.tree_signature`). Not the location of ``content_dir``."""
+    (:func:`adain.stages.fingerprints.tree_signature`). Not the location of ``content_dir``."""
     splits = list(splits)
-    return digest({
-        "splits": splits, "extensions": sorted(e.lower().lstrip(".") for e in extensions),
-        "val_labels": file_identity(val_labels), "class_index": file_identity(class_index),
-        "tree": tree_signature(content_dir, splits), "columns": INDEX_COLUMNS,
-    })
+    return digest(
+        {
+            "splits": splits,
+            "extensions": sorted(e.lower().lstrip(".") for e in extensions),
+            "val_labels": file_identity(val_labels),
+            "class_index": file_identity(class_index),
+            "tree": tree_signature(content_dir, splits),
+            "columns": INDEX_COLUMNS,
+        }
+    )
 
 
 def write_index(
@@ -322,8 +352,12 @@ def write_index(
             per_split[r.split] = per_split.get(r.split, 0) + 1
             per_class[r.wnid] = per_class.get(r.wnid, 0) + 1
         if not per_split:
-            raise FileNotFoundError(f"no images with extensions {list(extensions)} under {content_dir} for splits {splits}")
-    write_tsv(classes_tsv, ["label", "wnid", "images"], ((i, wnid, per_class.get(wnid, 0)) for i, wnid in enumerate(classes)))
+            raise FileNotFoundError(
+                f"no images with extensions {list(extensions)} under {content_dir} for splits {splits}"
+            )
+    write_tsv(
+        classes_tsv, ["label", "wnid", "images"], ((i, wnid, per_class.get(wnid, 0)) for i, wnid in enumerate(classes))
+    )
     if rejected_tsv is not None:
         write_tsv(rejected_tsv, ["split", "content", "reason"], rejects)
     notes += [f"{path}: {reason}" for _, path, reason in rejects]
@@ -338,8 +372,15 @@ def read_index_rejects(rejected_tsv: str | Path) -> list[tuple[str, str, str]]:
 def iter_index(images_tsv: str | Path) -> Iterator[ImageRecord]:
     """Stream the records of an ``images.tsv`` written by :func:`write_index`."""
     for r in iter_tsv(images_tsv):
-        yield ImageRecord(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"]),
-                          int(r.get("size", -1)), int(r.get("mtime_ns", -1)))
+        yield ImageRecord(
+            r["split"],
+            r["content"],
+            r["wnid"],
+            int(r["label"]),
+            int(r["clsloc"]),
+            int(r.get("size", -1)),
+            int(r.get("mtime_ns", -1)),
+        )
 
 
 def read_index(images_tsv: str | Path) -> list[ImageRecord]:

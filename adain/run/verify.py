@@ -1,9 +1,10 @@
 """``adain verify``: re-check every image of every shard against the checksums stored when packing.
 
 Every run already checks each shard cheaply (it opens, its counts and fingerprints agree: see
-:mod:`adain.build.reconcile`); flipped bits inside the images are found only by reading them, which is
+:mod:`adain.run.reconcile`); flipped bits inside the images are found only by reading them, which is
 what this does, in parallel, with a progress bar.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from .shards import row_checksums
+from ..shards.format import row_checksums
 
 __all__ = ["ShardCheck", "verify_shard", "verify_shards"]
 

@@ -4,25 +4,27 @@ Output tree and names follow stylize-datasets: ``<output>/<sub-folders>/<content
 <painting stem><content suffix>``; unusable inputs are listed in ``<output>/skipped_imgs.txt``
 (``path<TAB>reason`` per line, appended as they happen).
 """
+
 from __future__ import annotations
 
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from ..engine.assign import assign_paintings
-from ..engine.cache import StatsCache
-from ..engine.stylizer import Flushed, ImageDataset, Rejected, Stylizer
-from ..engine.images import DEFAULT_MAX_PIXELS, Preprocess
-from ..files.imagefiles import list_images, save_image_file
 from ..core.model import load_adain
+from ..engine.cache import StatsCache
+from ..engine.image_dataset import ImageDataset
+from ..engine.images import DEFAULT_MAX_PIXELS, Preprocess
+from ..engine.painting_draws import assign_paintings
+from ..engine.stylizer import Flushed, Rejected, Stylizer
+from ..files.imagefiles import list_images, save_image_file
 
 __all__ = ["stylize_folder", "FolderSummary"]
 
@@ -70,7 +72,7 @@ def stylize_folder(
     """Stylize every image under ``content_dir`` with ``num_styles`` seeded random paintings.
 
     Paintings are drawn per image from a stream seeded by ``seed`` and the image's relative path
-    (see :mod:`adain.engine.assign`); an unreadable painting is skipped and the next draw used.
+    (see :mod:`adain.engine.painting_draws`); an unreadable painting is skipped and the next draw used.
     Painting statistics are computed once per painting (and cached under ``cache_dir``), except
     with ``preserve_color`` (pytorch-AdaIN's option: each painting is given its content's colours
     first, :func:`adain.core.functional.match_color`), which encodes every (content, painting) pair.
@@ -121,11 +123,17 @@ def stylize_folder(
 
     start = time.perf_counter()
     styles_per_item = [[styles[p] for p in chosen] for chosen in assignment] if preserve_color else None
-    dataset = ImageDataset(contents, Preprocess("resize-crop", content_size, crop), max_pixels,
-                           styles=styles_per_item, style_preprocess=painting_recipe)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
-        total=len(contents) * num_styles, desc="stylize", unit="img", disable=not progress
-    ) as bar:
+    dataset = ImageDataset(
+        contents,
+        Preprocess("resize-crop", content_size, crop),
+        max_pixels,
+        styles=styles_per_item,
+        style_preprocess=painting_recipe,
+    )
+    with (
+        ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
+        tqdm(total=len(contents) * num_styles, desc="stylize", unit="img", disable=not progress) as bar,
+    ):
         pending: deque = deque()  # bounded: finished writes are collected as we go
         for result in stylizer.stylize_dataset(dataset, assignment, stats, alpha, workers):
             if isinstance(result, Flushed):
@@ -135,8 +143,10 @@ def stylize_folder(
                 bar.update(num_styles)
                 continue
             source, painting = contents[result.index], styles[result.painting]
-            target = output_dir / source.relative_to(content_dir).parent / (
-                f"{source.stem}-stylized-{painting.stem}{source.suffix}"
+            target = (
+                output_dir
+                / source.relative_to(content_dir).parent
+                / (f"{source.stem}-stylized-{painting.stem}{source.suffix}")
             )
             pending.append(pool.submit(save_image_file, result.image, target, jpeg_quality))
             bar.update(1)
@@ -149,6 +159,11 @@ def stylize_folder(
     summary.seconds = time.perf_counter() - start
     log.info(
         "wrote %d images in %.1f s (%.1f images/s); %d skipped; painting cache: %d hits, %d misses",
-        summary.written, summary.seconds, summary.images_per_second, len(summary.skipped), cache.hits, cache.misses,
+        summary.written,
+        summary.seconds,
+        summary.images_per_second,
+        len(summary.skipped),
+        cache.hits,
+        cache.misses,
     )
     return summary

@@ -10,26 +10,37 @@ each with its own painting (K distinct draws of the image's seeded stream: sampl
 the painting a K = 1 run gives it), and the manifests gain the column ``k``. A K = 1 manifest
 keeps today's columns and fingerprint, so existing runs stay current.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from ..engine.assign import draw_paintings
-from .identity import digest
-from .index import iter_index
+from ..engine.painting_draws import draw_paintings
 from ..files.tsv import iter_tsv, read_meta, rows_digest, write_tsv
+from .fingerprints import digest
+from .index_images import iter_index
 
 __all__ = [
-    "MANIFEST_COLUMNS", "ManifestRow", "write_manifests", "read_manifest", "read_shard_list", "shard_name",
-    "manifest_fingerprint", "names_digest", "read_manifest_fingerprint", "shuffle_key", "ORDERS", "sample_key",
+    "MANIFEST_COLUMNS",
+    "ManifestRow",
+    "write_manifests",
+    "read_manifest",
+    "read_shard_list",
+    "shard_name",
+    "manifest_fingerprint",
+    "names_digest",
+    "read_manifest_fingerprint",
+    "shuffle_key",
+    "ORDERS",
+    "sample_key",
 ]
 
 #: ``size`` and ``mtime_ns``: the content file's version when it was indexed.
@@ -59,13 +70,25 @@ def names_digest(paintings: Sequence[str] | None) -> str | None:
     return None if paintings is None else digest(list(paintings))
 
 
-def manifest_fingerprint(images_tsv: str | Path, paintings_digest: str | None, seed: int, shard_size: int,
-                         order: str = "shuffled", styles_per_image: int = 1) -> str:
+def manifest_fingerprint(
+    images_tsv: str | Path,
+    paintings_digest: str | None,
+    seed: int,
+    shard_size: int,
+    order: str = "shuffled",
+    styles_per_image: int = 1,
+) -> str:
     """What decides the manifests: the index's rows, the painting names, the seed, the shard size,
     the order of images over the shards and the styles per image (recorded only when > 1, so the
     fingerprint of a K = 1 run is the one it always had)."""
-    decided = {"index": rows_digest(images_tsv), "paintings": paintings_digest, "seed": int(seed),
-               "shard_size": int(shard_size), "order": order, "columns": MANIFEST_COLUMNS}
+    decided = {
+        "index": rows_digest(images_tsv),
+        "paintings": paintings_digest,
+        "seed": int(seed),
+        "shard_size": int(shard_size),
+        "order": order,
+        "columns": MANIFEST_COLUMNS,
+    }
     if int(styles_per_image) != 1:
         decided.update(styles_per_image=int(styles_per_image), columns=MANIFEST_COLUMNS + ["k"])
     return digest(decided)
@@ -84,7 +107,9 @@ def shuffle_key(seed: int, content: str, k: int = 0) -> int:
     """A sample's place in a shuffled split: a seeded hash of its path (and ``k`` when > 0),
     independent of the rest, so an image's K samples land far apart."""
     name = content if not k else f"{content}\0{int(k)}"
-    return int.from_bytes(hashlib.sha256(f"{int(seed)}\0{name}".encode("utf-8", "surrogateescape")).digest()[:8], "little")
+    return int.from_bytes(
+        hashlib.sha256(f"{int(seed)}\0{name}".encode("utf-8", "surrogateescape")).digest()[:8], "little"
+    )
 
 
 def _positions(images_tsv: Path, seed: int, order: str, styles: int) -> dict[str, np.ndarray]:
@@ -97,7 +122,8 @@ def _positions(images_tsv: Path, seed: int, order: str, styles: int) -> dict[str
             raise ValueError(f"{images_tsv}: rows of split {record.split!r} are not contiguous")
         previous = record.split
         keys.setdefault(record.split, []).extend(
-            shuffle_key(seed, record.content, k) if order == "shuffled" else 0 for k in range(styles))
+            shuffle_key(seed, record.content, k) if order == "shuffled" else 0 for k in range(styles)
+        )
     positions = {}
     for split, split_keys in keys.items():
         ranks = np.argsort(np.asarray(split_keys, dtype=np.uint64), kind="stable")
@@ -119,10 +145,10 @@ def write_manifests(
     """Assign one painting per image and write the shard manifests into ``out_dir``.
 
     Args:
-        images_tsv: the index (:func:`adain.build.index.write_index`), rows grouped by split.
+        images_tsv: the index (:func:`adain.stages.index_images.write_index`), rows grouped by split.
         paintings: usable painting names, sorted; the draw is a number into this list. ``None``
             for methods without paintings (the texture-suppression filters): ``style`` stays empty.
-        seed: the run's seed (see :mod:`adain.engine.assign`); it also orders ``shuffled`` shards.
+        seed: the run's seed (see :mod:`adain.engine.painting_draws`); it also orders ``shuffled`` shards.
         shard_size: images per shard.
         order: ``shuffled`` (default): a split's images are spread over its shards in a seeded
             random order (:func:`shuffle_key`), so a shard holds a mix of classes; ``sorted``: in
@@ -147,18 +173,24 @@ def write_manifests(
     if paintings is not None and not paintings:
         raise ValueError("no usable paintings")
     if styles > 1 and paintings is None:
-        raise ValueError("styles_per_image > 1 needs paintings (method adain): the other methods would store "
-                         "the same pixels K times")
+        raise ValueError(
+            "styles_per_image > 1 needs paintings (method adain): the other methods would store the same pixels K times"
+        )
     if paintings is not None and styles > len(paintings):
-        raise ValueError(f"styles_per_image {styles} needs as many distinct paintings, but only {len(paintings)} are usable")
+        raise ValueError(
+            f"styles_per_image {styles} needs as many distinct paintings, but only {len(paintings)} are usable"
+        )
     columns = MANIFEST_COLUMNS + (["k"] if styles > 1 else [])
     out_dir = Path(out_dir)
     positions = _positions(Path(images_tsv), seed, order, styles)
     if not positions:
         raise ValueError(f"{images_tsv} lists no images")
     counts = {split: -(-len(position) // shard_size) for split, position in positions.items()}
-    listing = [(split, shard_name(s), min(shard_size, len(positions[split]) - s * shard_size))
-               for split in positions for s in range(counts[split])]
+    listing = [
+        (split, shard_name(s), min(shard_size, len(positions[split]) - s * shard_size))
+        for split in positions
+        for s in range(counts[split])
+    ]
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     group = max(1, _ROWS_IN_MEMORY // shard_size)  # shards written per pass over the index
     try:
@@ -171,15 +203,27 @@ def write_manifests(
                     if record.split != split:
                         continue
                     row += 1
-                    samples = positions[split][row * styles: (row + 1) * styles]
+                    samples = positions[split][row * styles : (row + 1) * styles]
                     if not any(first <= int(p) // shard_size < first + group for p in samples):
                         continue
-                    drawn = draw_paintings(seed, record.content, len(paintings), styles) if paintings else [None] * styles
+                    drawn = (
+                        draw_paintings(seed, record.content, len(paintings), styles) if paintings else [None] * styles
+                    )
                     for k, position in enumerate(map(int, samples)):
                         if first <= position // shard_size < first + group:
-                            values = (record.split, record.content, record.wnid, record.label, record.clsloc,
-                                      paintings[drawn[k]] if paintings else "", record.size, record.mtime_ns)
-                            held.setdefault(position // shard_size, []).append((position, values + ((k,) if styles > 1 else ())))
+                            values = (
+                                record.split,
+                                record.content,
+                                record.wnid,
+                                record.label,
+                                record.clsloc,
+                                paintings[drawn[k]] if paintings else "",
+                                record.size,
+                                record.mtime_ns,
+                            )
+                            held.setdefault(position // shard_size, []).append(
+                                (position, values + ((k,) if styles > 1 else ()))
+                            )
                 for shard, rows in held.items():
                     write_tsv(tmp / split / f"{shard_name(shard)}.tsv", columns, (r for _, r in sorted(rows)))
         write_tsv(tmp / "shards.tsv", ["split", "shard", "images"], listing, {"fingerprint": fingerprint})
@@ -194,8 +238,17 @@ def write_manifests(
 
 def read_manifest(path: str | Path) -> list[ManifestRow]:
     return [
-        ManifestRow(r["split"], r["content"], r["wnid"], int(r["label"]), int(r["clsloc"]), r["style"],
-                    int(r.get("size", -1)), int(r.get("mtime_ns", -1)), int(r.get("k", 0)))
+        ManifestRow(
+            r["split"],
+            r["content"],
+            r["wnid"],
+            int(r["label"]),
+            int(r["clsloc"]),
+            r["style"],
+            int(r.get("size", -1)),
+            int(r.get("mtime_ns", -1)),
+            int(r.get("k", 0)),
+        )
         for r in iter_tsv(path)
     ]
 

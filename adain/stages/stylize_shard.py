@@ -1,9 +1,10 @@
 """Stylize one shard of the manifest, checkpointing as it goes, into a staging shard file.
 
-A killed job resumes from its last checkpoint (see :mod:`adain.build.checkpoint`): checkpoints are
+A killed job resumes from its last checkpoint (see :mod:`adain.shards.checkpoint`): checkpoints are
 taken only where the batching state is empty (:class:`adain.engine.stylizer.Flushed`), so the resumed run
 forms exactly the batches an uninterrupted run would, and the pixels are byte-identical.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,18 +20,19 @@ import torch
 from tqdm import tqdm
 
 from .. import __version__
-from .checkpoint import WORK_FILE, PartStore
-from ..engine.stylizer import Flushed, ImageDataset, Rejected, Stylizer
 from ..core.filters import get_filter
 from ..core.flops import stylize_gflop, tflops
-from ..files.hashing import file_sha256
-from .identity import dataset_fingerprint, shard_fingerprint
-from ..files.locking import held_lock
-from .manifest import read_manifest, sample_key
 from ..core.model import load_adain
+from ..engine.image_dataset import ImageDataset
+from ..engine.stylizer import Flushed, Rejected, Stylizer
+from ..files.hashing import file_sha256
+from ..files.locking import held_lock
+from ..shards.checkpoint import WORK_FILE, PartStore
+from ..shards.format import ShardData, ShardWriter, encode_image, read_shard
+from .assign_styles import read_manifest, sample_key
+from .fingerprints import dataset_fingerprint, shard_fingerprint
 from .paintings import PaintingStats
 from .settings import StylizeSettings
-from .shards import ShardData, ShardWriter, encode_image, read_shard
 
 __all__ = ["stylize_shard"]
 
@@ -42,12 +44,15 @@ FULL_SAFE_POINT_EVERY = 256
 
 
 class IdentityMismatch(RuntimeError):
-    """This job would make a shard other than the one the run planned (see :mod:`adain.build.identity`)."""
+    """This job would make a shard other than the one the run planned (see :mod:`adain.stages.fingerprints`)."""
 
 
 def _differences(actual: dict, expected: dict) -> list[str]:
-    return [f"{key}: {actual.get(key)!r} here, {expected.get(key)!r} planned"
-            for key in sorted(set(actual) | set(expected)) if actual.get(key) != expected.get(key)]
+    return [
+        f"{key}: {actual.get(key)!r} here, {expected.get(key)!r} planned"
+        for key in sorted(set(actual) | set(expected))
+        if actual.get(key) != expected.get(key)
+    ]
 
 
 def stylize_shard(
@@ -66,15 +71,15 @@ def stylize_shard(
     """Stylize every row of ``manifest_tsv`` with its painting and write the staging shard.
 
     Args:
-        manifest_tsv: one shard's manifest (:mod:`adain.build.manifest`).
-        stats_h5: merged painting statistics (:class:`adain.build.paintings.PaintingStats`).
+        manifest_tsv: one shard's manifest (:mod:`adain.stages.assign_styles`).
+        stats_h5: merged painting statistics (:class:`adain.stages.paintings.PaintingStats`).
         settings: preset, method, numerics, decode path, checkpoint intervals, ...; with a method
             other than ``adain`` (a texture-suppression filter of :mod:`adain.core.filters`, or ``none``),
             ``stats_h5``, ``vgg`` and ``decoder`` are unused. ``settings.device`` is used as it is
             (claim a GPU first: :func:`adain.engine.gpus.gpu_slot`). A checkpoint is written at the first
             safe point after ``checkpoint_images`` images or ``checkpoint_seconds`` seconds.
         attrs: provenance attributes stored on the shard.
-        expected_identity: what the run planned (:meth:`adain.build.settings.StylizeSettings.identity`);
+        expected_identity: what the run planned (:meth:`adain.stages.settings.StylizeSettings.identity`);
             the job refuses to start if its own identity differs (e.g. swapped weights, or
             ``device: auto`` finding no GPU on this node), naming the differences.
         stylizer: a ready :class:`adain.engine.stylizer.Stylizer` to use instead of the one ``settings``
@@ -82,7 +87,7 @@ def stylize_shard(
         style_dir: the paintings' folder (the manifest's ``style`` names are below it); read only
             with ``settings.preserve_color``, which encodes each (content, painting) pair.
 
-    The shard records ``fingerprint`` (:func:`adain.build.identity.shard_fingerprint`: its manifest file
+    The shard records ``fingerprint`` (:func:`adain.stages.fingerprints.shard_fingerprint`: its manifest file
     and its identity), ``dataset_fingerprint`` and ``identity``; checkpoints are keyed by the
     fingerprint, so a part made for other inputs or settings is never reused.
 
@@ -97,31 +102,69 @@ def stylize_shard(
     with held_lock(lock):
         if out_h5.exists():
             log.info("%s was written meanwhile by another job; nothing to do", out_h5)
-            return {"images": len(read_shard(out_h5)), "rejected": 0, "seconds": 0.0, "images_per_second": 0.0,
-                    "gflop": 0.0, "tflops": 0.0}
-        result = _stylize_shard(manifest_tsv, stats_h5, content_dir, vgg, decoder, out_h5, settings, attrs or {},
-                                expected_identity, stylizer, style_dir)
+            return {
+                "images": len(read_shard(out_h5)),
+                "rejected": 0,
+                "seconds": 0.0,
+                "images_per_second": 0.0,
+                "gflop": 0.0,
+                "tflops": 0.0,
+            }
+        result = _stylize_shard(
+            manifest_tsv,
+            stats_h5,
+            content_dir,
+            vgg,
+            decoder,
+            out_h5,
+            settings,
+            attrs or {},
+            expected_identity,
+            stylizer,
+            style_dir,
+        )
         # the shard exists now, which is what a waiting duplicate checks: the lock file can go
         lock.unlink(missing_ok=True)
         return result
 
 
-def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder, out_h5: Path,
-                   settings: StylizeSettings, attrs: dict, expected_identity: dict | None,
-                   given: Stylizer | None, style_dir) -> dict:
+def _stylize_shard(
+    manifest_tsv: Path,
+    stats_h5,
+    content_dir: Path,
+    vgg,
+    decoder,
+    out_h5: Path,
+    settings: StylizeSettings,
+    attrs: dict,
+    expected_identity: dict | None,
+    given: Stylizer | None,
+    style_dir,
+) -> dict:
     rows = read_manifest(manifest_tsv)
     preset, method = settings.get_preset(), settings.method
     encoded = not preset.fixed_size
     described = {
-        **preset.describe(), "method": method, "alpha": settings.alpha, "dtype": settings.dtype,
-        "batch_size": settings.batch_size, "codec": settings.stored_codec, "jpeg_quality": settings.jpeg_quality,
-        "max_pixels": settings.max_pixels, "max_preprocessed_pixels": settings.max_preprocessed_pixels,
-        "decode": settings.decode, "preserve_color": settings.preserve_color and method == "adain",
+        **preset.describe(),
+        "method": method,
+        "alpha": settings.alpha,
+        "dtype": settings.dtype,
+        "batch_size": settings.batch_size,
+        "codec": settings.stored_codec,
+        "jpeg_quality": settings.jpeg_quality,
+        "max_pixels": settings.max_pixels,
+        "max_preprocessed_pixels": settings.max_preprocessed_pixels,
+        "decode": settings.decode,
+        "preserve_color": settings.preserve_color and method == "adain",
     }
     weights_sha256 = stats_digest = None
     random_standin = False
-    options = dict(device=settings.device, dtype=settings.dtype, batch_size=settings.batch_size,
-                   channels_last=settings.channels_last)
+    options = dict(
+        device=settings.device,
+        dtype=settings.dtype,
+        batch_size=settings.batch_size,
+        channels_last=settings.channels_last,
+    )
     if given is not None:
         stylizer = given
     elif method == "adain":
@@ -137,21 +180,36 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
     else:
         described.update(method_params=settings.full_method_params())
     device_type = stylizer.device.type
-    log.info("%s: %s on %s%s, %s", out_h5.name, method, stylizer.device,
-             f" (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']})" if "CUDA_VISIBLE_DEVICES" in os.environ else "",
-             settings.dtype)
+    log.info(
+        "%s: %s on %s%s, %s",
+        out_h5.name,
+        method,
+        stylizer.device,
+        f" (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']})" if "CUDA_VISIBLE_DEVICES" in os.environ else "",
+        settings.dtype,
+    )
     # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
     threads = torch.get_num_threads()
-    described.update(device=device_type, cpu_threads=threads if device_type == "cpu" else 0,
-                     channels_last=stylizer.channels_last, compile=stylizer.compiled)
+    described.update(
+        device=device_type,
+        cpu_threads=threads if device_type == "cpu" else 0,
+        channels_last=stylizer.channels_last,
+        compile=stylizer.compiled,
+    )
     identity = replace(settings, cpu_threads=threads).identity(device_type, weights_sha256, stats_digest)
     if expected_identity is not None and identity != expected_identity:
-        raise IdentityMismatch(f"{out_h5}: this job would not make the shard the run planned:\n  - "
-                               + "\n  - ".join(_differences(identity, expected_identity)))
+        raise IdentityMismatch(
+            f"{out_h5}: this job would not make the shard the run planned:\n  - "
+            + "\n  - ".join(_differences(identity, expected_identity))
+        )
     dataset = dataset_fingerprint(identity)
     fingerprint = shard_fingerprint(dataset, file_sha256(manifest_tsv))
-    described.update(fingerprint=fingerprint, dataset_fingerprint=dataset, identity=json.dumps(identity, sort_keys=True),
-                     random_standin_weights=random_standin)
+    described.update(
+        fingerprint=fingerprint,
+        dataset_fingerprint=dataset,
+        identity=json.dumps(identity, sort_keys=True),
+        random_standin_weights=random_standin,
+    )
     store = PartStore(out_h5.with_name(out_h5.name + ".parts"), fingerprint)
     parts = store.load()
     shape = (preset.size, preset.size, 3) if preset.fixed_size else None
@@ -183,8 +241,15 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
             if style_dir is None:
                 raise ValueError("preserve_color needs style_dir (the paintings' folder)")
             styles = [[Path(style_dir) / r.style] for r in todo]
-        contents = ImageDataset([content_dir / r.content for r in todo], preset.content, settings.max_pixels,
-                                settings.max_preprocessed_pixels, settings.decode, styles, preset.painting)
+        contents = ImageDataset(
+            [content_dir / r.content for r in todo],
+            preset.content,
+            settings.max_pixels,
+            settings.max_preprocessed_pixels,
+            settings.decode,
+            styles,
+            preset.painting,
+        )
         # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
         # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
         drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
@@ -208,7 +273,8 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
             rejected = unsaved["rejected"]
             arrays = {
                 "rows": np.asarray(unsaved["rows"], dtype=np.int64),
-                "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32) if unsaved["checksums"]
+                "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32)
+                if unsaved["checksums"]
                 else np.zeros(0, np.uint32),
                 "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
                 "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
@@ -222,28 +288,42 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
             store.save(first, end, arrays)
             parts.append((first, end, arrays))
 
-        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders, \
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer, \
-                tqdm(total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10) as bar:
+        with (
+            ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer,
+            tqdm(
+                total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10
+            ) as bar,
+        ):
             results = stylizer.stylize_dataset(
-                contents, [[number[r.style]] for r in todo], stats, settings.alpha, settings.workers,
-                finish=preset.finish(), drain_every=drain_every, count_offset=start,
+                contents,
+                [[number[r.style]] for r in todo],
+                stats,
+                settings.alpha,
+                settings.workers,
+                finish=preset.finish(),
+                drain_every=drain_every,
+                count_offset=start,
             )
             for result in results:
                 if isinstance(result, Rejected):
                     piece_rejected[start + result.index] = result.reason
-                    log.warning("rejected %s: %s", sample_key(todo[result.index].content, todo[result.index].k),
-                                result.reason)
+                    log.warning(
+                        "rejected %s: %s", sample_key(todo[result.index].content, todo[result.index].k), result.reason
+                    )
                     bar.update(1)
                 elif isinstance(result, Flushed):
                     end = start + result.consumed
                     if piece_rows or piece_rejected:
                         order = np.argsort(piece_rows, kind="stable")
-                        saving.append(writer.submit(stage, sorted(piece_rows), [piece_images[i] for i in order],
-                                                    piece_rejected))
+                        saving.append(
+                            writer.submit(stage, sorted(piece_rows), [piece_images[i] for i in order], piece_rejected)
+                        )
                         piece_rows, piece_images, piece_rejected = [], [], {}
-                    due = (since_save >= settings.checkpoint_images
-                           or time.monotonic() - last_save >= settings.checkpoint_seconds)
+                    due = (
+                        since_save >= settings.checkpoint_images
+                        or time.monotonic() - last_save >= settings.checkpoint_seconds
+                    )
                     if end > part_start and (due or end == len(rows)):
                         saving.append(writer.submit(checkpoint, part_start, end))
                         part_start, last_save, since_save = end, time.monotonic(), 0
@@ -255,8 +335,9 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
                     piece_rows.append(start + result.index)
                     image = result.image
                     if encoded:
-                        piece_images.append(encoders.submit(encode_image, image, settings.stored_codec,
-                                                            settings.jpeg_quality))
+                        piece_images.append(
+                            encoders.submit(encode_image, image, settings.stored_codec, settings.jpeg_quality)
+                        )
                     else:
                         piece_images.append(image)
                     if flop_counted:
@@ -276,28 +357,49 @@ def _stylize_shard(manifest_tsv: Path, stats_h5, content_dir: Path, vgg, decoder
         kept = np.concatenate([p[2]["rows"] for p in parts]).tolist()
         rejected_rows = np.concatenate([p[2]["rejected_rows"] for p in parts]).tolist()
         reasons = sum((p[2]["rejected_reasons"].tolist() for p in parts), [])
-        staging.close(ShardData(
-            images=None,
-            labels=np.array([rows[i].label for i in kept], dtype=np.int64),
-            content=[rows[i].content for i in kept],
-            style=[rows[i].style for i in kept],
-            wnid=[rows[i].wnid for i in kept],
-            labels_clsloc=np.array([rows[i].clsloc for i in kept], dtype=np.int64),
-            codec=settings.stored_codec,
-            rejected_content=[rows[i].content for i in rejected_rows],
-            rejected_reason=reasons,
-            k=np.array([rows[i].k for i in kept], dtype=np.int64),
-            rejected_k=np.array([rows[i].k for i in rejected_rows], dtype=np.int64),
-            attrs={
-                **attrs, **described, "package_version": __version__, "manifest_count": len(rows),
-                "stylize_seconds": seconds, "stylized_this_run": done, "stylize_gflop": gflop,
-            },
-        ))
+        staging.close(
+            ShardData(
+                images=None,
+                labels=np.array([rows[i].label for i in kept], dtype=np.int64),
+                content=[rows[i].content for i in kept],
+                style=[rows[i].style for i in kept],
+                wnid=[rows[i].wnid for i in kept],
+                labels_clsloc=np.array([rows[i].clsloc for i in kept], dtype=np.int64),
+                codec=settings.stored_codec,
+                rejected_content=[rows[i].content for i in rejected_rows],
+                rejected_reason=reasons,
+                k=np.array([rows[i].k for i in kept], dtype=np.int64),
+                rejected_k=np.array([rows[i].k for i in rejected_rows], dtype=np.int64),
+                attrs={
+                    **attrs,
+                    **described,
+                    "package_version": __version__,
+                    "manifest_count": len(rows),
+                    "stylize_seconds": seconds,
+                    "stylized_this_run": done,
+                    "stylize_gflop": gflop,
+                },
+            )
+        )
     finally:
         staging.abort()  # after close: nothing; after a failure: the work file stays for a resume
     store.clear()
     rate = done / seconds if seconds else 0.0
-    log.info("%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",
-             out_h5, len(kept), len(rejected_rows), done, seconds, rate, tflops(gflop, seconds))
-    return {"images": len(kept), "rejected": len(rejected_rows), "seconds": seconds, "images_per_second": rate,
-            "gflop": gflop, "tflops": tflops(gflop, seconds)}
+    log.info(
+        "%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",
+        out_h5,
+        len(kept),
+        len(rejected_rows),
+        done,
+        seconds,
+        rate,
+        tflops(gflop, seconds),
+    )
+    return {
+        "images": len(kept),
+        "rejected": len(rejected_rows),
+        "seconds": seconds,
+        "images_per_second": rate,
+        "gflop": gflop,
+        "tflops": tflops(gflop, seconds),
+    }

@@ -1,11 +1,12 @@
 """Packing a validated shard into its final HDF5 file (compression, provenance attributes)."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .identity import pack_fingerprint
-from .shards import read_shard, row_checksums, write_shard
+from ..shards.format import read_shard, row_checksums, write_shard
+from .fingerprints import pack_fingerprint
 
 __all__ = ["pack_shard", "RUN_ONLY_ATTRS"]
 

@@ -1,21 +1,22 @@
 """The end of a run: counts per split and class, all rejects, speed, and a sample grid."""
+
 from __future__ import annotations
 
 import json
 import os
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import h5py
 from PIL import Image
 
+from ..engine.images import Preprocess, open_rgb
 from ..files.atomic import atomic_path, atomic_write_text
 from ..files.imagefiles import image_grid
-from ..engine.images import Preprocess, open_rgb
-from .index import iter_index, read_index_rejects
-from .shards import read_shard
 from ..files.tsv import read_tsv, write_tsv
+from ..shards.format import read_shard
+from .index_images import iter_index, read_index_rejects
 
 __all__ = ["summarize", "sample_grid", "RANDOM_STANDIN_WARNING", "FingerprintError"]
 
@@ -52,17 +53,24 @@ def check_fingerprints(records: Sequence[dict], expected: dict[str, str] | None 
     """
     problems = []
     if expected is not None:
-        problems += [f"{r['file']}: fingerprint {r['fingerprint'] or 'missing'}, planned {expected[r['file']]}"
-                     for r in records if expected.get(r["file"]) not in (None, r["fingerprint"])]
+        problems += [
+            f"{r['file']}: fingerprint {r['fingerprint'] or 'missing'}, planned {expected[r['file']]}"
+            for r in records
+            if expected.get(r["file"]) not in (None, r["fingerprint"])
+        ]
     groups: dict[str, list[str]] = {}
     for r in records:
         groups.setdefault(r["dataset_fingerprint"] or "missing", []).append(r["file"])
     if len(groups) > 1:
-        problems += [f"dataset fingerprint {fp[:16]}: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
-                     for fp, files in sorted(groups.items())]
+        problems += [
+            f"dataset fingerprint {fp[:16]}: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
+            for fp, files in sorted(groups.items())
+        ]
     if problems:
-        raise FingerprintError("the shards do not form one dataset (made with other inputs, weights or settings):\n  - "
-                               + "\n  - ".join(problems))
+        raise FingerprintError(
+            "the shards do not form one dataset (made with other inputs, weights or settings):\n  - "
+            + "\n  - ".join(problems)
+        )
 
 
 def sample_grid(
@@ -89,8 +97,12 @@ def sample_grid(
                 image = (content_recipe or Preprocess())(open_rgb(source)) if source and source.is_file() else None
                 rows.append([image, Image.fromarray(data.pixels(position))])
                 painting = data.style[position] or "(no painting)"
-                captions.append([data.wnid[position] if image is not None else "content not found",
-                                 painting + (f" k={k}" if k else "")])
+                captions.append(
+                    [
+                        data.wnid[position] if image is not None else "content not found",
+                        painting + (f" k={k}" if k else ""),
+                    ]
+                )
     grid = image_grid(rows, cell, captions, banner)
     with atomic_path(out_png) as tmp:
         grid.save(tmp, format="PNG")
@@ -123,7 +135,7 @@ def summarize(
 
     Args:
         expected: shard file (relative to ``output_dir``) -> the fingerprint the run planned.
-        card_md: where to write the dataset card (:func:`adain.build.card.dataset_card`), with ``config``.
+        card_md: where to write the dataset card (:func:`adain.stages.dataset_card.dataset_card`), with ``config``.
         styles_per_image: samples per image (K): each split's ``samples`` = K x ``indexed`` must
             equal ``packed + rejected`` (a file the index could not use counts K rejected samples).
 
@@ -171,8 +183,13 @@ def summarize(
             )
     summary = {
         "splits": {
-            split: {"indexed": indexed[split], "samples": indexed[split] * styles_per_image, "packed": packed[split],
-                    "rejected": rejected[split], "classes": dict(sorted(per_class.get(split, {}).items()))}
+            split: {
+                "indexed": indexed[split],
+                "samples": indexed[split] * styles_per_image,
+                "packed": packed[split],
+                "rejected": rejected[split],
+                "classes": dict(sorted(per_class.get(split, {}).items())),
+            }
             for split in sorted(indexed)
         },
         "styles_per_image": styles_per_image,
@@ -185,15 +202,16 @@ def summarize(
         "notes": list(notes),
         "content_dir": None if content_dir is None else str(Path(content_dir).resolve()),  # for the grids
         "dataset_fingerprint": records[0]["dataset_fingerprint"] if records else None,
-        "shard_files": [{k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")}
-                          for r in records],
+        "shard_files": [
+            {k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")} for r in records
+        ],
     }
     standin = any(r["random_standin_weights"] for r in records)
     if standin:
         summary = {"warning": RANDOM_STANDIN_WARNING, **summary}
     atomic_write_text(summary_json, json.dumps(summary, indent=1))
     if card_md is not None:
-        from .card import dataset_card
+        from .dataset_card import dataset_card
 
         identity = {}
         if shards:

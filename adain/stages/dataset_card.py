@@ -1,0 +1,111 @@
+"""The dataset card: ``<output_dir>/README.md``, what a built dataset is and how to use it."""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["dataset_card"]
+
+_PRESETS = {
+    "sin": "the official Stylized-ImageNet recipe: content Resize(256) + CenterCrop(224), paintings' largest "
+    "centred square thumbnailed to 224; uint8 224x224",
+    "full": "original size (stylize-datasets): paintings resized to 512 on the shorter side; one PNG/JPEG per image",
+    "64": "64x64 (Downsampled-ImageNet convention): the whole image box-squashed, stylized, box-filtered down",
+}
+_METHODS = {
+    "adain": "AdaIN style transfer (Huang & Belongie 2017, pytorch-AdaIN release weights), each image with one "
+    "painting drawn at random (seeded)",
+    "none": "no stylization: the preset's preprocessing only (plain ImageNet, aligned image for image with SIN)",
+}
+
+
+def dataset_card(summary: dict, identity: dict, config: dict) -> str:
+    """Markdown describing the dataset of ``summary`` (see :func:`adain.stages.summarize.summarize`),
+    made with ``identity`` (a shard's ``identity`` attribute) and the run's ``config``."""
+    preset = str(config.get("preset", "sin"))
+    method = identity.get("method") or config.get("method", "adain")
+    lines = ["# " + ("Stylized-ImageNet" if method == "adain" else f"ImageNet ({method})") + f", preset {preset}", ""]
+    if summary.get("warning"):
+        lines += [
+            f"> **WARNING: {summary['warning']}.** These images were made with random weights to try the",
+            "> tool; they are not a dataset to train or evaluate on.",
+            "",
+        ]
+    lines += [
+        "Made by adain-datasets. "
+        + _METHODS.get(method, f"the texture-suppression filter `{method}`")
+        + "; "
+        + _PRESETS.get(preset, preset)
+        + ".",
+        "",
+        "## How it was made",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        f"| preset | `{preset}` |",
+        f"| method | `{method}` |",
+    ]
+    if method == "adain":
+        weights = identity.get("weights_sha256") or {}
+        lines += [
+            f"| alpha | {identity.get('alpha')} |",
+            f"| seed (painting draws) | {config.get('seed')} |",
+            f"| styles per image | {summary.get('styles_per_image', 1)} (each a sample with its number `k`) |",
+            f"| VGG weights sha256 | `{weights.get('vgg', '?')}` |",
+            f"| decoder weights sha256 | `{weights.get('decoder', '?')}` |",
+            f"| painting statistics digest | `{identity.get('stats_digest', '?')}` |",
+        ]
+    elif identity.get("method_params"):
+        lines.append(f"| parameters | `{json.dumps(identity['method_params'], sort_keys=True)}` |")
+    lines += [
+        f"| dtype, numerics | `{identity.get('dtype')}`, `{json.dumps(identity.get('numerics'), sort_keys=True)}` |",
+        f"| shard size | {config.get('shard_size')} |",
+        f"| dataset fingerprint | `{summary.get('dataset_fingerprint')}` |",
+        "",
+    ]
+    lines += [
+        "## What it holds",
+        "",
+        "| split | indexed | samples | images | rejected | classes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for split, counts in summary["splits"].items():
+        lines.append(
+            f"| {split} | {counts['indexed']} | {counts.get('samples', counts['indexed'])} | {counts['packed']} "
+            f"| {counts['rejected']} | {len(counts['classes'])} |"
+        )
+    lines += [
+        "",
+        f"{summary['shards']} HDF5 shards under `shards/` (listed in `summary.json`, format in the "
+        "project's docs/format.md); every rejected file and its reason in `rejects.tsv`"
+        + (f"; {summary['paintings_rejected']} painting(s) rejected" if summary.get("paintings_rejected") else "")
+        + ". Images per class: `summary.json` (`splits.<split>.classes`).",
+        "",
+    ]
+    if summary.get("notes"):
+        lines += ["Notes from indexing:", ""] + [f"* {note}" for note in summary["notes"][:20]] + [""]
+    lines += [
+        "## Loading it",
+        "",
+        "```python",
+        "from torch.utils.data import DataLoader",
+        "from adain.data import ShardDataset, ShardStream",
+        "",
+        'train = ShardDataset(".", split="train")    # (uint8 (3, H, W), label); run from this folder',
+        "loader = DataLoader(train, batch_size=256, shuffle=True, num_workers=8)",
+        'stream = ShardStream(".", split="train", shuffle_buffer=10_000)  # DDP: equal samples per rank',
+        "```",
+        "",
+        "`adain verify .` re-reads every image against its checksum; `adain export . tree/` writes an ImageFolder tree.",
+        "",
+        "## Licences",
+        "",
+        "* The content images are ImageNet's: use them under the ImageNet terms of access (non-commercial research and",
+        "  education); the same applies to images derived from them, such as these.",
+    ]
+    if method == "adain":
+        lines += [
+            "* The paintings come from Kaggle's Painter-by-Numbers (WikiArt); their own licences apply, and many are",
+            "  not free for commercial use. Cite Geirhos et al. (ICLR 2019) and Huang & Belongie (ICCV 2017).",
+        ]
+    return "\n".join(lines) + "\n"
