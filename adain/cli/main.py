@@ -91,15 +91,10 @@ def _add_stylize(commands) -> None:
 
 def _run_stylize(args: argparse.Namespace) -> int:
     from ..engine.cache import default_cache_dir
-    from .stylize import stylize_folder
+    from .stylize import FolderSettings, stylize_folder
 
     cache_dir = None if args.cache_dir == "none" else (args.cache_dir or default_cache_dir())
-    summary = stylize_folder(
-        content_dir=args.content_dir,
-        style_dir=args.style_dir,
-        output_dir=args.output_dir,
-        vgg=args.vgg,
-        decoder=args.decoder,
+    settings = FolderSettings(
         num_styles=args.num_styles,
         alpha=args.alpha,
         extensions=args.extensions,
@@ -117,6 +112,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         preserve_color=args.preserve_color,
     )
+    summary = stylize_folder(args.content_dir, args.style_dir, args.output_dir, args.vgg, args.decoder, settings)
     print(
         f"{summary.written} images written to {args.output_dir} "
         f"({summary.images_per_second:.1f} images/s), {len(summary.skipped)} skipped"

@@ -16,13 +16,16 @@ import hashlib
 import logging
 import re
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..files.atomic import atomic_path
+from .format import ShardWriter
 
-__all__ = ["PartStore", "rows_checkpointed", "WORK_FILE"]
+__all__ = ["PartStore", "CheckpointedStaging", "rows_checkpointed", "WORK_FILE"]
 
 #: The staging work file of a stylize job, beside its parts.
 WORK_FILE = "staging.h5"
@@ -99,3 +102,87 @@ class PartStore:
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class CheckpointedStaging:
+    """A shard's staging file and its checkpoints, written in order on one writer thread.
+
+    Images arrive row by row (JPEG/PNG encodes as futures for encoded presets); at each safe point
+    the piece gathered so far is appended to the staging file in row order, and, when one is due, a
+    checkpoint vouches for everything appended since the last one (images synced first)."""
+
+    def __init__(
+        self,
+        staging: ShardWriter,
+        store: PartStore,
+        parts: list,
+        start: int,
+        every_images: int,
+        every_seconds: float,
+        encoded: bool,
+    ) -> None:
+        self.staging, self.store, self.parts, self.encoded = staging, store, parts, encoded
+        self.every_images, self.every_seconds = every_images, every_seconds
+        self.part_start, self.last_save, self.since_save = start, time.monotonic(), 0
+        self.piece_rows: list[int] = []
+        self.piece_images: list = []
+        self.piece_rejected: dict[int, str] = {}
+        self.unsaved = {"rows": [], "checksums": [], "rejected": {}}  # since the last checkpoint (writer thread)
+        self.saving: list = []  # staging and checkpoint writes, in order, off the stylizing thread
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer")
+
+    def add(self, row: int, image) -> None:
+        self.piece_rows.append(row)
+        self.piece_images.append(image)
+        self.since_save += 1
+
+    def reject(self, row: int, reason: str) -> None:
+        self.piece_rejected[row] = reason
+
+    def safe_point(self, end: int, total: int) -> bool:
+        """Rows before ``end`` are all done: stage the piece; checkpoint if due. True if it did."""
+        if self.piece_rows or self.piece_rejected:
+            order = np.argsort(self.piece_rows, kind="stable")
+            images = [self.piece_images[i] for i in order]
+            self.saving.append(self.writer.submit(self._stage, sorted(self.piece_rows), images, self.piece_rejected))
+            self.piece_rows, self.piece_images, self.piece_rejected = [], [], {}
+        due = self.since_save >= self.every_images or time.monotonic() - self.last_save >= self.every_seconds
+        checkpointed = end > self.part_start and (due or end == total)
+        if checkpointed:
+            self.saving.append(self.writer.submit(self._checkpoint, self.part_start, end))
+            self.part_start, self.last_save, self.since_save = end, time.monotonic(), 0
+        while self.saving and (self.saving[0].done() or len(self.saving) > 16):  # bounded: a slow disk holds us back
+            self.saving.pop(0).result()  # a failed write stops the job here, not at the end
+        return checkpointed
+
+    def finish(self) -> None:
+        """Wait for every write, raising the first failure."""
+        for future in self.saving:
+            future.result()
+
+    def stop(self) -> None:
+        """Let the writer thread finish what it has and end (also after a failure, before the
+        staging file is closed)."""
+        self.writer.shutdown(wait=True)
+
+    def _stage(self, rows: list[int], images: list, rejected: dict[int, str]) -> None:
+        if self.encoded:
+            images = [future.result() for future in images]
+        self.unsaved["checksums"].append(self.staging.append(images))
+        self.unsaved["rows"] += rows
+        self.unsaved["rejected"].update(rejected)
+
+    def _checkpoint(self, first: int, end: int) -> None:
+        unsaved, rejected = self.unsaved, self.unsaved["rejected"]
+        arrays = {
+            "rows": np.asarray(unsaved["rows"], dtype=np.int64),
+            "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32)
+            if unsaved["checksums"]
+            else np.zeros(0, np.uint32),
+            "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
+            "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
+        }
+        self.unsaved = {"rows": [], "checksums": [], "rejected": {}}
+        self.staging.sync()  # the images first, then the part that vouches for them
+        self.store.save(first, end, arrays)
+        self.parts.append((first, end, arrays))

@@ -27,7 +27,7 @@ from ..engine.image_dataset import ImageDataset
 from ..engine.stylizer import Flushed, Rejected, Stylizer
 from ..files.hashing import file_sha256
 from ..files.locking import held_lock
-from ..shards.checkpoint import WORK_FILE, PartStore
+from ..shards.checkpoint import WORK_FILE, CheckpointedStaging, PartStore
 from ..shards.format import ShardData, ShardWriter, encode_image, read_shard
 from .assign_styles import read_manifest, sample_key
 from .fingerprints import dataset_fingerprint, shard_fingerprint
@@ -128,22 +128,32 @@ def stylize_shard(
         return result
 
 
-def _stylize_shard(
-    manifest_tsv: Path,
-    stats_h5,
-    content_dir: Path,
+def _make_stylizer(settings: StylizeSettings, vgg, decoder) -> Stylizer:
+    """The model (``adain``) or the texture-suppression filter that ``settings`` describe."""
+    options = dict(
+        device=settings.device,
+        dtype=settings.dtype,
+        batch_size=settings.batch_size,
+        channels_last=settings.channels_last,
+    )
+    if settings.method == "adain":
+        return Stylizer(load_adain(vgg, decoder), compile=settings.compile, **options)
+    return Stylizer(None, op=get_filter(settings.method, settings.full_method_params()), **options)
+
+
+def _describe(
+    settings: StylizeSettings,
+    stylizer: Stylizer,
     vgg,
     decoder,
+    stats_h5,
+    manifest_tsv: Path,
     out_h5: Path,
-    settings: StylizeSettings,
-    attrs: dict,
     expected_identity: dict | None,
-    given: Stylizer | None,
-    style_dir,
 ) -> dict:
-    rows = read_manifest(manifest_tsv)
+    """The shard's attributes that say what made it: settings, weights, numerics, ``identity`` and
+    the fingerprints (refusing to go on when the identity is not the planned one)."""
     preset, method = settings.get_preset(), settings.method
-    encoded = not preset.fixed_size
     described = {
         **preset.describe(),
         "method": method,
@@ -159,18 +169,6 @@ def _stylize_shard(
     }
     weights_sha256 = stats_digest = None
     random_standin = False
-    options = dict(
-        device=settings.device,
-        dtype=settings.dtype,
-        batch_size=settings.batch_size,
-        channels_last=settings.channels_last,
-    )
-    if given is not None:
-        stylizer = given
-    elif method == "adain":
-        stylizer = Stylizer(load_adain(vgg, decoder), compile=settings.compile, **options)
-    else:
-        stylizer = Stylizer(None, op=get_filter(method, settings.full_method_params()), **options)
     if method == "adain":
         model = load_adain(vgg, decoder) if stylizer.model is None else stylizer.model
         weights_sha256 = {"vgg": model.weights.vgg_sha256, "decoder": model.weights.decoder_sha256}
@@ -180,12 +178,13 @@ def _stylize_shard(
     else:
         described.update(method_params=settings.full_method_params())
     device_type = stylizer.device.type
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     log.info(
         "%s: %s on %s%s, %s",
         out_h5.name,
         method,
         stylizer.device,
-        f" (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']})" if "CUDA_VISIBLE_DEVICES" in os.environ else "",
+        f" (CUDA_VISIBLE_DEVICES={visible})" if visible is not None else "",
         settings.dtype,
     )
     # on the CPU, convolution sums depend on the thread count: part of what decides the pixels
@@ -203,184 +202,205 @@ def _stylize_shard(
             + "\n  - ".join(_differences(identity, expected_identity))
         )
     dataset = dataset_fingerprint(identity)
-    fingerprint = shard_fingerprint(dataset, file_sha256(manifest_tsv))
-    described.update(
-        fingerprint=fingerprint,
-        dataset_fingerprint=dataset,
-        identity=json.dumps(identity, sort_keys=True),
-        random_standin_weights=random_standin,
-    )
-    store = PartStore(out_h5.with_name(out_h5.name + ".parts"), fingerprint)
-    parts = store.load()
+    return {
+        **described,
+        "fingerprint": shard_fingerprint(dataset, file_sha256(manifest_tsv)),
+        "dataset_fingerprint": dataset,
+        "identity": json.dumps(identity, sort_keys=True),
+        "random_standin_weights": random_standin,
+    }
+
+
+def _open_staging(out_h5: Path, store: PartStore, settings: StylizeSettings, count: int) -> tuple[ShardWriter, list]:
+    """The staging writer and the verified checkpointed parts: resumed where its images read back
+    intact, else started over."""
+    preset = settings.get_preset()
     shape = (preset.size, preset.size, 3) if preset.fixed_size else None
     work = store.folder / WORK_FILE
-    staging = None
+    parts = store.load()
     if parts:
         checksums = np.concatenate([p[2]["checksums"] for p in parts]).astype(np.uint32)
-        staging = ShardWriter.resume(out_h5, work, settings.stored_codec, shape, len(rows), checksums)
-        if staging is None:
-            log.warning("%s: the checkpointed images do not read back intact; the shard starts over", work)
-            store.clear()
-            parts = []
-    staging = staging or ShardWriter(out_h5, work, settings.stored_codec, shape, len(rows))
+        staging = ShardWriter.resume(out_h5, work, settings.stored_codec, shape, count, checksums)
+        if staging is not None:
+            return staging, parts
+        log.warning("%s: the checkpointed images do not read back intact; the shard starts over", work)
+        store.clear()
+    return ShardWriter(out_h5, work, settings.stored_codec, shape, count), []
+
+
+def _inputs(todo: list, settings: StylizeSettings, stats_h5, content_dir: Path, style_dir) -> tuple:
+    """What the pipeline stylizes: ``(contents dataset, painting numbers per row, statistics by number)``."""
+    preset, method = settings.get_preset(), settings.method
+    names = sorted({r.style for r in todo})
+    if method == "adain":
+        by_name = PaintingStats(stats_h5).load(names)
+        stats = {i: by_name[name] for i, name in enumerate(names)}
+    else:  # filters need no painting
+        stats = {i: np.zeros((2, 512), np.float32) for i in range(len(names))}
+    number = {name: i for i, name in enumerate(names)}
+    paintings = None
+    if settings.preserve_color and method == "adain":  # each pair encoded: the paintings' pixels
+        if style_dir is None:
+            raise ValueError("preserve_color needs style_dir (the paintings' folder)")
+        paintings = [[Path(style_dir) / r.style] for r in todo]
+    contents = ImageDataset(
+        [content_dir / r.content for r in todo],
+        preset.content,
+        settings.max_pixels,
+        settings.max_preprocessed_pixels,
+        settings.decode,
+        paintings,
+        preset.painting,
+    )
+    return contents, [[number[r.style]] for r in todo], stats
+
+
+def _run_pipeline(
+    stylizer: Stylizer,
+    settings: StylizeSettings,
+    todo: list,
+    inputs: tuple,
+    start: int,
+    total: int,
+    saver: CheckpointedStaging,
+    desc: str,
+) -> tuple[int, float]:
+    """Stylize ``todo`` (rows ``start`` on) into ``saver``; returns ``(images stylized, GFLOP)``."""
+    preset = settings.get_preset()
+    contents, pairs, stats = inputs
+    # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
+    # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
+    drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
+    flop_counted, encoded = settings.method == "adain", not preset.fixed_size
+    t0, done, gflop = time.perf_counter(), 0, 0.0
+    with (
+        ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders,
+        tqdm(total=total, initial=start, desc=desc, unit="img", mininterval=10) as bar,
+    ):
+        results = stylizer.stylize_dataset(
+            contents,
+            pairs,
+            stats,
+            settings.alpha,
+            settings.workers,
+            finish=preset.finish(),
+            drain_every=drain_every,
+            count_offset=start,
+        )
+        for result in results:
+            if isinstance(result, Rejected):
+                saver.reject(start + result.index, result.reason)
+                row = todo[result.index]
+                log.warning("rejected %s: %s", sample_key(row.content, row.k), result.reason)
+                bar.update(1)
+            elif isinstance(result, Flushed):
+                if saver.safe_point(start + result.consumed, total) and flop_counted:
+                    bar.set_postfix_str(f"{tflops(gflop, time.perf_counter() - t0):.3f} TFLOP/s", refresh=False)
+            else:
+                image = result.image
+                if encoded:
+                    saver.add(
+                        start + result.index,
+                        encoders.submit(encode_image, image, settings.stored_codec, settings.jpeg_quality),
+                    )
+                else:
+                    saver.add(start + result.index, image)
+                if flop_counted:
+                    gflop += stylize_gflop(image.shape[0] * preset.downsample, image.shape[1] * preset.downsample)
+                done += 1
+                bar.update(1)
+        saver.finish()
+    return done, gflop
+
+
+def _shard_data(rows: list, parts: list, codec: str, attrs: dict) -> ShardData:
+    """The shard's metadata from its manifest rows and the checkpointed parts (which must cover
+    every row, in order)."""
+    covered = 0
+    for first, end, _ in parts:  # earlier runs' parts (verified when loaded), then this run's, in order
+        covered = end if first == covered else -1
+    if covered != len(rows):
+        raise RuntimeError(f"checkpoints cover {covered} of {len(rows)} rows after the run")
+    kept = np.concatenate([p[2]["rows"] for p in parts]).tolist()
+    rejected_rows = np.concatenate([p[2]["rejected_rows"] for p in parts]).tolist()
+    reasons = sum((p[2]["rejected_reasons"].tolist() for p in parts), [])
+    return ShardData(
+        images=None,
+        labels=np.array([rows[i].label for i in kept], dtype=np.int64),
+        content=[rows[i].content for i in kept],
+        style=[rows[i].style for i in kept],
+        wnid=[rows[i].wnid for i in kept],
+        labels_clsloc=np.array([rows[i].clsloc for i in kept], dtype=np.int64),
+        codec=codec,
+        rejected_content=[rows[i].content for i in rejected_rows],
+        rejected_reason=reasons,
+        k=np.array([rows[i].k for i in kept], dtype=np.int64),
+        rejected_k=np.array([rows[i].k for i in rejected_rows], dtype=np.int64),
+        attrs=attrs,
+    )
+
+
+def _stylize_shard(
+    manifest_tsv: Path,
+    stats_h5,
+    content_dir: Path,
+    vgg,
+    decoder,
+    out_h5: Path,
+    settings: StylizeSettings,
+    attrs: dict,
+    expected_identity: dict | None,
+    given: Stylizer | None,
+    style_dir,
+) -> dict:
+    rows = read_manifest(manifest_tsv)
+    stylizer = given if given is not None else _make_stylizer(settings, vgg, decoder)
+    described = _describe(settings, stylizer, vgg, decoder, stats_h5, manifest_tsv, out_h5, expected_identity)
+    store = PartStore(out_h5.with_name(out_h5.name + ".parts"), described["fingerprint"])
+    staging, parts = _open_staging(out_h5, store, settings, len(rows))
     try:  # from here on, a failure leaves the work file closed (and kept for a resume)
         start = parts[-1][1] if parts else 0
         if start:
             log.info("resuming %s at row %d of %d from %d checkpoint(s)", manifest_tsv, start, len(rows), len(parts))
-
         todo = rows[start:]
-        styles = sorted({r.style for r in todo})
-        if method == "adain":
-            stats_by_name = PaintingStats(stats_h5).load(styles)
-            stats = {i: stats_by_name[name] for i, name in enumerate(styles)}
-        else:  # filters need no painting
-            stats = {i: np.zeros((2, 512), np.float32) for i in range(len(styles))}
-        number = {name: i for i, name in enumerate(styles)}
-        styles = None
-        if settings.preserve_color and method == "adain":  # each pair encoded: the paintings' pixels
-            if style_dir is None:
-                raise ValueError("preserve_color needs style_dir (the paintings' folder)")
-            styles = [[Path(style_dir) / r.style] for r in todo]
-        contents = ImageDataset(
-            [content_dir / r.content for r in todo],
-            preset.content,
-            settings.max_pixels,
-            settings.max_preprocessed_pixels,
-            settings.decode,
-            styles,
-            preset.painting,
+        saver = CheckpointedStaging(
+            staging,
+            store,
+            parts,
+            start,
+            settings.checkpoint_images,
+            settings.checkpoint_seconds,
+            encoded=not settings.get_preset().fixed_size,
         )
-        # fixed sizes: every run of batch_size rows is a batch and a safe point; full: sizes gather over
-        # FULL_SAFE_POINT_EVERY rows (a fixed count: on CUDA the batches decide the bits)
-        drain_every = settings.batch_size if preset.fixed_size else max(FULL_SAFE_POINT_EVERY, settings.batch_size)
-        flop_counted = method == "adain"
-
         t0 = time.perf_counter()
-        piece_rows, piece_images, piece_rejected = [], [], {}
-        part_start, last_save, since_save, done, gflop = start, time.monotonic(), 0, 0, 0.0
-        saving: list = []  # staging and checkpoint writes, in order, off this thread
-        unsaved = {"rows": [], "checksums": [], "rejected": {}}  # written since the last checkpoint (writer thread)
-
-        def stage(rows_: list[int], images: list, rejected: dict[int, str]) -> None:
-            """Append a safe point's images (rows in order) to the work file."""
-            if encoded:
-                images = [future.result() for future in images]
-            unsaved["checksums"].append(staging.append(images))
-            unsaved["rows"] += rows_
-            unsaved["rejected"].update(rejected)
-
-        def take_unsaved() -> dict[str, np.ndarray]:
-            rejected = unsaved["rejected"]
-            arrays = {
-                "rows": np.asarray(unsaved["rows"], dtype=np.int64),
-                "checksums": np.concatenate(unsaved["checksums"]).astype(np.uint32)
-                if unsaved["checksums"]
-                else np.zeros(0, np.uint32),
-                "rejected_rows": np.asarray(sorted(rejected), dtype=np.int64),
-                "rejected_reasons": np.asarray([rejected[r] for r in sorted(rejected)], dtype=str),
-            }
-            unsaved.update(rows=[], checksums=[], rejected={})
-            return arrays
-
-        def checkpoint(first: int, end: int) -> None:
-            arrays = take_unsaved()
-            staging.sync()  # the images first, then the part that vouches for them
-            store.save(first, end, arrays)
-            parts.append((first, end, arrays))
-
-        with (
-            ThreadPoolExecutor(max_workers=max(1, settings.workers)) as encoders,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="adain-writer") as writer,
-            tqdm(
-                total=len(rows), initial=start, desc=f"stylize {manifest_tsv.stem}", unit="img", mininterval=10
-            ) as bar,
-        ):
-            results = stylizer.stylize_dataset(
-                contents,
-                [[number[r.style]] for r in todo],
-                stats,
-                settings.alpha,
-                settings.workers,
-                finish=preset.finish(),
-                drain_every=drain_every,
-                count_offset=start,
+        try:
+            done, gflop = _run_pipeline(
+                stylizer,
+                settings,
+                todo,
+                _inputs(todo, settings, stats_h5, content_dir, style_dir),
+                start,
+                len(rows),
+                saver,
+                f"stylize {manifest_tsv.stem}",
             )
-            for result in results:
-                if isinstance(result, Rejected):
-                    piece_rejected[start + result.index] = result.reason
-                    log.warning(
-                        "rejected %s: %s", sample_key(todo[result.index].content, todo[result.index].k), result.reason
-                    )
-                    bar.update(1)
-                elif isinstance(result, Flushed):
-                    end = start + result.consumed
-                    if piece_rows or piece_rejected:
-                        order = np.argsort(piece_rows, kind="stable")
-                        saving.append(
-                            writer.submit(stage, sorted(piece_rows), [piece_images[i] for i in order], piece_rejected)
-                        )
-                        piece_rows, piece_images, piece_rejected = [], [], {}
-                    due = (
-                        since_save >= settings.checkpoint_images
-                        or time.monotonic() - last_save >= settings.checkpoint_seconds
-                    )
-                    if end > part_start and (due or end == len(rows)):
-                        saving.append(writer.submit(checkpoint, part_start, end))
-                        part_start, last_save, since_save = end, time.monotonic(), 0
-                        if flop_counted:
-                            bar.set_postfix_str(f"{tflops(gflop, time.perf_counter() - t0):.3f} TFLOP/s", refresh=False)
-                    while saving and (saving[0].done() or len(saving) > 16):  # bounded: a slow disk holds us back
-                        saving.pop(0).result()  # a failed write stops the job here, not at the end
-                else:
-                    piece_rows.append(start + result.index)
-                    image = result.image
-                    if encoded:
-                        piece_images.append(
-                            encoders.submit(encode_image, image, settings.stored_codec, settings.jpeg_quality)
-                        )
-                    else:
-                        piece_images.append(image)
-                    if flop_counted:
-                        gflop += stylize_gflop(image.shape[0] * preset.downsample, image.shape[1] * preset.downsample)
-                    since_save += 1
-                    done += 1
-                    bar.update(1)
-            for future in saving:
-                future.result()
+        finally:
+            saver.stop()
         seconds = time.perf_counter() - t0
-
-        covered = 0
-        for first, end, _ in parts:  # earlier runs' parts (verified when loaded), then this run's, in order
-            covered = end if first == covered else -1
-        if covered != len(rows):
-            raise RuntimeError(f"{manifest_tsv}: checkpoints cover {covered} of {len(rows)} rows after the run")
-        kept = np.concatenate([p[2]["rows"] for p in parts]).tolist()
-        rejected_rows = np.concatenate([p[2]["rejected_rows"] for p in parts]).tolist()
-        reasons = sum((p[2]["rejected_reasons"].tolist() for p in parts), [])
-        staging.close(
-            ShardData(
-                images=None,
-                labels=np.array([rows[i].label for i in kept], dtype=np.int64),
-                content=[rows[i].content for i in kept],
-                style=[rows[i].style for i in kept],
-                wnid=[rows[i].wnid for i in kept],
-                labels_clsloc=np.array([rows[i].clsloc for i in kept], dtype=np.int64),
-                codec=settings.stored_codec,
-                rejected_content=[rows[i].content for i in rejected_rows],
-                rejected_reason=reasons,
-                k=np.array([rows[i].k for i in kept], dtype=np.int64),
-                rejected_k=np.array([rows[i].k for i in rejected_rows], dtype=np.int64),
-                attrs={
-                    **attrs,
-                    **described,
-                    "package_version": __version__,
-                    "manifest_count": len(rows),
-                    "stylize_seconds": seconds,
-                    "stylized_this_run": done,
-                    "stylize_gflop": gflop,
-                },
-            )
-        )
+        provenance = {
+            **attrs,
+            **described,
+            "package_version": __version__,
+            "manifest_count": len(rows),
+            "stylize_seconds": seconds,
+            "stylized_this_run": done,
+            "stylize_gflop": gflop,
+        }
+        try:
+            data = _shard_data(rows, parts, settings.stored_codec, provenance)
+        except RuntimeError as error:
+            raise RuntimeError(f"{manifest_tsv}: {error}") from None
+        staging.close(data)
     finally:
         staging.abort()  # after close: nothing; after a failure: the work file stays for a resume
     store.clear()
@@ -388,16 +408,16 @@ def _stylize_shard(
     log.info(
         "%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",
         out_h5,
-        len(kept),
-        len(rejected_rows),
+        len(data),
+        len(data.rejected_content),
         done,
         seconds,
         rate,
         tflops(gflop, seconds),
     )
     return {
-        "images": len(kept),
-        "rejected": len(rejected_rows),
+        "images": len(data),
+        "rejected": len(data.rejected_content),
         "seconds": seconds,
         "images_per_second": rate,
         "gflop": gflop,
