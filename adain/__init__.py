@@ -6,7 +6,8 @@ Sub-packages, each importing only those before it (the data's way, then its side
 ``shards``      the on-disk shard format (HDF5 shards, a shard's checkpointed parts)
 ``core``        the networks: AdaIN math, VGG encoder and decoder, release weights, filters, FLOPs
 ``engine``      stylizing on a device: decoding, presets, statistics cache, painting draws, GPU
-                claims, the overlapped pipeline (``engine.stylizer``), ``StyleAugment``
+                claims, device and dtype, decode workers, batching, the overlapped pipeline
+                (``engine.stylizer``), ``StyleAugment``
 ``stages``      the workflow's stages, one module per rule: index_images -> paintings ->
                 assign_styles -> stylize_shard -> validate_shard -> pack_shard -> summarize;
                 their settings and fingerprints

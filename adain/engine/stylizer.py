@@ -18,9 +18,7 @@ The data's way is a three-stage pipeline with bounded queues, so that the device
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ import torch
 
 from ..core.functional import calc_mean_std, match_color
 from ..core.model import AdaIN
+from .batching import Flushed, InFlight, PaintingPixels, Rejected, SizeBuckets, Stylized, stack_rows
 from .cache import StatsCache
 from .device import DeviceQueue, disable_tf32, quantize, resolve_device, resolve_dtype
 from .image_dataset import ImageDataset, iterate_batches, iterate_images, size_key
@@ -41,86 +40,6 @@ from .images import (
 __all__ = ["Stylized", "Rejected", "Flushed", "PaintingPixels", "Stylizer"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PaintingPixels:
-    """A batch's paintings as pixels, for colour preservation (each painting is given its
-    content's colours, then encoded): ``uint8 (B, 3, h, w)``, or a list of ``(3, h_i, w_i)``
-    when their sizes differ. Indexed like a tensor of per-sample statistics."""
-
-    images: torch.Tensor | list
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, rows) -> PaintingPixels:
-        if isinstance(self.images, torch.Tensor) or isinstance(rows, slice):
-            return PaintingPixels(self.images[rows])
-        return PaintingPixels([self.images[int(i)] for i in rows])
-
-    @classmethod
-    def of(cls, paintings: list[torch.Tensor]) -> PaintingPixels:
-        """One tensor when every painting has the same size, else the list."""
-        same = len({tuple(p.shape) for p in paintings}) == 1
-        return cls(torch.stack(paintings) if same else list(paintings))
-
-
-@dataclass
-class Stylized:
-    """One output: content ``index``, ``painting`` number, ``image`` ``uint8 (H, W, 3)``."""
-
-    index: int
-    painting: int
-    image: np.ndarray
-
-
-@dataclass
-class Rejected:
-    """A content image that could not be used, and why."""
-
-    index: int
-    reason: str
-
-
-@dataclass
-class Flushed:
-    """Nothing is pending: every output of the first ``consumed`` items has been yielded.
-
-    The batching state is then empty, so restarting at item ``consumed`` reproduces exactly the
-    batches (and so the pixels) that an uninterrupted run forms from there: a safe checkpoint.
-    """
-
-    consumed: int
-
-
-class _Buckets:
-    """Pending work grouped by image size; hands out batches of one size."""
-
-    def __init__(self, batch_size: int, max_pending: int) -> None:
-        self.batch_size = batch_size
-        self.max_pending = max_pending
-        self.groups: OrderedDict[tuple[int, int], list] = OrderedDict()
-        self.pending = 0
-
-    def add(self, size: tuple[int, int], item) -> list | None:
-        group = self.groups.setdefault(size, [])
-        group.append(item)
-        self.pending += 1
-        if len(group) >= self.batch_size:
-            return self._pop(size)
-        if self.pending > self.max_pending:  # many odd sizes: release the fullest group
-            return self._pop(max(self.groups, key=lambda k: len(self.groups[k])))
-        return None
-
-    def _pop(self, size: tuple[int, int]) -> list:
-        group = self.groups.pop(size)
-        self.pending -= len(group)
-        return group
-
-    def drain(self) -> Iterator[list]:
-        while self.groups:
-            yield self._pop(next(iter(self.groups)))
 
 
 class Stylizer:
@@ -251,7 +170,7 @@ class Stylizer:
                     progress(1)
         rejected: dict[int, str] = {}
         dataset = ImageDataset([paths[i] for i in missing], preprocess, max_pixels)
-        buckets = _Buckets(self.batch_size, max_pending=4 * self.batch_size)
+        buckets = SizeBuckets(self.batch_size, max_pending=4 * self.batch_size)
 
         def run(group: list[tuple[int, torch.Tensor]]) -> None:
             values = self.encode_stats(torch.stack([image for _, image in group])).numpy()
@@ -399,14 +318,12 @@ class Stylizer:
         """
         if len(paintings) != len(dataset):
             raise ValueError(f"{len(paintings)} painting lists for {len(dataset)} images")
-        buckets = _Buckets(self.batch_size, max_pending=8 * self.batch_size)
+        buckets = SizeBuckets(self.batch_size, max_pending=8 * self.batch_size)
         device = self.device_queue()
-        queue: deque = deque()  # in order: (samples, Future) per batch, Rejected, Flushed
-        in_flight = 0
+        flight = InFlight(copy_pixels=self.device.type == "cuda")
 
         def submit(group: list[tuple[int, int, torch.Tensor, int, torch.Tensor | None]]) -> None:
-            nonlocal in_flight
-            content = _stack([(images, row) for _, _, images, row, _ in group])
+            content = stack_rows([(images, row) for _, _, images, row, _ in group])
             if group[0][4] is not None:  # colour preservation: the paintings' pixels
                 style = PaintingPixels.of([pixels for *_, pixels in group])
             else:
@@ -415,64 +332,37 @@ class Stylizer:
                 work = device.submit(self.compute_encoded, content, dataset.preprocess, style, alpha, finish)
             else:
                 work = device.submit(self.compute_batch, content, style, alpha, finish)
-            queue.append(([(i, p) for i, p, _, _, _ in group], work))
-            in_flight += 1
-
-        def settle(limit: int) -> Iterator[Stylized | Rejected | Flushed]:
-            nonlocal in_flight
-            while queue and (in_flight > limit or not isinstance(queue[0], tuple)):
-                entry = queue.popleft()
-                if not isinstance(entry, tuple):
-                    yield entry
-                    continue
-                in_flight -= 1
-                samples, future = entry
-                for offset, piece in future.result():
-                    if isinstance(piece, str):
-                        yield Rejected(samples[offset][0], piece)
-                        continue
-                    pixels = piece.numpy()
-                    if self.device.type == "cuda":
-                        pixels = pixels.copy()  # hand the pinned buffer back
-                    for (index, painting), image in zip(samples[offset:], pixels):
-                        yield Stylized(index, painting, image)
+            flight.add_batch([(i, p) for i, p, _, _, _ in group], work)
 
         try:
             pin = self.device.type == "cuda"
             for batch in iterate_batches(dataset, self.batch_size, workers, count_offset, pin_memory=pin):
-                queue.extend(Rejected(index, reason) for index, reason in batch.rejected)
-                for indices, images in batch.groups:
-                    size = size_key(images)
-                    for row, index in enumerate(indices):
-                        pixels = batch.paintings.get(index)
-                        for j, painting in enumerate(paintings[index]):
-                            group = buckets.add(
-                                size, (index, painting, images, row, None if pixels is None else pixels[j])
-                            )
-                            if group:
-                                submit(group)
+                flight.add_events(Rejected(index, reason) for index, reason in batch.rejected)
+                for group in _groups(batch, paintings, buckets):
+                    submit(group)
                 before, after = count_offset + batch.start, count_offset + batch.stop
                 if drain_every and before // drain_every != after // drain_every:
                     for group in buckets.drain():
                         submit(group)
                 if buckets.pending == 0:
-                    queue.append(Flushed(batch.stop))
-                yield from settle(depth)
+                    flight.add_events([Flushed(batch.stop)])
+                yield from flight.settle(depth)
             for group in buckets.drain():
                 submit(group)
             if len(dataset):
-                queue.append(Flushed(len(dataset)))
-            yield from settle(0)
+                flight.add_events([Flushed(len(dataset))])
+            yield from flight.settle(0)
         finally:
             device.close()
 
 
-def _stack(rows: list[tuple]) -> torch.Tensor | list[EncodedJpeg]:
-    """``(images, row)`` pairs -> ``uint8 (B, 3, H, W)``; a whole collated tensor in order is used
-    as it is (no copy: it may be pinned). Encoded JPEGs stay a list."""
-    first = rows[0][0]
-    if isinstance(first, list):
-        return [images[row] for images, row in rows]
-    if len(rows) == first.shape[0] and all(images is first and row == i for i, (images, row) in enumerate(rows)):
-        return first
-    return torch.stack([images[row] for images, row in rows])
+def _groups(batch, paintings: Sequence[Sequence[int]], buckets: SizeBuckets) -> Iterator[list]:
+    """Each (image, painting) of a decoded batch into its size's bucket; yields the full buckets."""
+    for indices, images in batch.groups:
+        size = size_key(images)
+        for row, index in enumerate(indices):
+            pixels = batch.paintings.get(index)
+            for j, painting in enumerate(paintings[index]):
+                group = buckets.add(size, (index, painting, images, row, None if pixels is None else pixels[j]))
+                if group:
+                    yield group

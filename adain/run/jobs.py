@@ -202,25 +202,9 @@ def summarize_job(
     card_md=None,
     expected: dict | None = None,
 ) -> None:
-    from ..stages.summarize import summarize
+    from ..stages.summarize import SummaryInputs, SummaryOutputs, summarize
 
     notes = Path(notes_txt).read_text().splitlines()
-    summary = summarize(
-        images_tsv,
-        painting_rejects,
-        reports,
-        shards,
-        summary_json,
-        rejects_tsv,
-        grid_png,
-        settings.index.content_dir,
-        settings.stylize.get_preset().content,
-        notes,
-        index_rejects_tsv,
-        expected,
-        settings.output_dir,
-        card_md,
-        settings.config,
-        settings.manifest.styles_per_image,
-    )
+    inputs = SummaryInputs(images_tsv, reports, shards, painting_rejects, index_rejects_tsv, notes)
+    summary = summarize(inputs, SummaryOutputs(summary_json, rejects_tsv, grid_png, card_md), settings, expected)
     log.info("summary: %s", json.dumps(summary["splits"]))

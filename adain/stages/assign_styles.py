@@ -162,24 +162,9 @@ def write_manifests(
     Returns:
         split -> number of shards.
     """
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     styles = int(styles_per_image)
+    _check_arguments(order, shard_size, styles, paintings)
     fingerprint = manifest_fingerprint(images_tsv, names_digest(paintings), seed, shard_size, order, styles)
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    if styles < 1:
-        raise ValueError(f"styles_per_image must be >= 1, got {styles}")
-    if paintings is not None and not paintings:
-        raise ValueError("no usable paintings")
-    if styles > 1 and paintings is None:
-        raise ValueError(
-            "styles_per_image > 1 needs paintings (method adain): the other methods would store the same pixels K times"
-        )
-    if paintings is not None and styles > len(paintings):
-        raise ValueError(
-            f"styles_per_image {styles} needs as many distinct paintings, but only {len(paintings)} are usable"
-        )
     columns = MANIFEST_COLUMNS + (["k"] if styles > 1 else [])
     out_dir = Path(out_dir)
     positions = _positions(Path(images_tsv), seed, order, styles)
@@ -197,33 +182,16 @@ def write_manifests(
         for split in positions:
             (tmp / split).mkdir(parents=True, exist_ok=True)
             for first in range(0, counts[split], group):
-                held: dict[int, list] = {}
-                row = -1
-                for record in iter_index(images_tsv):
-                    if record.split != split:
-                        continue
-                    row += 1
-                    samples = positions[split][row * styles : (row + 1) * styles]
-                    if not any(first <= int(p) // shard_size < first + group for p in samples):
-                        continue
-                    drawn = (
-                        draw_paintings(seed, record.content, len(paintings), styles) if paintings else [None] * styles
-                    )
-                    for k, position in enumerate(map(int, samples)):
-                        if first <= position // shard_size < first + group:
-                            values = (
-                                record.split,
-                                record.content,
-                                record.wnid,
-                                record.label,
-                                record.clsloc,
-                                paintings[drawn[k]] if paintings else "",
-                                record.size,
-                                record.mtime_ns,
-                            )
-                            held.setdefault(position // shard_size, []).append(
-                                (position, values + ((k,) if styles > 1 else ()))
-                            )
+                held = _gather(
+                    images_tsv,
+                    split,
+                    positions[split],
+                    range(first, first + group),
+                    shard_size,
+                    styles,
+                    seed,
+                    paintings,
+                )
                 for shard, rows in held.items():
                     write_tsv(tmp / split / f"{shard_name(shard)}.tsv", columns, (r for _, r in sorted(rows)))
         write_tsv(tmp / "shards.tsv", ["split", "shard", "images"], listing, {"fingerprint": fingerprint})
@@ -234,6 +202,63 @@ def write_manifests(
         if tmp.exists():
             shutil.rmtree(tmp)
     return counts
+
+
+def _check_arguments(order: str, shard_size: int, styles: int, paintings: Sequence[str] | None) -> None:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if styles < 1:
+        raise ValueError(f"styles_per_image must be >= 1, got {styles}")
+    if paintings is not None and not paintings:
+        raise ValueError("no usable paintings")
+    if styles > 1 and paintings is None:
+        raise ValueError(
+            "styles_per_image > 1 needs paintings (method adain): the other methods would store the same pixels K times"
+        )
+    if paintings is not None and styles > len(paintings):
+        raise ValueError(
+            f"styles_per_image {styles} needs as many distinct paintings, but only {len(paintings)} are usable"
+        )
+
+
+def _gather(
+    images_tsv,
+    split: str,
+    position: np.ndarray,
+    shards: range,
+    shard_size: int,
+    styles: int,
+    seed: int,
+    paintings: Sequence[str] | None,
+) -> dict[int, list]:
+    """One pass over the index: the rows of ``split``'s shards numbered in ``shards``, as
+    ``shard -> [(position, manifest values), ...]`` with each sample's painting drawn."""
+    held: dict[int, list] = {}
+    row = -1
+    for record in iter_index(images_tsv):
+        if record.split != split:
+            continue
+        row += 1
+        samples = position[row * styles : (row + 1) * styles]
+        if not any(int(p) // shard_size in shards for p in samples):
+            continue
+        drawn = draw_paintings(seed, record.content, len(paintings), styles) if paintings else [None] * styles
+        for k, sample in enumerate(map(int, samples)):
+            if sample // shard_size in shards:
+                values = (
+                    record.split,
+                    record.content,
+                    record.wnid,
+                    record.label,
+                    record.clsloc,
+                    paintings[drawn[k]] if paintings else "",
+                    record.size,
+                    record.mtime_ns,
+                )
+                held.setdefault(sample // shard_size, []).append((sample, values + ((k,) if styles > 1 else ())))
+    return held
 
 
 def read_manifest(path: str | Path) -> list[ManifestRow]:

@@ -6,6 +6,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -17,8 +18,9 @@ from ..files.imagefiles import image_grid
 from ..files.tsv import read_tsv, write_tsv
 from ..shards.format import read_shard
 from .index_images import iter_index, read_index_rejects
+from .settings import RunSettings
 
-__all__ = ["summarize", "sample_grid", "RANDOM_STANDIN_WARNING", "FingerprintError"]
+__all__ = ["summarize", "SummaryInputs", "SummaryOutputs", "sample_grid", "RANDOM_STANDIN_WARNING", "FingerprintError"]
 
 #: Said by every output made with :func:`adain.core.weights.write_random_weights`'s weights.
 RANDOM_STANDIN_WARNING = "random stand-in weights — not a real dataset"
@@ -109,97 +111,124 @@ def sample_grid(
     return len(rows)
 
 
-def summarize(
-    images_tsv: str | Path,
-    painting_rejects: Sequence[str | Path],
-    reports: Sequence[str | Path],
-    shards: Sequence[str | Path],
-    summary_json: str | Path,
-    rejects_tsv: str | Path,
-    grid_png: str | Path,
-    content_dir: str | Path | None = None,
-    content_recipe: Preprocess | None = None,
-    notes: Sequence[str] = (),
-    index_rejects_tsv: str | Path | None = None,
-    expected: dict[str, str] | None = None,
-    output_dir: str | Path | None = None,
-    card_md: str | Path | None = None,
-    config: dict | None = None,
-    styles_per_image: int = 1,
-) -> dict:
-    """Write the run's summary, the list of every reject and a sample grid.
+@dataclass(frozen=True)
+class SummaryInputs:
+    """What the summary reads: the index, its rejects and notes, the painting rejects, and each
+    packed shard with its validation report (``reports[i]`` is ``shards[i]``'s)."""
 
-    The summary lists the dataset's shards (``shards``: file relative to ``output_dir``, split,
-    images, fingerprints, bytes): readers read exactly these. Files the index could not use (names
-    that are not UTF-8) count as indexed and rejected.
+    images_tsv: str | Path
+    reports: Sequence[str | Path]
+    shards: Sequence[str | Path]
+    painting_rejects: Sequence[str | Path] = ()
+    index_rejects_tsv: str | Path | None = None
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class SummaryOutputs:
+    summary_json: str | Path
+    rejects_tsv: str | Path
+    grid_png: str | Path
+    card_md: str | Path | None = None  # the dataset card (:func:`adain.stages.dataset_card.dataset_card`)
+
+
+@dataclass
+class _Tally:
+    """Counts per split (samples), over the validation reports and the index's rejects."""
+
+    indexed: Counter = field(default_factory=Counter)
+    packed: Counter = field(default_factory=Counter)
+    rejected: Counter = field(default_factory=Counter)
+    per_class: dict = field(default_factory=dict)
+    rejects: list = field(default_factory=list)
+    seconds: float = 0.0
+    images: float = 0.0
+    gflop: float = 0.0
+
+    def add_report(self, report: dict, split: str, wnid_of_label: dict[int, str]) -> None:
+        self.packed[split] += report["images"]
+        for label, n in report["labels"].items():
+            self.per_class.setdefault(split, Counter())[wnid_of_label[int(label)]] += n
+        self.rejects += [(split, "content", c, reason) for c, reason in report["rejected"].items()]
+        self.rejected[split] += len(report["rejected"])
+        self.seconds += report["stylize_seconds"]
+        self.images += report["images_per_second"] * report["stylize_seconds"]
+        self.gflop += report.get("stylize_gflop", 0.0)
+
+    def check(self, styles_per_image: int) -> None:
+        for split in self.indexed:
+            if self.indexed[split] * styles_per_image != self.packed[split] + self.rejected[split]:
+                raise RuntimeError(
+                    f"split {split}: {self.indexed[split]} indexed x {styles_per_image} style(s) != "
+                    f"{self.packed[split]} packed + {self.rejected[split]} rejected"
+                )
+
+
+def _tally(inputs: SummaryInputs, styles_per_image: int) -> _Tally:
+    tally, wnid_of_label = _Tally(), {}
+    for record in iter_index(inputs.images_tsv):  # streamed: memory flat in the number of images
+        tally.indexed[record.split] += 1
+        wnid_of_label[record.label] = record.wnid
+    for report_path, shard in zip(inputs.reports, inputs.shards):
+        tally.add_report(json.loads(Path(report_path).read_text()), Path(shard).parent.name, wnid_of_label)
+    if inputs.index_rejects_tsv is not None and Path(inputs.index_rejects_tsv).is_file():
+        for split, content, reason in read_index_rejects(inputs.index_rejects_tsv):
+            tally.indexed[split] += 1
+            tally.rejected[split] += styles_per_image
+            tally.rejects.append((split, "content", content, reason))
+    for path in inputs.painting_rejects:
+        tally.rejects += [("-", "painting", row["painting"], row["reason"]) for row in read_tsv(path)]
+    return tally
+
+
+def summarize(
+    inputs: SummaryInputs,
+    outputs: SummaryOutputs,
+    settings: RunSettings,
+    expected: dict[str, str] | None = None,
+) -> dict:
+    """Write the run's summary, the list of every reject, a sample grid and the dataset card.
+
+    The summary lists the dataset's shards (``shards``: file relative to ``settings.output_dir``,
+    split, images, fingerprints, bytes): readers read exactly these. Files the index could not use
+    (names that are not UTF-8) count as indexed and rejected. With K styles per image, each split's
+    ``samples`` = K x ``indexed`` must equal ``packed + rejected`` (a file the index could not use
+    counts K rejected samples).
 
     Args:
         expected: shard file (relative to ``output_dir``) -> the fingerprint the run planned.
-        card_md: where to write the dataset card (:func:`adain.stages.dataset_card.dataset_card`), with ``config``.
-        styles_per_image: samples per image (K): each split's ``samples`` = K x ``indexed`` must
-            equal ``packed + rejected`` (a file the index could not use counts K rejected samples).
 
     Raises:
         RuntimeError: the counts do not add up (K x indexed != packed + rejected).
         FingerprintError: the shards disagree in fingerprint.
     """
-    output_dir = Path(output_dir) if output_dir else None
-    records = [shard_record(Path(s), output_dir) for s in shards]
+    output_dir = Path(settings.output_dir)
+    styles_per_image = settings.manifest.styles_per_image
+    records = [shard_record(Path(s), output_dir) for s in inputs.shards]
     check_fingerprints(records, expected)
-    indexed: Counter = Counter()
-    wnid_of_label: dict[int, str] = {}
-    for record in iter_index(images_tsv):  # streamed: memory flat in the number of images
-        indexed[record.split] += 1
-        wnid_of_label[record.label] = record.wnid
-    packed: Counter = Counter()
-    per_class: dict[str, Counter] = {}
-    rejects = []
-    rejected: Counter = Counter()  # samples
-    seconds = images = gflop = 0.0
-    for report_path, shard in zip(reports, shards):
-        report = json.loads(Path(report_path).read_text())
-        split = Path(shard).parent.name
-        packed[split] += report["images"]
-        for label, n in report["labels"].items():
-            per_class.setdefault(split, Counter())[wnid_of_label[int(label)]] += n
-        rejects += [(split, "content", c, reason) for c, reason in report["rejected"].items()]
-        rejected[split] += len(report["rejected"])
-        seconds += report["stylize_seconds"]
-        images += report["images_per_second"] * report["stylize_seconds"]
-        gflop += report.get("stylize_gflop", 0.0)
-    if index_rejects_tsv is not None and Path(index_rejects_tsv).is_file():
-        for split, content, reason in read_index_rejects(index_rejects_tsv):
-            indexed[split] += 1
-            rejected[split] += styles_per_image
-            rejects.append((split, "content", content, reason))
-    for path in painting_rejects:
-        rejects += [("-", "painting", row["painting"], row["reason"]) for row in read_tsv(path)]
-    write_tsv(rejects_tsv, ["split", "kind", "file", "reason"], sorted(rejects))
-    for split in indexed:
-        if indexed[split] * styles_per_image != packed[split] + rejected[split]:
-            raise RuntimeError(
-                f"split {split}: {indexed[split]} indexed x {styles_per_image} style(s) != {packed[split]} packed + "
-                f"{rejected[split]} rejected"
-            )
+    tally = _tally(inputs, styles_per_image)
+    write_tsv(outputs.rejects_tsv, ["split", "kind", "file", "reason"], sorted(tally.rejects))
+    tally.check(styles_per_image)
+    content_dir = settings.index.content_dir
     summary = {
         "splits": {
             split: {
-                "indexed": indexed[split],
-                "samples": indexed[split] * styles_per_image,
-                "packed": packed[split],
-                "rejected": rejected[split],
-                "classes": dict(sorted(per_class.get(split, {}).items())),
+                "indexed": tally.indexed[split],
+                "samples": tally.indexed[split] * styles_per_image,
+                "packed": tally.packed[split],
+                "rejected": tally.rejected[split],
+                "classes": dict(sorted(tally.per_class.get(split, {}).items())),
             }
-            for split in sorted(indexed)
+            for split in sorted(tally.indexed)
         },
         "styles_per_image": styles_per_image,
-        "paintings_rejected": sum(1 for r in rejects if r[1] == "painting"),
-        "shards": len(shards),
-        "stylize_seconds": round(seconds, 3),
-        "images_per_second": round(images / seconds, 2) if seconds else 0.0,
+        "paintings_rejected": sum(1 for r in tally.rejects if r[1] == "painting"),
+        "shards": len(inputs.shards),
+        "stylize_seconds": round(tally.seconds, 3),
+        "images_per_second": round(tally.images / tally.seconds, 2) if tally.seconds else 0.0,
         # exact FLOPs of the stylized images (adain.core.flops) over the stylize time: the model's work rate
-        "tflops": round(gflop / seconds / 1e3, 4) if seconds else 0.0,
-        "notes": list(notes),
+        "tflops": round(tally.gflop / tally.seconds / 1e3, 4) if tally.seconds else 0.0,
+        "notes": list(inputs.notes),
         "content_dir": None if content_dir is None else str(Path(content_dir).resolve()),  # for the grids
         "dataset_fingerprint": records[0]["dataset_fingerprint"] if records else None,
         "shard_files": [
@@ -209,14 +238,20 @@ def summarize(
     standin = any(r["random_standin_weights"] for r in records)
     if standin:
         summary = {"warning": RANDOM_STANDIN_WARNING, **summary}
-    atomic_write_text(summary_json, json.dumps(summary, indent=1))
-    if card_md is not None:
-        from .dataset_card import dataset_card
-
-        identity = {}
-        if shards:
-            with h5py.File(shards[0], "r") as handle:
-                identity = json.loads(handle.attrs.get("identity", "{}"))
-        atomic_write_text(card_md, dataset_card(summary, identity, config or {}))
-    sample_grid(shards[:4], grid_png, content_dir, content_recipe, banner=RANDOM_STANDIN_WARNING if standin else None)
+    atomic_write_text(outputs.summary_json, json.dumps(summary, indent=1))
+    if outputs.card_md is not None:
+        _write_card(outputs.card_md, summary, inputs.shards, settings.config)
+    recipe = settings.stylize.get_preset().content
+    banner = RANDOM_STANDIN_WARNING if standin else None
+    sample_grid(inputs.shards[:4], outputs.grid_png, content_dir, recipe, banner=banner)
     return summary
+
+
+def _write_card(card_md: str | Path, summary: dict, shards: Sequence[str | Path], config: dict) -> None:
+    from .dataset_card import dataset_card
+
+    identity = {}
+    if shards:
+        with h5py.File(shards[0], "r") as handle:
+            identity = json.loads(handle.attrs.get("identity", "{}"))
+    atomic_write_text(card_md, dataset_card(summary, identity, config or {}))
