@@ -72,7 +72,7 @@ def peak_tflops(device: torch.device, dtype: str, given: float | None) -> tuple[
 
 def end_to_end(root: Path, preset: str, count: int, args, device: str) -> dict:
     inputs = job_inputs(root / preset, count, preset)
-    settings = StylizeSettings(
+    settings = StylizeSettings.defaults(
         preset=preset,
         device=device,
         dtype=args.dtype,

@@ -275,7 +275,7 @@ def bench_preset(root: Path, preset: str, args) -> dict:
     scale = (1 if quick else 4) * args.scale
     host_images = max(8, int({"sin": 1024, "64": 1024, "full": 128}[preset] * scale))
     model_images = max(2, int({"sin": 24, "64": 16, "full": 6}[preset] * scale))
-    base = StylizeSettings(
+    base = StylizeSettings.defaults(
         preset=preset,
         device="cpu",
         batch_size=args.batch_size,

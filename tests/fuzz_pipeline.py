@@ -152,7 +152,7 @@ def one_round(work: Path, rng: random.Random, files: int) -> dict:
     for split, shard, _ in read_shard_list(out / "manifest" / "shards.tsv"):
         manifest = out / "manifest" / split / f"{shard}.tsv"
         staging = out / "stylized" / split / f"{shard}.h5"
-        settings = StylizeSettings(
+        settings = StylizeSettings.defaults(
             preset="sin", device="cpu", batch_size=4, workers=0, checkpoint_images=5, method="gaussian"
         )
         result = stylize_shard(

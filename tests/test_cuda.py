@@ -50,7 +50,9 @@ HALF_DRIFT = {"bfloat16": (4.0, 96), "float16": (0.5, 12)}
 
 def _settings(preset: str, device: str, **changes) -> StylizeSettings:
     return replace(
-        StylizeSettings(preset=preset, device=device, batch_size=4, workers=0, cpu_threads=2, checkpoint_images=1000),
+        StylizeSettings.defaults(
+            preset=preset, device=device, batch_size=4, workers=0, cpu_threads=2, checkpoint_images=1000
+        ),
         **changes,
     )
 
@@ -172,7 +174,7 @@ from pathlib import Path
 from adain.stages.settings import StylizeSettings  # noqa: E402
 from adain.stages.stylize_shard import stylize_shard  # noqa: E402
 root = Path({root!r})
-settings = StylizeSettings(preset="sin", device={device!r}, batch_size=4, workers=0, checkpoint_images=4)
+settings = StylizeSettings.defaults(preset="sin", device={device!r}, batch_size=4, workers=0, checkpoint_images=4)
 stylize_shard(root / "manifest/train/00000.tsv", root / "stats.h5", root / "imagenet", root / "weights/vgg_normalised.pth",
               root / "weights/decoder.pth", Path({out!r}), settings)
 """

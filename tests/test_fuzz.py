@@ -69,7 +69,7 @@ def test_a_checkpoint_of_rejects_only_does_not_break_the_shard(tmp_path):
         None,
         None,
         tmp_path / "00000.h5",
-        StylizeSettings(
+        StylizeSettings.defaults(
             preset="sin",
             device="cpu",
             batch_size=1,

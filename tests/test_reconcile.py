@@ -291,7 +291,9 @@ def test_a_killed_shards_checkpoints_are_not_reused_for_another_content_tree(tmp
         trees[tree] = tmp_path / f"manifest-{tree}" / "val" / "00000.tsv"
     # same relative paths, so the same rows but for the files' sizes and times
     assert trees["a"].read_text().split("\t")[:8] == trees["b"].read_text().split("\t")[:8]
-    settings = StylizeSettings(preset="sin", device="cpu", batch_size=1, checkpoint_images=1, method="gaussian")
+    settings = StylizeSettings.defaults(
+        preset="sin", device="cpu", batch_size=1, checkpoint_images=1, method="gaussian"
+    )
     out = tmp_path / "stylized" / "00000.h5"
 
     def killed(*args, **kwargs):

@@ -401,7 +401,7 @@ def test_a_duplicate_stylize_job_waits_for_the_first_and_does_not_redo_it(sin_ru
         config["content_dir"],
         *weights,
         target,
-        StylizeSettings(preset="sin", device="cpu"),
+        StylizeSettings.defaults(preset="sin", device="cpu"),
     )
     thread.join()
     assert time.monotonic() - start >= 0.9  # it waited for the first job

@@ -131,7 +131,8 @@ def stylize_shard_job(
     expected_identity: dict | None = None,
     progress: bool = True,
 ) -> dict:
-    """One shard; then one line for the terminal: the shard, its speed, and the whole run's ETA."""
+    """One shard; then one line for the terminal: the shard, its speed, and the whole run's ETA.
+    The shard records the run's painting seed beside ``attrs`` (its split and number)."""
     import torch
 
     from ..engine.gpus import gpu_slot
@@ -149,7 +150,7 @@ def stylize_shard_job(
             decoder,
             out_h5,
             replace(stylize, device=device),
-            attrs,
+            {"seed": settings.manifest.seed, **(attrs or {})},
             expected_identity,
             style_dir=settings.paintings.style_dir,
         )

@@ -85,7 +85,7 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
         problems.append(
             f"content_dir {content} holds no images with extensions {sorted(suffixes)} in {config['splits']}"
         )
-    adain = config.get("method", "adain") == "adain"  # the filters need neither paintings nor weights
+    adain = config["method"] == "adain"  # the filters need neither paintings nor weights
     style = Path(config["style_dir"])
     if adain and not style.exists():
         problems.append(f"style_dir {style} does not exist")
@@ -102,12 +102,12 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
                 load_state_dict_file(path, kind)
             except WeightsError as error:
                 problems.append(f"{key}: {error}")
-    if not adain and config.get("preserve_color"):
-        problems.append(f"preserve_color needs method adain (method {config.get('method')} has no painting)")
-    if not adain and int(config.get("styles_per_image", 1)) > 1:
+    if not adain and config["preserve_color"]:
+        problems.append(f"preserve_color needs method adain (method {config['method']} has no painting)")
+    if not adain and int(config["styles_per_image"]) > 1:
         problems.append(
             f"styles_per_image {config['styles_per_image']} needs method adain: method "
-            f"{config.get('method')} would store the same pixels for every sample"
+            f"{config['method']} would store the same pixels for every sample"
         )
     problems += list(more_problems)
     if not _writable(Path(config["output_dir"])):
@@ -152,7 +152,7 @@ def ensure_weights(config: dict) -> list[Path]:
     Raises:
         PreflightError: a download failed (offline, say); the message says which file to put where.
     """
-    if config.get("method", "adain") != "adain":
+    if config["method"] != "adain":
         return []
     from ..core.release import RELEASE_FILES, RELEASE_URL
     from ..core.weights import download_weights

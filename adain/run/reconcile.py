@@ -30,7 +30,7 @@ from pathlib import Path
 from ..files.hashing import file_sha256
 from ..files.tsv import display_name, read_meta, read_tsv, write_tsv
 from ..stages.fingerprints import dataset_fingerprint, shard_fingerprint
-from ..stages.settings import PackSettings, StylizeSettings
+from ..stages.settings import RunSettings
 
 __all__ = ["Plan", "Reconciler", "shard_key", "retire"]
 
@@ -51,13 +51,14 @@ def shard_key(shards_dir: Path, path: Path) -> tuple[str, str] | None:
 
 
 class Plan:
-    """The fingerprints a workflow configuration expects in ``output_dir``."""
+    """The fingerprints a run's settings expect in its output folder: derived from the same
+    settings objects the jobs receive, so a setting cannot decide a job and not its resume."""
 
-    def __init__(self, config: dict) -> None:
-        self.config = config
-        self.out = Path(config["output_dir"])
-        self.settings = StylizeSettings.from_config(config)
-        self.pack = PackSettings.from_config(config)
+    def __init__(self, run: RunSettings) -> None:
+        self.run = run
+        self.out = Path(run.output_dir)
+        self.settings = run.stylize
+        self.pack = run.pack
         self.adain = self.settings.method == "adain"
 
     # --- paths -----------------------------------------------------------------------------
@@ -79,22 +80,24 @@ class Plan:
     def index_fingerprint(self) -> str:
         from ..stages.index_images import index_fingerprint
 
-        c = self.config
+        index = self.run.index
         return index_fingerprint(
-            c["content_dir"], c["splits"], c["extensions"], c["val_labels"] or None, c["class_index"] or None
+            index.content_dir, list(index.splits), list(index.extensions), index.val_labels, index.class_index
         )
 
     def paintings_fingerprint(self) -> str:
         from ..stages.paintings import paintings_fingerprint
 
-        c = self.config
-        return paintings_fingerprint(c["style_dir"], c["extensions"], c["min_painting_side"], c["max_pixels"])
+        paintings = self.run.paintings
+        return paintings_fingerprint(
+            paintings.style_dir, list(paintings.extensions), paintings.min_side, paintings.max_pixels
+        )
 
     @cached_property
     def weights_sha256(self) -> dict | None:
         """sha256 of the configured weight files (AdaIN; ``None`` for the filters or while a file
         is missing, e.g. in a dry run before its download)."""
-        paths = {"vgg": Path(self.config["vgg_weights"]), "decoder": Path(self.config["decoder_weights"])}
+        paths = {"vgg": Path(self.run.weights[0]), "decoder": Path(self.run.weights[1])}
         if not self.adain or not all(p.is_file() for p in paths.values()):
             return None
         return {kind: file_sha256(path) for kind, path in paths.items()}
@@ -106,7 +109,7 @@ class Plan:
     def chunk_fingerprints(self, accepted_tsv: Path) -> list[str]:
         from ..stages.paintings import chunk_fingerprint
 
-        rows, size = read_tsv(accepted_tsv), int(self.config["paintings_per_job"])
+        rows, size = read_tsv(accepted_tsv), self.run.paintings.per_job
         vgg = self.weights_sha256["vgg"]
         return [chunk_fingerprint(rows[i : i + size], vgg, self.recipe_key) for i in range(0, len(rows), size)]
 
@@ -120,13 +123,14 @@ class Plan:
         from ..stages.paintings import PaintingStats
 
         names = PaintingStats(self.stats_h5).names if self.adain else None
+        manifest = self.run.manifest
         return manifest_fingerprint(
             self.path("index", "images.tsv"),
             names_digest(names),
-            self.config["seed"],
-            self.config["shard_size"],
-            self.config["shard_order"],
-            self.config.get("styles_per_image", 1),
+            manifest.seed,
+            manifest.shard_size,
+            manifest.order,
+            manifest.styles_per_image,
         )
 
     # --- shards ----------------------------------------------------------------------------

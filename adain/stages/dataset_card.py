@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import RunSettings
 
 __all__ = ["dataset_card"]
 
@@ -19,11 +23,11 @@ _METHODS = {
 }
 
 
-def dataset_card(summary: dict, identity: dict, config: dict) -> str:
+def dataset_card(summary: dict, identity: dict, settings: RunSettings) -> str:
     """Markdown describing the dataset of ``summary`` (see :func:`adain.stages.summarize.summarize`),
-    made with ``identity`` (a shard's ``identity`` attribute) and the run's ``config``."""
-    preset = str(config.get("preset", "sin"))
-    method = identity.get("method") or config.get("method", "adain")
+    made with ``identity`` (a shard's ``identity`` attribute) and the run's ``settings``."""
+    preset = settings.stylize.preset
+    method = identity.get("method") or settings.stylize.method
     lines = ["# " + ("Stylized-ImageNet" if method == "adain" else f"ImageNet ({method})") + f", preset {preset}", ""]
     if summary.get("warning"):
         lines += [
@@ -49,7 +53,7 @@ def dataset_card(summary: dict, identity: dict, config: dict) -> str:
         weights = identity.get("weights_sha256") or {}
         lines += [
             f"| alpha | {identity.get('alpha')} |",
-            f"| seed (painting draws) | {config.get('seed')} |",
+            f"| seed (painting draws) | {settings.manifest.seed} |",
             f"| styles per image | {summary.get('styles_per_image', 1)} (each a sample with its number `k`) |",
             f"| VGG weights sha256 | `{weights.get('vgg', '?')}` |",
             f"| decoder weights sha256 | `{weights.get('decoder', '?')}` |",
@@ -59,7 +63,7 @@ def dataset_card(summary: dict, identity: dict, config: dict) -> str:
         lines.append(f"| parameters | `{json.dumps(identity['method_params'], sort_keys=True)}` |")
     lines += [
         f"| dtype, numerics | `{identity.get('dtype')}`, `{json.dumps(identity.get('numerics'), sort_keys=True)}` |",
-        f"| shard size | {config.get('shard_size')} |",
+        f"| shard size | {settings.manifest.shard_size} |",
         f"| dataset fingerprint | `{summary.get('dataset_fingerprint')}` |",
         "",
     ]

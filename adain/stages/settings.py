@@ -3,16 +3,49 @@
 Jobs take one settings object instead of long positional lists. :meth:`StylizeSettings.identity`
 names the settings that decide a shard's pixels (see :mod:`adain.stages.fingerprints`); the others only
 change where or how fast a job works.
+
+Defaults live in one place, the workflow's schema (``workflow/schemas/config.schema.yaml``):
+validation fills them into the configuration, and ``from_config`` reads every key without a
+fallback. :func:`config_defaults` gives the schema's defaults (for code that builds settings
+without a configuration file: tests, benchmarks); ``StylizeSettings.defaults(preset="64")`` is
+those defaults with some fields replaced.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .fingerprints import numerics, shard_identity
 
-__all__ = ["StylizeSettings", "PackSettings", "IndexSettings", "PaintingSettings", "ManifestSettings", "RunSettings"]
+__all__ = [
+    "config_defaults",
+    "SCHEMA",
+    "StylizeSettings",
+    "PackSettings",
+    "IndexSettings",
+    "PaintingSettings",
+    "ManifestSettings",
+    "RunSettings",
+]
+
+#: Methods without a configuration section of parameters (the filters have one each).
+_NO_PARAMETERS = ("adain", "none")
+
+#: The configuration's schema: every key, its type and its default.
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def config_defaults(**overrides) -> dict:
+    """A configuration of the schema's defaults (validated as the workflow validates), with
+    ``overrides`` (configuration keys) applied first."""
+    from snakemake.utils import validate
+
+    if not SCHEMA.is_file():
+        raise FileNotFoundError(f"the configuration schema {SCHEMA} is missing (run from a clone of the repository)")
+    config = dict(overrides)
+    validate(config, str(SCHEMA), set_default=True)
+    return config
 
 
 @dataclass(frozen=True)
@@ -26,26 +59,26 @@ class StylizeSettings:
     Speed only: ``workers``, ``checkpoint_images``, ``checkpoint_seconds``, ``device`` index.
     """
 
-    preset: str = "sin"
-    stylize_size_64: int = 256
-    method: str = "adain"
-    method_params: dict = field(default_factory=dict)
-    alpha: float = 1.0
-    device: str = "auto"
-    dtype: str = "float32"
-    batch_size: int = 16
-    workers: int = 2
-    max_pixels: int = 89478485
-    max_preprocessed_pixels: int = 50_000_000
-    codec: str = "png"
-    jpeg_quality: int = 95
-    checkpoint_images: int = 1000
-    checkpoint_seconds: float = 300.0
-    cpu_threads: int = 2
-    decode: str = "fast"
-    channels_last: bool = True
-    compile: bool = False
-    preserve_color: bool = False
+    preset: str
+    stylize_size_64: int
+    method: str
+    method_params: dict
+    alpha: float
+    device: str
+    dtype: str
+    batch_size: int
+    workers: int
+    max_pixels: int
+    max_preprocessed_pixels: int
+    codec: str
+    jpeg_quality: int
+    checkpoint_images: int
+    checkpoint_seconds: float
+    cpu_threads: int
+    decode: str
+    channels_last: bool
+    compile: bool
+    preserve_color: bool
 
     @classmethod
     def from_config(cls, config: dict) -> StylizeSettings:
@@ -55,7 +88,7 @@ class StylizeSettings:
             preset=str(config["preset"]),
             stylize_size_64=int(config["stylize_size_64"]),
             method=method,
-            method_params=dict(config.get(method) or {}),
+            method_params={} if method in _NO_PARAMETERS else dict(config[method]),
             alpha=float(config["alpha"]),
             device=config["device"],
             dtype=config["dtype"],
@@ -71,8 +104,13 @@ class StylizeSettings:
             decode=config["decode"],
             channels_last=bool(config["channels_last"]),
             compile=bool(config["compile"]),
-            preserve_color=bool(config.get("preserve_color", False)),
+            preserve_color=bool(config["preserve_color"]),
         )
+
+    @classmethod
+    def defaults(cls, **fields) -> StylizeSettings:
+        """The schema's defaults with ``fields`` (of this class) replaced."""
+        return replace(cls.from_config(config_defaults()), **fields)
 
     def uses_channels_last(self) -> bool:
         """Whether the convolutions run channels-last (the model's; the filters keep their layout)."""
@@ -119,8 +157,8 @@ class StylizeSettings:
 class PackSettings:
     """How ``pack_shard`` writes the final shard (its second, cheap identity)."""
 
-    compression: str | None = None
-    chunk_images: int = 1
+    compression: str | None
+    chunk_images: int = 1  # not configurable: one image per HDF5 chunk (docs/format.md)
 
     @classmethod
     def from_config(cls, config: dict) -> PackSettings:
@@ -181,10 +219,10 @@ class PaintingSettings:
 class ManifestSettings:
     """How ``assign_styles`` draws paintings and cuts the splits into shards."""
 
-    seed: int = 0
-    shard_size: int = 5000
-    order: str = "shuffled"
-    styles_per_image: int = 1
+    seed: int
+    shard_size: int
+    order: str
+    styles_per_image: int
 
     @classmethod
     def from_config(cls, config: dict) -> ManifestSettings:
@@ -192,8 +230,13 @@ class ManifestSettings:
             int(config["seed"]),
             int(config["shard_size"]),
             str(config["shard_order"]),
-            int(config.get("styles_per_image", 1)),
+            int(config["styles_per_image"]),
         )
+
+    @classmethod
+    def defaults(cls, **fields) -> ManifestSettings:
+        """The schema's defaults with ``fields`` (of this class) replaced."""
+        return replace(cls.from_config(config_defaults()), **fields)
 
 
 @dataclass(frozen=True)
@@ -207,6 +250,7 @@ class RunSettings:
     manifest: ManifestSettings
     stylize: StylizeSettings
     pack: PackSettings
+    weights: tuple[str, str]  # (vgg, decoder): the user's files, read only
     config: dict = field(default_factory=dict, compare=False)  # as given, for the dataset card
 
     @classmethod
@@ -218,5 +262,6 @@ class RunSettings:
             ManifestSettings.from_config(config),
             StylizeSettings.from_config(config),
             PackSettings.from_config(config),
+            (str(config["vgg_weights"]), str(config["decoder_weights"])),
             dict(config),
         )

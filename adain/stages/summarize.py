@@ -240,18 +240,18 @@ def summarize(
         summary = {"warning": RANDOM_STANDIN_WARNING, **summary}
     atomic_write_text(outputs.summary_json, json.dumps(summary, indent=1))
     if outputs.card_md is not None:
-        _write_card(outputs.card_md, summary, inputs.shards, settings.config)
+        _write_card(outputs.card_md, summary, inputs.shards, settings)
     recipe = settings.stylize.get_preset().content
     banner = RANDOM_STANDIN_WARNING if standin else None
     sample_grid(inputs.shards[:4], outputs.grid_png, content_dir, recipe, banner=banner)
     return summary
 
 
-def _write_card(card_md: str | Path, summary: dict, shards: Sequence[str | Path], config: dict) -> None:
+def _write_card(card_md: str | Path, summary: dict, shards: Sequence[str | Path], settings: RunSettings) -> None:
     from .dataset_card import dataset_card
 
     identity = {}
     if shards:
         with h5py.File(shards[0], "r") as handle:
             identity = json.loads(handle.attrs.get("identity", "{}"))
-    atomic_write_text(card_md, dataset_card(summary, identity, config or {}))
+    atomic_write_text(card_md, dataset_card(summary, identity, settings))

@@ -14,6 +14,7 @@ from snakemake.utils import validate
 from adain.stages.paintings import read_painting_list
 from adain.run.preflight import check_run, claim_output_dir, claim_workdir, command_line_booleans, ensure_weights
 from adain.run.reconcile import Plan, Reconciler
+from adain.stages.settings import RunSettings
 from adain.evaluation.preflight import evaluation_problems
 
 # --config compile=true arrives as the word "true": yes/no keys become booleans before validation
@@ -36,7 +37,7 @@ METHOD = config["method"]
 ADAIN = METHOD == "adain"
 STYLIZE_GPUS = 0 if config["device"] == "cpu" else 1
 EVALUATION = config["evaluation"]
-PLAN = Plan(config)
+PLAN = Plan(RunSettings.from_config(config))
 RUN = {}  # this run's reconciler and output-folder lock (main process only)
 
 

@@ -10,7 +10,6 @@ with logged(snakemake.log[0]):
         decoder=snakemake.input.get("decoder"),
         out_h5=snakemake.output.shard,
         attrs={
-            "seed": snakemake.config["seed"],
             "split": snakemake.wildcards.split,
             "shard": int(snakemake.wildcards.shard),
         },
