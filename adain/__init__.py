@@ -11,9 +11,10 @@ Sub-packages, each importing only those before it (the data's way, then its side
 ``stages``      the workflow's stages, one module per rule: index_images -> paintings ->
                 assign_styles -> stylize_shard -> validate_shard -> pack_shard -> summarize;
                 their settings and fingerprints
-``run``         a workflow run: output layout, plan and reconcile, preflight, status, verify, jobs
 ``data``        readers for training (``ShardDataset``, ``ShardStream``); imports ``shards``, not
                 the stages
+``run``         a workflow run: output layout (``paths``), plan, reconcile, preflight, status, verify,
+                jobs
 ``evaluation``  categories, classifiers, cue-conflict stimuli, shape bias, Top-K, accuracy, plots
 ``cli``         the ``adain`` command (``adain stylize``'s folder run in ``cli.stylize``)
 """

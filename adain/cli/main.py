@@ -293,46 +293,9 @@ def _add_verify(commands) -> None:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from ..run.verify import verify_output
 
-    from ..data import find_shards
-    from ..run.verify import verify_shards
-
-    root = Path(args.path)
-    missing: list[Path] = []
-    shards = find_shards(root) if not (root / "summary.json").is_file() else _listed_or_present(root, missing)
-    checks = verify_shards(shards, args.workers)
-    damaged = [c for c in checks if c.problem]
-    for path in missing:
-        print(f"missing {path}: listed in summary.json")
-    for check in damaged:
-        print(f"damaged {check.path}: {check.problem}")
-    total = len(checks) + len(missing)
-    print(f"{len(checks) - len(damaged)} of {total} shard(s) intact, {sum(c.images for c in checks)} images read")
-    if damaged and args.repair:
-        from ..run.reconcile import retire
-
-        if not (root / "manifest").is_dir() and not (root / "summary.json").is_file():
-            raise ValueError(
-                f"--repair needs a workflow output folder (with manifest/ or summary.json); {root} is not one"
-            )
-
-        for check in damaged:
-            retire(root, check.path, f"damaged: {check.problem}")
-        print(f"moved {len(damaged)} damaged shard(s) to {root / 'stale'}; run the workflow again to remake them")
-    return 1 if damaged or missing else 0
-
-
-def _listed_or_present(root, missing: list):
-    """The shards an output folder's summary lists that still exist, plus any others below shards/
-    (verify reports what it finds instead of refusing a damaged dataset); listed but absent ones
-    are appended to ``missing``."""
-    import json
-
-    listed = {root / e["file"] for e in json.loads((root / "summary.json").read_text()).get("shard_files", [])}
-    present = set((root / "shards").rglob("*.h5")) if (root / "shards").is_dir() else set()
-    missing += sorted(p for p in listed if not p.exists())
-    return sorted(p for p in listed | present if p.exists() and not p.name.startswith("."))
+    return verify_output(args.path, args.workers, args.repair)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..files.joblog import logged
 
 if TYPE_CHECKING:
-    from ..stages.settings import IndexSettings, ManifestSettings, PackSettings, PaintingSettings, RunSettings
+    from ..stages.settings import IndexSettings, PackSettings, RunSettings
     from .reconcile import Plan
 
 __all__ = [
@@ -65,13 +65,17 @@ def index_job(settings: IndexSettings, *, images_tsv, classes_tsv, notes_txt, re
     log.info("indexed %d images: %s", sum(per_split.values()), per_split)
 
 
-def prepare_paintings_job(settings: PaintingSettings, *, accepted_tsv, rejected_tsv) -> None:
+def prepare_paintings_job(settings: RunSettings, *, accepted_tsv, rejected_tsv) -> None:
+    """The painting list; then the statistics chunks of another list go (adain.run.start)."""
     from ..stages.paintings import prepare_paintings
+    from .start import after_painting_list
 
+    paintings = settings.paintings
     accepted, rejected = prepare_paintings(
-        settings.style_dir, accepted_tsv, rejected_tsv, settings.extensions, settings.min_side, settings.max_pixels
+        paintings.style_dir, accepted_tsv, rejected_tsv, paintings.extensions, paintings.min_side, paintings.max_pixels
     )
     log.info("%d paintings accepted, %d rejected", accepted, rejected)
+    after_painting_list(settings)
 
 
 def painting_stats_job(settings: RunSettings, *, chunk: int, accepted_tsv, vgg, decoder, out_npz) -> None:
@@ -106,17 +110,20 @@ def merge_painting_stats_job(plan: Plan, *, chunks: Sequence[str], rejected_tsv,
     log.info("%d paintings usable", usable)
 
 
-def assign_styles_job(settings: ManifestSettings, *, images_tsv, stats_h5, out_dir) -> None:
-    """The manifests; ``stats_h5`` (the painting list) is ``None`` for methods without paintings."""
+def assign_styles_job(settings: RunSettings, *, images_tsv, stats_h5, out_dir) -> None:
+    """The manifests; ``stats_h5`` (the painting list) is ``None`` for methods without paintings.
+    Then the shards on disk are reconciled with them and the plan recorded (adain.run.start)."""
     from ..stages.assign_styles import write_manifests
     from ..stages.paintings import PaintingStats
+    from .start import after_manifests
 
-    stats_h5 = single(stats_h5)
+    stats_h5, manifest = single(stats_h5), settings.manifest
     paintings = PaintingStats(stats_h5).names if stats_h5 else None
     counts = write_manifests(
-        images_tsv, paintings, settings.seed, settings.shard_size, out_dir, settings.order, settings.styles_per_image
+        images_tsv, paintings, manifest.seed, manifest.shard_size, out_dir, manifest.order, manifest.styles_per_image
     )
     log.info("shards per split: %s", counts)
+    after_manifests(settings)
 
 
 def stylize_shard_job(

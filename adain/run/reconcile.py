@@ -14,7 +14,8 @@ with or without ``.snakemake/``, after a copy, on a fresh clone or a recycled VM
   is validated and packed again: never restylized.
 
 :class:`Plan` computes the fingerprints a configuration expects; :class:`Reconciler` applies the
-rules above (the workflow calls it once before the DAG is built, then after each checkpoint).
+rules above (:mod:`adain.run.start`: once before Snakemake looks at the outputs; then the jobs that make
+the plan, ``prepare_paintings`` and ``assign_styles``, check what depends on it).
 """
 
 from __future__ import annotations
@@ -24,191 +25,26 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 
-from ..files.hashing import file_sha256
 from ..files.tsv import display_name, read_meta, read_tsv, write_tsv
-from ..stages.fingerprints import dataset_fingerprint, shard_fingerprint
-from ..stages.settings import RunSettings
+from .paths import RunPaths
+from .plan import Plan, shard_key
 
-__all__ = ["Plan", "Reconciler", "shard_key", "retire"]
+__all__ = ["Reconciler", "retire"]
 
 log = logging.getLogger(__name__)
-
-
-def shard_key(shards_dir: Path, path: Path) -> tuple[str, str] | None:
-    """``(split, shard)`` of a final shard ``<shards_dir>/<split>/<split>-<shard>.h5``, else ``None``."""
-    try:
-        split, name = path.relative_to(shards_dir).parts
-    except ValueError:
-        return None
-    prefix = f"{split}-"
-    if not (name.startswith(prefix) and name.endswith(".h5")):
-        return None
-    shard = name[len(prefix) : -3]
-    return (split, shard) if len(shard) == 5 and shard.isdigit() else None
-
-
-class Plan:
-    """The fingerprints a run's settings expect in its output folder: derived from the same
-    settings objects the jobs receive, so a setting cannot decide a job and not its resume."""
-
-    def __init__(self, run: RunSettings) -> None:
-        self.run = run
-        self.out = Path(run.output_dir)
-        self.settings = run.stylize
-        self.pack = run.pack
-        self.adain = self.settings.method == "adain"
-
-    # --- paths -----------------------------------------------------------------------------
-    def path(self, *parts: str) -> Path:
-        return self.out.joinpath(*parts)
-
-    @property
-    def stats_h5(self) -> Path:
-        return self.path("paintings", "stats.h5")
-
-    @property
-    def manifest_dir(self) -> Path:
-        return self.path("manifest")
-
-    def manifest(self, split: str, shard: str) -> Path:
-        return self.manifest_dir / split / f"{shard}.tsv"
-
-    # --- upstream --------------------------------------------------------------------------
-    def index_fingerprint(self) -> str:
-        from ..stages.index_images import index_fingerprint
-
-        index = self.run.index
-        return index_fingerprint(
-            index.content_dir, list(index.splits), list(index.extensions), index.val_labels, index.class_index
-        )
-
-    def paintings_fingerprint(self) -> str:
-        from ..stages.paintings import paintings_fingerprint
-
-        paintings = self.run.paintings
-        return paintings_fingerprint(
-            paintings.style_dir, list(paintings.extensions), paintings.min_side, paintings.max_pixels
-        )
-
-    @cached_property
-    def weights_sha256(self) -> dict | None:
-        """sha256 of the configured weight files (AdaIN; ``None`` for the filters or while a file
-        is missing, e.g. in a dry run before its download)."""
-        paths = {"vgg": Path(self.run.weights[0]), "decoder": Path(self.run.weights[1])}
-        if not self.adain or not all(p.is_file() for p in paths.values()):
-            return None
-        return {kind: file_sha256(path) for kind, path in paths.items()}
-
-    @property
-    def recipe_key(self) -> str:
-        return self.settings.get_preset().painting.key
-
-    def chunk_fingerprints(self, accepted_tsv: Path) -> list[str]:
-        from ..stages.paintings import chunk_fingerprint
-
-        rows, size = read_tsv(accepted_tsv), self.run.paintings.per_job
-        vgg = self.weights_sha256["vgg"]
-        return [chunk_fingerprint(rows[i : i + size], vgg, self.recipe_key) for i in range(0, len(rows), size)]
-
-    def stats_fingerprint(self, accepted_tsv: Path) -> str:
-        from ..stages.paintings import stats_fingerprint
-
-        return stats_fingerprint(accepted_tsv, self.weights_sha256["vgg"], self.recipe_key)
-
-    def manifest_fingerprint(self) -> str:
-        from ..stages.assign_styles import manifest_fingerprint, names_digest
-        from ..stages.paintings import PaintingStats
-
-        names = PaintingStats(self.stats_h5).names if self.adain else None
-        manifest = self.run.manifest
-        return manifest_fingerprint(
-            self.path("index", "images.tsv"),
-            names_digest(names),
-            manifest.seed,
-            manifest.shard_size,
-            manifest.order,
-            manifest.styles_per_image,
-        )
-
-    # --- shards ----------------------------------------------------------------------------
-    @cached_property
-    def device_type(self) -> str:
-        """``auto`` plans for CUDA where this machine lists GPUs (``nvidia-smi``), else the CPU."""
-        if self.settings.device == "auto":
-            from ..engine.gpus import visible_gpus
-
-            return "cuda" if visible_gpus() else "cpu"
-        return self.settings.device.split(":")[0]
-
-    @cached_property
-    def identity(self) -> dict:
-        """What every shard's bytes depend on besides its manifest (needs the statistics for AdaIN)."""
-        stats_digest = None
-        if self.adain:
-            from ..stages.paintings import PaintingStats
-
-            stats_digest = PaintingStats(self.stats_h5).digest
-        return self.settings.identity(self.device_type, self.weights_sha256, stats_digest)
-
-    @cached_property
-    def dataset_fingerprint(self) -> str:
-        return dataset_fingerprint(self.identity)
-
-    @property
-    def identity_json(self) -> Path:
-        return self.path("manifest", "identity.json")
-
-    def write_identity(self) -> Path:
-        """Record the controller's planned identity beside the manifests, for jobs on other machines."""
-        import json
-
-        from ..files.atomic import atomic_write_text
-
-        atomic_write_text(self.identity_json, json.dumps(self.identity, sort_keys=True, indent=1))
-        return self.identity_json
-
-    def read_identity(self) -> dict:
-        """The controller's planned identity (:meth:`write_identity`), or this machine's when absent."""
-        import json
-
-        try:
-            return json.loads(self.identity_json.read_text())
-        except (OSError, ValueError):
-            return self.identity
-
-    def shard_fingerprint(self, split: str, shard: str) -> str:
-        return shard_fingerprint(self.dataset_fingerprint, file_sha256(self.manifest(split, shard)))
-
-    @cached_property
-    def shards(self) -> list[tuple[str, str, int]]:
-        """``(split, shard, images)`` of the manifest (after ``assign_styles``)."""
-        from ..stages.assign_styles import read_shard_list
-
-        return read_shard_list(self.manifest_dir / "shards.tsv")
-
-    def final_shard(self, split: str, shard: str) -> Path:
-        return self.path("shards", split, f"{split}-{shard}.h5")
-
-    def expected_files(self) -> dict[str, str]:
-        """Final shard (relative to ``output_dir``) -> planned fingerprint."""
-        return {
-            f"shards/{split}/{split}-{shard}.h5": self.shard_fingerprint(split, shard)
-            for split, shard, _ in self.shards
-        }
 
 
 def retire(output_dir: Path, path: Path, reason: str, stamp: str | None = None) -> str:
     """Move a final shard out of the dataset, to ``<output_dir>/stale/<stamp>/`` (same relative
     path), and list it in ``stale/stale.tsv``. Returns its new path relative to ``output_dir``."""
     output_dir, path = Path(output_dir), Path(path)
-    target = output_dir / "stale" / (stamp or time.strftime("%Y%m%d-%H%M%S")) / path.relative_to(output_dir)
+    target = RunPaths(output_dir).stale_dir / (stamp or time.strftime("%Y%m%d-%H%M%S")) / path.relative_to(output_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, target)
     moved = display_name(target.relative_to(output_dir))
-    listing = output_dir / "stale" / "stale.tsv"
+    listing = RunPaths(output_dir).stale_dir / "stale.tsv"
     rows = [(r["file"], r["reason"]) for r in read_tsv(listing)] if listing.is_file() else []
     write_tsv(listing, ["file", "reason"], rows + [(moved, reason)])
     return moved
@@ -279,18 +115,18 @@ class Reconciler:
         """
         plan = self.plan
         index_ok = self._check_tsv(
-            plan.path("index", "images.tsv"),
+            plan.paths.images_tsv,
             plan.index_fingerprint(),
-            [plan.path("index", n) for n in ("classes.tsv", "notes.txt", "rejected.tsv")],
+            plan.paths.index_companions,
             "the index",
         )
         stats_ok = True
         if plan.adain:
-            accepted = plan.path("paintings", "accepted.tsv")
+            accepted = plan.paths.paintings_accepted
             paintings_ok = self._check_tsv(
                 accepted,
                 plan.paintings_fingerprint(),
-                [plan.path("paintings", "rejected_prepare.tsv")],
+                [plan.paths.paintings_rejected_prepare],
                 "the painting list",
             )
             if plan.weights_sha256 is None:
@@ -299,51 +135,45 @@ class Reconciler:
                 self.check_chunks()
                 stats_ok = self._check_stats(accepted)
             else:  # made from the old list: they go with it (the chunks are checked once it is made again)
-                for path in (plan.stats_h5, plan.path("paintings", "rejected_decode.tsv")):
+                for path in (plan.paths.painting_stats, plan.paths.paintings_rejected_decode):
                     self._remove(path, "the painting list is being made again")
                 stats_ok = False
         if not (index_ok and stats_ok):
             self._remove_plan("its inputs are being made again")
             return False
-        if not plan.manifest_dir.exists():
+        if not plan.paths.manifest_dir.exists():
             return False
         from ..stages.assign_styles import read_manifest_fingerprint
 
-        if read_manifest_fingerprint(plan.manifest_dir) != plan.manifest_fingerprint():
+        if read_manifest_fingerprint(plan.paths.manifest_dir) != plan.manifest_fingerprint():
             self._remove_plan(
                 "the manifests are out of date (seed, shard_size, order, styles_per_image, index or paintings changed)"
             )
             return False
-        return not self.dry_run or (plan.manifest_dir / "shards.tsv").exists()
+        return not self.dry_run or plan.paths.shards_tsv.exists()
 
     def _remove_plan(self, reason: str) -> None:
         """The manifests, and the summary that describes their shards (the shards themselves are
         reconciled once the new manifests exist)."""
         plan = self.plan
-        if not plan.manifest_dir.exists():
+        if not plan.paths.manifest_dir.exists():
             return
-        self._remove(plan.manifest_dir, reason)
+        self._remove(plan.paths.manifest_dir, reason)
         for path in self._summary_files():
             self._remove(path, "the plan is being made again")
 
     def _summary_files(self) -> list[Path]:
-        plan = self.plan
-        return [
-            plan.path("summary.json"),
-            plan.path("rejects.tsv"),
-            plan.path("report", "sample_grid.png"),
-            plan.path("README.md"),
-        ]
+        return self.plan.paths.summary_files
 
     def check_chunks(self) -> None:
         """Statistics chunks: keep those whose fingerprint matches the painting list's rows."""
         from ..stages.paintings import read_chunk_fingerprint
 
         plan = self.plan
-        folder = plan.path("paintings", "stats")
+        folder = plan.paths.painting_chunks_dir
         if not folder.is_dir() or plan.weights_sha256 is None:
             return
-        expected = plan.chunk_fingerprints(plan.path("paintings", "accepted.tsv"))
+        expected = plan.chunk_fingerprints(plan.paths.paintings_accepted)
         for path in sorted(folder.glob("*.npz")):
             number = int(path.stem) if path.stem.isdigit() else -1
             if not 0 <= number < len(expected):
@@ -353,20 +183,20 @@ class Reconciler:
 
     def _check_stats(self, accepted: Path) -> bool:
         plan = self.plan
-        companions = [plan.path("paintings", "rejected_decode.tsv")]
-        if not plan.stats_h5.exists():
+        companions = [plan.paths.paintings_rejected_decode]
+        if not plan.paths.painting_stats.exists():
             for companion in companions:
                 self._remove(companion, "the statistics are being made again")
             return False
         try:
             from ..stages.paintings import PaintingStats
 
-            stats = PaintingStats(plan.stats_h5)
+            stats = PaintingStats(plan.paths.painting_stats)
             current = str(stats.attrs.get("fingerprint")) == plan.stats_fingerprint(accepted) and stats.verify()
         except OSError:
             current = False
         if not current:
-            for file in (plan.stats_h5, *companions):
+            for file in (plan.paths.painting_stats, *companions):
                 self._remove(file, "painting statistics out of date or damaged")
         return current
 
@@ -389,7 +219,7 @@ class Reconciler:
 
     def _check_final(self, expected: dict, pack: str) -> None:
         plan = self.plan
-        shards_dir = plan.path("shards")
+        shards_dir = plan.paths.shards_dir
         if not shards_dir.is_dir():
             return
         for path in sorted(p for p in shards_dir.rglob("*") if p.is_file()):
@@ -406,17 +236,17 @@ class Reconciler:
             elif attrs.get("fingerprint") != expected[key]:
                 self._retire(path, "made with other inputs, weights or settings")
             elif attrs.get("pack_fingerprint") != pack:
-                staging = plan.path("stylized", key[0], f"{key[1]}.h5")
+                staging = plan.paths.staged(*key)
                 self.say(
                     f"{'would repack' if self.dry_run else 'repacking'} {display_name(path)} (packing settings changed)"
                 )
                 if not self.dry_run:
                     staging.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(path, staging)
-                    plan.path("validated", key[0], f"{key[1]}.json").unlink(missing_ok=True)
+                    plan.paths.report(*key).unlink(missing_ok=True)
 
     def _check_staging(self, expected: dict) -> None:
-        staging = self.plan.path("stylized")
+        staging = self.plan.paths.staging_dir
         if not staging.is_dir():
             return
         for path in sorted(staging.glob("*/*")):
@@ -436,7 +266,7 @@ class Reconciler:
     def _check_reports(self, expected: dict) -> None:
         import json
 
-        folder = self.plan.path("validated")
+        folder = self.plan.paths.reports_dir
         if not folder.is_dir():
             return
         for path in sorted(folder.glob("*/*.json")):
@@ -448,8 +278,8 @@ class Reconciler:
             if (
                 key not in expected
                 or fingerprint != expected[key]
-                or not self.plan.final_shard(*key).exists()
-                and not self.plan.path("stylized", key[0], f"{key[1]}.h5").exists()
+                or not self.plan.paths.shard(*key).exists()
+                and not self.plan.paths.staged(*key).exists()
             ):
                 self._remove(path, "validation report of another shard version")
 
@@ -460,7 +290,7 @@ class Reconciler:
         from ..stages.validate_shard import report_from_final_shard
 
         for (split, shard), fingerprint in expected.items():
-            final, report = self.plan.final_shard(split, shard), self.plan.path("validated", split, f"{shard}.json")
+            final, report = self.plan.paths.shard(split, shard), self.plan.paths.report(split, shard)
             if final.exists() and not report.exists() and not self.dry_run:
                 attrs = _final_attrs(final)
                 if attrs is not None and attrs.get("fingerprint") == fingerprint:
@@ -471,7 +301,7 @@ class Reconciler:
         import json
 
         plan = self.plan
-        summary = plan.path("summary.json")
+        summary = plan.paths.summary_json
         if not summary.exists():
             return
         try:
@@ -483,7 +313,7 @@ class Reconciler:
             listed = None
         pack = plan.pack.fingerprint()
         planned = {(file, fingerprint, pack) for file, fingerprint in plan.expected_files().items()}
-        missing = [file for file, _, _ in planned if not plan.path(file).exists()]
+        missing = [file for file, _, _ in planned if not plan.paths.below(file).exists()]
         if listed != planned or missing:
             reason = (
                 f"{len(missing)} of its shards are being made again"

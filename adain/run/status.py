@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..files.tsv import iter_tsv
 from ..shards.checkpoint import rows_checkpointed
+from .paths import RunPaths
 
 __all__ = ["RunStatus", "run_status", "format_status", "progress_line"]
 
@@ -56,7 +57,7 @@ def _job_rate(out: Path) -> float:
     """Images per second of one stylize job, from the latest validation reports."""
     import json
 
-    reports = sorted((out / "validated").glob("*/*.json"), key=lambda p: p.stat().st_mtime)[-_RECENT:]
+    reports = sorted(RunPaths(out).reports_dir.glob("*/*.json"), key=lambda p: p.stat().st_mtime)[-_RECENT:]
     images = seconds = 0.0
     for path in reports:
         try:
@@ -71,9 +72,9 @@ def _job_rate(out: Path) -> float:
 def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
     """The state of ``output_dir``; ``job_rate`` (one job's images/s) is the speed while fewer
     than two shards have finished."""
-    out = Path(output_dir)
-    status = RunStatus(str(out), summary=(out / "summary.json").is_file())
-    listing = out / "manifest" / "shards.tsv"
+    out, paths = Path(output_dir), RunPaths(output_dir)
+    status = RunStatus(str(out), summary=paths.summary_json.is_file())
+    listing = paths.shards_tsv
     finished: list[tuple[Path, int]] = []
     remaining = 0
     if listing.is_file():
@@ -81,9 +82,8 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
             split, shard, images = row["split"], row["shard"], int(row["images"])
             status.planned_shards += 1
             status.planned_images += images
-            final = out / "shards" / split / f"{split}-{shard}.h5"
-            staged = out / "stylized" / split / f"{shard}.h5"
-            parts = out / "stylized" / split / f"{shard}.h5.parts"
+            final, staged = paths.shard(split, shard), paths.staged(split, shard)
+            parts = staged.with_name(staged.name + ".parts")
             if final.exists():
                 status.done_shards += 1
                 status.done_images += images
@@ -100,7 +100,7 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
                 if done:
                     status.in_progress[f"{split}/{shard}"] = done
                 remaining += images - done
-    stale = out / "stale"
+    stale = paths.stale_dir
     status.stale_files = sum(1 for _ in stale.rglob("*.h5")) if stale.is_dir() else 0
     status.images_per_second = _throughput(finished) or job_rate or _job_rate(out)
     if status.planned_shards:

@@ -16,8 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from ..shards.format import row_checksums
+from .paths import RunPaths
 
-__all__ = ["ShardCheck", "verify_shard", "verify_shards"]
+__all__ = ["ShardCheck", "verify_shard", "verify_shards", "verify_output"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,49 @@ def verify_shards(paths: list[Path], workers: int = 4, progress: bool = True) ->
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(verify_shard, paths)
         return list(tqdm(results, total=len(paths), desc="verify", unit="shard", disable=not progress))
+
+
+def verify_output(path: str | Path, workers: int = 4, repair: bool = False) -> int:
+    """``adain verify PATH``: check every shard of an output folder (those its summary lists, and any
+    others below ``shards/``), a folder of shards or one shard; print what is missing or damaged and,
+    with ``repair``, move the damaged ones out of an output folder's dataset so a run remakes them.
+
+    Returns:
+        The exit status: 1 if a shard is damaged or missing, else 0.
+    """
+    from ..data import find_shards
+    from .reconcile import retire
+
+    root, paths = Path(path), RunPaths(path)
+    missing: list[Path] = []
+    shards = _listed_or_present(paths, missing) if paths.summary_json.is_file() else find_shards(root)
+    checks = verify_shards(shards, workers)
+    damaged = [c for c in checks if c.problem]
+    for shard in missing:
+        print(f"missing {shard}: listed in summary.json")
+    for check in damaged:
+        print(f"damaged {check.path}: {check.problem}")
+    total = len(checks) + len(missing)
+    print(f"{len(checks) - len(damaged)} of {total} shard(s) intact, {sum(c.images for c in checks)} images read")
+    if damaged and repair:
+        if not paths.manifest_dir.is_dir() and not paths.summary_json.is_file():
+            raise ValueError(
+                f"--repair needs a workflow output folder (with manifest/ or summary.json); {root} is not one"
+            )
+        for check in damaged:
+            retire(root, check.path, f"damaged: {check.problem}")
+        print(f"moved {len(damaged)} damaged shard(s) to {paths.stale_dir}; run the workflow again to remake them")
+    return 1 if damaged or missing else 0
+
+
+def _listed_or_present(paths: RunPaths, missing: list[Path]) -> list[Path]:
+    """The shards an output folder's summary lists that still exist, plus any others below shards/
+    (verify reports what it finds instead of refusing a damaged dataset); listed but absent ones
+    are appended to ``missing``."""
+    import json
+
+    summary = json.loads(paths.summary_json.read_text())
+    listed = {paths.below(entry["file"]) for entry in summary.get("shard_files", [])}
+    present = set(paths.shards_dir.rglob("*.h5")) if paths.shards_dir.is_dir() else set()
+    missing += sorted(p for p in listed if not p.exists())
+    return sorted(p for p in listed | present if p.exists() and not p.name.startswith("."))

@@ -26,8 +26,15 @@ _METHODS = {
 def dataset_card(summary: dict, identity: dict, settings: RunSettings) -> str:
     """Markdown describing the dataset of ``summary`` (see :func:`adain.stages.summarize.summarize`),
     made with ``identity`` (a shard's ``identity`` attribute) and the run's ``settings``."""
-    preset = settings.stylize.preset
     method = identity.get("method") or settings.stylize.method
+    lines = _introduction(summary, method, settings.stylize.preset)
+    lines += _how_it_was_made(summary, identity, settings, method)
+    lines += _what_it_holds(summary)
+    lines += _loading_and_licences(method)
+    return "\n".join(lines) + "\n"
+
+
+def _introduction(summary: dict, method: str, preset: str) -> list[str]:
     lines = ["# " + ("Stylized-ImageNet" if method == "adain" else f"ImageNet ({method})") + f", preset {preset}", ""]
     if summary.get("warning"):
         lines += [
@@ -42,6 +49,13 @@ def dataset_card(summary: dict, identity: dict, settings: RunSettings) -> str:
         + _PRESETS.get(preset, preset)
         + ".",
         "",
+    ]
+    return lines
+
+
+def _how_it_was_made(summary: dict, identity: dict, settings: RunSettings, method: str) -> list[str]:
+    preset = settings.stylize.preset
+    lines = [
         "## How it was made",
         "",
         "| setting | value |",
@@ -67,7 +81,11 @@ def dataset_card(summary: dict, identity: dict, settings: RunSettings) -> str:
         f"| dataset fingerprint | `{summary.get('dataset_fingerprint')}` |",
         "",
     ]
-    lines += [
+    return lines
+
+
+def _what_it_holds(summary: dict) -> list[str]:
+    lines = [
         "## What it holds",
         "",
         "| split | indexed | samples | images | rejected | classes |",
@@ -88,7 +106,11 @@ def dataset_card(summary: dict, identity: dict, settings: RunSettings) -> str:
     ]
     if summary.get("notes"):
         lines += ["Notes from indexing:", ""] + [f"* {note}" for note in summary["notes"][:20]] + [""]
-    lines += [
+    return lines
+
+
+def _loading_and_licences(method: str) -> list[str]:
+    lines = [
         "## Loading it",
         "",
         "```python",
@@ -112,4 +134,4 @@ def dataset_card(summary: dict, identity: dict, settings: RunSettings) -> str:
             "* The paintings come from Kaggle's Painter-by-Numbers (WikiArt); their own licences apply, and many are",
             "  not free for commercial use. Cite Geirhos et al. (ICLR 2019) and Huang & Belongie (ICCV 2017).",
         ]
-    return "\n".join(lines) + "\n"
+    return lines

@@ -223,7 +223,18 @@ def iter_images(
     rejects = [] if rejects is None else rejects
     suffixes = {"." + e.lower().lstrip(".") for e in extensions}
     class_map = read_class_map(class_index) if class_index else None
-    layout: dict[str, tuple[list[str], dict[str, str]]] = {}
+    layout = _layout(root, splits, suffixes, val_labels, class_map, notes, rejects)
+    classes = sorted({w for folders, flat in layout.values() for w in [*folders, *flat.values()]})
+    return classes, _records(root, layout, classes, class_map, suffixes, notes, rejects)
+
+
+#: split -> (its class folders, WNID of each image of a flat split)
+_Layout = dict[str, tuple[list[str], dict[str, str]]]
+
+
+def _layout(root: Path, splits, suffixes: set[str], val_labels, class_map, notes: list, rejects: list) -> _Layout:
+    """Each split's class folders, or its flat images' WNIDs (see :func:`iter_images`)."""
+    layout: _Layout = {}
     for split in splits:
         split_dir = root / split
         if not split_dir.is_dir():
@@ -243,7 +254,13 @@ def iter_images(
                 )
             flat_wnids = read_val_labels(val_labels, listing.images, class_map)
         layout[split] = (listing.folders, flat_wnids)
-    classes = sorted({w for folders, flat in layout.values() for w in [*folders, *flat.values()]})
+    return layout
+
+
+def _records(
+    root: Path, layout: _Layout, classes: list[str], class_map, suffixes: set[str], notes: list, rejects: list
+) -> Iterator[ImageRecord]:
+    """Every image of ``layout``, one class folder listed at a time."""
     label_of = {wnid: i for i, wnid in enumerate(classes)}
 
     def record(split: str, rel: str, wnid: str) -> ImageRecord:
@@ -252,24 +269,21 @@ def iter_images(
             split, rel, wnid, label_of[wnid], class_map.get(wnid, -1) if class_map else -1, size, mtime_ns
         )
 
-    def stream() -> Iterator[ImageRecord]:
-        for split, (folders, flat_wnids) in layout.items():
-            for folder in folders:
-                found = 0
-                class_rejects: list[tuple[str, str]] = []
-                for rel in _walk_class(root / split / folder, f"{split}/{folder}", suffixes, notes, class_rejects):
-                    try:
-                        yield record(split, rel, folder)
-                        found += 1
-                    except OSError as error:
-                        rejects.append((split, rel, f"unreadable: {error.strerror or error}"))
-                rejects.extend((split, path, reason) for path, reason in class_rejects)
-                if not found:
-                    notes.append(f"class folder {split}/{folder} holds no images: it keeps label {label_of[folder]}")
-            for name, wnid in flat_wnids.items():
-                yield record(split, f"{split}/{name}", wnid)
-
-    return classes, stream()
+    for split, (folders, flat_wnids) in layout.items():
+        for folder in folders:
+            found = 0
+            class_rejects: list[tuple[str, str]] = []
+            for rel in _walk_class(root / split / folder, f"{split}/{folder}", suffixes, notes, class_rejects):
+                try:
+                    yield record(split, rel, folder)
+                    found += 1
+                except OSError as error:
+                    rejects.append((split, rel, f"unreadable: {error.strerror or error}"))
+            rejects.extend((split, path, reason) for path, reason in class_rejects)
+            if not found:
+                notes.append(f"class folder {split}/{folder} holds no images: it keeps label {label_of[folder]}")
+        for name, wnid in flat_wnids.items():
+            yield record(split, f"{split}/{name}", wnid)
 
 
 def index_images(

@@ -404,6 +404,11 @@ def _stylize_shard(
     finally:
         staging.abort()  # after close: nothing; after a failure: the work file stays for a resume
     store.clear()
+    return _result(out_h5, data, done, seconds, gflop)
+
+
+def _result(out_h5: Path, data, done: int, seconds: float, gflop: float) -> dict:
+    """The finished shard's figures, logged and returned."""
     rate = done / seconds if seconds else 0.0
     log.info(
         "%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",

@@ -1,44 +1,37 @@
-# Workflow-side helpers: config validation, paths, input functions. No rules here.
+# Workflow-side declarations: config validation, constants, pure input functions. No rules here.
 #
-# Whether an output is current is decided by adain.run.reconcile from the fingerprints recorded in the
-# outputs themselves (docs/resume.md), never by Snakemake's metadata or file times: inputs of the
-# expensive rules are ancient(), and params carry only what the run plans. Every job builds its
-# settings from the config in one place (adain.stages.settings.RunSettings.from_config).
-import os
-import re
+# The Snakefile layer declares; it does not act. Everything with an effect is one call into adain,
+# adain.run.start: start_run() while this file is read (PYTHONPATH for the job scripts; in the main
+# process the preflight checks and the working directory's lock), and RUN.reconcile() once, when
+# Snakemake first asks for the targets (only then is a dry run known): claim output_dir, fetch
+# missing weights, reconcile output_dir with the plan. Whether an output is current is decided from
+# the fingerprints recorded in the outputs themselves (docs/resume.md), never by Snakemake's
+# metadata or file times: inputs of the expensive rules are ancient(). Every job builds its settings
+# from the config in one place (adain.stages.settings.RunSettings.from_config); every path below
+# output_dir comes from one layout (adain.run.paths.RunPaths).
 from pathlib import Path
+import re
 
 import yaml
 from snakemake.utils import validate
 
-from adain.stages.paintings import read_painting_list
-from adain.run.preflight import check_run, claim_output_dir, claim_workdir, command_line_booleans, ensure_weights
-from adain.run.reconcile import Plan, Reconciler
-from adain.stages.settings import RunSettings
 from adain.evaluation.preflight import evaluation_problems
+from adain.run.preflight import command_line_booleans
+from adain.run.start import start_run
+from adain.stages.assign_styles import read_shard_list
+from adain.stages.paintings import read_painting_list
 
 # --config compile=true arrives as the word "true": yes/no keys become booleans before validation
 SCHEMA = Path(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
 config.update(command_line_booleans(config, yaml.safe_load(SCHEMA.read_text())))
 validate(config, schema="../schemas/config.schema.yaml")
 
-# Job scripts import the adain package of this checkout, also inside a --sdm conda environment.
-# (Written, not required, so no envvars directive.)
-os.environ.update(PYTHONPATH=os.pathsep.join(p for p in [workflow.basedir, os.environ.get("PYTHONPATH", "")] if p))
-
-if workflow.is_main_process:
-    # Fail in seconds on wrong inputs, weights or output folder; and take over this folder,
-    # clearing Snakemake locks left by a killed run (never those of a live one).
-    check_run(config, evaluation_problems(config))
-    RUN_LOCK = claim_workdir()
-
-OUT = Path(config["output_dir"])
-METHOD = config["method"]
-ADAIN = METHOD == "adain"
+RUN = start_run(config, workflow.basedir, workflow.is_main_process, evaluation_problems(config))
+PATHS = RUN.paths
+PLAN = RUN.plan
+ADAIN = config["method"] == "adain"
 STYLIZE_GPUS = 0 if config["device"] == "cpu" else 1
 EVALUATION = config["evaluation"]
-PLAN = Plan(RunSettings.from_config(config))
-RUN = {}  # this run's reconciler and output-folder lock (main process only)
 
 
 wildcard_constraints:
@@ -48,23 +41,10 @@ wildcard_constraints:
     model="|".join(map(re.escape, config["evaluation"]["models"])) or "$^",
 
 
-def out(*parts):
-    """A path below output_dir."""
-    return str(OUT.joinpath(*parts))
-
-
 def reconciled():
-    """Once per run, in the main process, before Snakemake looks at any file: claim output_dir (one
-    live run per folder), download missing weights, and reconcile output_dir with the plan
-    (adain.run.reconcile); the shards too when the manifests are current."""
-    if "reconciler" not in RUN and workflow.is_main_process:
-        if not workflow.dryrun:
-            RUN["lock"] = claim_output_dir(OUT)
-            ensure_weights(config)
-        RUN["reconciler"] = Reconciler(PLAN, dry_run=workflow.dryrun)
-        if RUN["reconciler"].before_run():  # the manifests are current: the shards can be checked now
-            RUN["reconciler"].check_shards()
-    return RUN.get("reconciler")
+    """Reconcile output_dir with the plan once, before Snakemake looks at any output (the one
+    effect of an input function: adain.run.start.RunStart.reconcile; a no-op after the first)."""
+    RUN.reconcile(dry_run=workflow.dryrun)
 
 
 def get_weights(wildcards):
@@ -78,43 +58,33 @@ def get_weights(wildcards):
 
 def get_painting_stats(wildcards):
     """The merged painting statistics; none for the texture-suppression filters."""
-    return [ancient(out("paintings", "stats.h5"))] if ADAIN else []
+    return [ancient(PATHS.painting_stats)] if ADAIN else []
 
 
 def get_painting_rejects(wildcards):
-    if not ADAIN:
-        return []
-    return [out("paintings", "rejected_prepare.tsv"), out("paintings", "rejected_decode.tsv")]
+    return [PATHS.paintings_rejected_prepare, PATHS.paintings_rejected_decode] if ADAIN else []
 
 
 def get_painting_chunks(wildcards):
-    """The statistics chunk files, once prepare_paintings has listed the paintings."""
+    """The statistics chunk files, once prepare_paintings has listed the paintings (and removed the
+    chunks of another list)."""
     accepted = checkpoints.prepare_paintings.get().output.accepted
-    if reconciled():
-        RUN["reconciler"].check_chunks()
-    count = len(read_painting_list(accepted))
-    chunks = (count + config["paintings_per_job"] - 1) // config["paintings_per_job"]
-    return [ancient(out("paintings", "stats", f"{c:04d}.npz")) for c in range(chunks)]
+    count, per_job = len(read_painting_list(accepted)), config["paintings_per_job"]
+    return [ancient(PATHS.painting_chunk(f"{c:04d}")) for c in range((count + per_job - 1) // per_job)]
 
 
 def _shards():
-    """(split, shard, images) of the manifest, reconciled with output_dir once the manifest is made."""
+    """(split, shard, images) of the manifest, once assign_styles has made it (and reconciled the
+    shards with it)."""
     reconciled()  # first: it may remove stale manifests (targets other than `all`)
     checkpoints.assign_styles.get()
-    if RUN.get("reconciler") and not RUN["reconciler"].shards_checked:
-        RUN["reconciler"].check_shards()
-        workflow.iocache.clear()  # files were moved after Snakemake first looked
-    if RUN.get("reconciler") and not workflow.dryrun and "plan" not in RUN:
-        RUN["plan"] = PLAN.write_identity()  # for jobs on other machines (see get_planned_identity)
-    return PLAN.shards
+    return read_shard_list(PATHS.shards_tsv)
 
 
 def get_planned_identity(wildcards):
     """What decides a shard's bytes (besides its manifest): the stylize job checks it is making this.
-    A job on another machine (Slurm) takes the controller's plan, not one made on its own node."""
-    if not workflow.is_main_process:
-        return PLAN.read_identity()
-    return PLAN.identity
+    Recorded by the controller (assign_styles), so a job on another machine (Slurm) takes its plan."""
+    return PLAN.read_identity()
 
 
 def get_planned_fingerprint(wildcards):
@@ -127,15 +97,15 @@ def get_planned_fingerprints(wildcards):
 
 
 def get_packed_shards(wildcards):
-    return [out("shards", split, f"{split}-{shard}.h5") for split, shard, _ in _shards()]
+    return [PATHS.shard(split, shard) for split, shard, _ in _shards()]
 
 
 def get_shard_reports(wildcards):
-    return [out("validated", split, f"{shard}.json") for split, shard, _ in _shards()]
+    return [PATHS.report(split, shard) for split, shard, _ in _shards()]
 
 
 def get_split_shards(wildcards):
-    return [out("shards", split, f"{split}-{shard}.h5") for split, shard, _ in _shards() if split == wildcards.split]
+    return [PATHS.shard(split, shard) for split, shard, _ in _shards() if split == wildcards.split]
 
 
 def get_classifier_weights(wildcards):
@@ -151,7 +121,7 @@ def get_stimuli():
     if EVALUATION["stimuli"]:
         return EVALUATION["stimuli"]
     if EVALUATION["shapes"] and EVALUATION["textures"]:
-        return out("evaluation", "cue-conflict")
+        return PATHS.evaluation("cue-conflict")
     return None
 
 
@@ -159,9 +129,9 @@ def get_evaluation_targets():
     models = list(EVALUATION["models"])
     if not models:
         return []
-    targets = [out("evaluation", "shape_bias.pdf"), out("evaluation", "shape_bias.tsv")] if get_stimuli() else []
+    targets = [PATHS.evaluation("shape_bias.pdf"), PATHS.evaluation("shape_bias.tsv")] if get_stimuli() else []
     return targets + [
-        out("evaluation", "accuracy", f"{model}_{split}.json")
+        PATHS.evaluation("accuracy", f"{model}_{split}.json")
         for model in models
         for split in EVALUATION["accuracy_splits"]
     ]
@@ -169,10 +139,4 @@ def get_evaluation_targets():
 
 def get_final_targets(wildcards):
     reconciled()
-    return [
-        out("summary.json"),
-        out("rejects.tsv"),
-        out("report", "sample_grid.png"),
-        out("README.md"),
-        *get_evaluation_targets(),
-    ]
+    return [*PATHS.summary_files, *get_evaluation_targets()]

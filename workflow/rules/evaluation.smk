@@ -7,9 +7,9 @@ rule make_cue_conflict:
         vgg=ancient(config["vgg_weights"]),
         decoder=ancient(config["decoder_weights"]),
     output:
-        stimuli=directory(out("evaluation", "cue-conflict")),
+        stimuli=directory(PATHS.evaluation("cue-conflict")),
     log:
-        out("logs", "evaluation", "make_cue_conflict.log"),
+        PATHS.log("evaluation", "make_cue_conflict"),
     conda:
         "../../envs/adain.yaml"
     resources:
@@ -24,9 +24,9 @@ rule evaluate_shape_bias:
         unpack(get_classifier_weights),
         stimuli=get_stimuli() or [],
     output:
-        results=directory(out("evaluation", "shape_bias", "{model}")),
+        results=directory(PATHS.evaluation("shape_bias", "{model}")),
     log:
-        out("logs", "evaluation", "shape_bias_{model}.log"),
+        PATHS.log("evaluation", "shape_bias_{model}"),
     conda:
         "../../envs/adain.yaml"
     resources:
@@ -38,12 +38,12 @@ rule evaluate_shape_bias:
 
 rule plot_shape_bias:
     input:
-        results=expand(out("evaluation", "shape_bias", "{model}"), model=EVALUATION["models"]),
+        results=expand(PATHS.evaluation("shape_bias", "{model}"), model=EVALUATION["models"]),
     output:
-        figure=report(out("evaluation", "shape_bias.pdf"), caption="../report/shape_bias.rst", category="Evaluation"),
-        table=out("evaluation", "shape_bias.tsv"),
+        figure=report(PATHS.evaluation("shape_bias.pdf"), caption="../report/shape_bias.rst", category="Evaluation"),
+        table=PATHS.evaluation("shape_bias.tsv"),
     log:
-        out("logs", "evaluation", "plot_shape_bias.log"),
+        PATHS.log("evaluation", "plot_shape_bias"),
     conda:
         "../../envs/adain.yaml"
     resources:
@@ -57,10 +57,10 @@ rule evaluate_accuracy:
         unpack(get_classifier_weights),
         shards=get_split_shards,
     output:
-        summary=out("evaluation", "accuracy", "{model}_{split}.json"),
-        predictions=out("evaluation", "accuracy", "{model}_{split}.csv"),
+        summary=PATHS.evaluation("accuracy", "{model}_{split}.json"),
+        predictions=PATHS.evaluation("accuracy", "{model}_{split}.csv"),
     log:
-        out("logs", "evaluation", "accuracy_{model}_{split}.log"),
+        PATHS.log("evaluation", "accuracy_{model}_{split}"),
     conda:
         "../../envs/adain.yaml"
     resources:

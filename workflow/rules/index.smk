@@ -1,11 +1,11 @@
 rule index_images:
     output:
-        images=out("index", "images.tsv"),
-        classes=out("index", "classes.tsv"),
-        notes=out("index", "notes.txt"),
-        rejected=out("index", "rejected.tsv"),
+        images=PATHS.images_tsv,
+        classes=PATHS.index_classes,
+        notes=PATHS.index_notes,
+        rejected=PATHS.index_rejected,
     log:
-        out("logs", "index_images.log"),
+        PATHS.log("index_images"),
     conda:
         "../../envs/adain.yaml"
     resources:

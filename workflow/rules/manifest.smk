@@ -1,11 +1,14 @@
+# Runs on the controller (localrule): it records the shards' planned identity (device type, weights,
+# painting statistics) as the machine that plans the run sees it (adain.run.start.after_manifests).
 checkpoint assign_styles:
     input:
-        images=ancient(out("index", "images.tsv")),
+        images=ancient(PATHS.images_tsv),
         stats=get_painting_stats,
     output:
-        manifests=directory(out("manifest")),
+        manifests=directory(PATHS.manifest_dir),
     log:
-        out("logs", "assign_styles.log"),
+        PATHS.log("assign_styles"),
+    localrule: True
     conda:
         "../../envs/adain.yaml"
     resources:

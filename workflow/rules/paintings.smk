@@ -1,9 +1,9 @@
 checkpoint prepare_paintings:
     output:
-        accepted=out("paintings", "accepted.tsv"),
-        rejected=out("paintings", "rejected_prepare.tsv"),
+        accepted=PATHS.paintings_accepted,
+        rejected=PATHS.paintings_rejected_prepare,
     log:
-        out("logs", "prepare_paintings.log"),
+        PATHS.log("prepare_paintings"),
     conda:
         "../../envs/adain.yaml"
     resources:
@@ -15,11 +15,11 @@ checkpoint prepare_paintings:
 rule compute_painting_stats:
     input:
         unpack(get_weights),
-        accepted=ancient(out("paintings", "accepted.tsv")),
+        accepted=ancient(PATHS.paintings_accepted),
     output:
-        stats=out("paintings", "stats", "{chunk}.npz"),
+        stats=PATHS.painting_chunk("{chunk}"),
     log:
-        out("logs", "compute_painting_stats", "{chunk}.log"),
+        PATHS.log("compute_painting_stats", "{chunk}"),
     conda:
         "../../envs/adain.yaml"
     threads: 2
@@ -32,13 +32,13 @@ rule compute_painting_stats:
 
 rule merge_painting_stats:
     input:
-        accepted=ancient(out("paintings", "accepted.tsv")),
+        accepted=ancient(PATHS.paintings_accepted),
         chunks=get_painting_chunks,
     output:
-        stats=out("paintings", "stats.h5"),
-        rejected=out("paintings", "rejected_decode.tsv"),
+        stats=PATHS.painting_stats,
+        rejected=PATHS.paintings_rejected_decode,
     log:
-        out("logs", "merge_painting_stats.log"),
+        PATHS.log("merge_painting_stats"),
     conda:
         "../../envs/adain.yaml"
     resources:

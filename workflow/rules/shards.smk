@@ -1,12 +1,12 @@
 rule stylize_shard:
     input:
         unpack(get_weights),
-        manifest=ancient(out("manifest", "{split}", "{shard}.tsv")),
+        manifest=ancient(PATHS.manifest("{split}", "{shard}")),
         stats=get_painting_stats,
     output:
-        shard=temp(out("stylized", "{split}", "{shard}.h5")),
+        shard=temp(PATHS.staged("{split}", "{shard}")),
     log:
-        out("logs", "stylize_shard", "{split}", "{shard}.log"),
+        PATHS.log("stylize_shard", "{split}", "{shard}"),
     conda:
         "../../envs/adain.yaml"
     threads: config["cpu_threads"]
@@ -21,12 +21,12 @@ rule stylize_shard:
 
 rule validate_shard:
     input:
-        shard=ancient(out("stylized", "{split}", "{shard}.h5")),
-        manifest=ancient(out("manifest", "{split}", "{shard}.tsv")),
+        shard=ancient(PATHS.staged("{split}", "{shard}")),
+        manifest=ancient(PATHS.manifest("{split}", "{shard}")),
     output:
-        report=out("validated", "{split}", "{shard}.json"),
+        report=PATHS.report("{split}", "{shard}"),
     log:
-        out("logs", "validate_shard", "{split}", "{shard}.log"),
+        PATHS.log("validate_shard", "{split}", "{shard}"),
     conda:
         "../../envs/adain.yaml"
     resources:
@@ -39,12 +39,12 @@ rule validate_shard:
 
 rule pack_shard:
     input:
-        shard=ancient(out("stylized", "{split}", "{shard}.h5")),
-        report=ancient(out("validated", "{split}", "{shard}.json")),
+        shard=ancient(PATHS.staged("{split}", "{shard}")),
+        report=ancient(PATHS.report("{split}", "{shard}")),
     output:
-        shard=out("shards", "{split}", "{split}-{shard}.h5"),
+        shard=PATHS.shard("{split}", "{shard}"),
     log:
-        out("logs", "pack_shard", "{split}", "{shard}.log"),
+        PATHS.log("pack_shard", "{split}", "{shard}"),
     conda:
         "../../envs/adain.yaml"
     resources:

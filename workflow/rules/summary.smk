@@ -1,18 +1,18 @@
 rule summarize:
     input:
-        images=out("index", "images.tsv"),
-        notes=out("index", "notes.txt"),
-        index_rejects=out("index", "rejected.tsv"),
+        images=PATHS.images_tsv,
+        notes=PATHS.index_notes,
+        index_rejects=PATHS.index_rejected,
         painting_rejects=get_painting_rejects,
         reports=get_shard_reports,
         shards=get_packed_shards,
     output:
-        summary=report(out("summary.json"), caption="../report/summary.rst", category="Summary"),
-        rejects=out("rejects.tsv"),
-        grid=report(out("report", "sample_grid.png"), caption="../report/sample_grid.rst", category="Samples"),
-        card=out("README.md"),
+        summary=report(PATHS.summary_json, caption="../report/summary.rst", category="Summary"),
+        rejects=PATHS.rejects_tsv,
+        grid=report(PATHS.sample_grid, caption="../report/sample_grid.rst", category="Samples"),
+        card=PATHS.card,
     log:
-        out("logs", "summarize.log"),
+        PATHS.log("summarize"),
     conda:
         "../../envs/adain.yaml"
     resources:
