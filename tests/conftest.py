@@ -13,7 +13,7 @@ from adain.core.weights import write_random_weights
 
 @pytest.fixture(scope="session")
 def weights(tmp_path_factory) -> tuple[Path, Path]:
-    """Random weights in the exact release format (tests/test_model.py checks them against an
+    """Random weights in the exact release format (tests/core/test_model.py checks them against an
     independent restatement of the release networks)."""
     return write_random_weights(tmp_path_factory.mktemp("weights"))
 

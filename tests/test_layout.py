@@ -115,3 +115,13 @@ def test_a_closed_pipe_ends_inspect_quietly(tmp_path):
     reader.stdout.close()
     assert reader.wait(timeout=120) == 0
     assert reader.stderr.read() == b""
+
+
+def test_the_tests_mirror_the_package():
+    """tests/<sub-package>/ for each sub-package's tests, tests/workflow/ for whole runs."""
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert folders <= set(LAYERS) | {"workflow"}, folders - set(LAYERS)
+    assert {"shards", "stages", "run", "data", "workflow"} <= folders
+    loose = {p.name for p in tests.glob("test_*.py")}
+    assert loose == {"test_layout.py", "test_cuda.py", "test_bench.py", "test_fuzz.py"}, loose

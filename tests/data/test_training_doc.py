@@ -5,9 +5,9 @@ from pathlib import Path
 
 import torch
 
-from tests.test_data import make_shard
+from tests.data.test_readers import make_shard
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "training.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "training.md"
 
 
 def test_the_three_recipes_of_the_training_doc_run(tmp_path):

@@ -21,8 +21,7 @@ from adain.evaluation.cueconflict import list_stimuli, make_cue_conflict, parse_
 from adain.evaluation.shapebias import Trial, analyse, load_summaries, raw_csv, summary_table
 from adain.evaluation.topk import TOPK_PRESETS, sparsified, topk_layers, topk_spatial
 from adain.shards.format import ShardData, write_shard
-
-from .conftest import photo
+from tests.conftest import photo
 
 # --- the 16 categories ---------------------------------------------------------------------------
 

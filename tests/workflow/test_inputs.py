@@ -1,0 +1,102 @@
+"""Wrong settings, missing weights and hostile inputs: clear errors before any work, or recorded
+rejects; and the workflow lints clean."""
+
+import json
+import shutil
+import subprocess
+
+from tests.workflow_utils import REPO, SNAKEMAKE, read_datasets, run_workflow
+
+
+def test_bad_config_fails_before_any_work(demo, tmp_path):
+    root, config = demo
+    result = run_workflow(tmp_path, **{**config, "preset": "128"}, output_dir=tmp_path / "out", check=False)
+    assert result.returncode != 0 and "preset" in result.stdout + result.stderr
+    result = run_workflow(tmp_path, **config, output_dir=tmp_path / "out", shard_sise=3, check=False)
+    assert result.returncode != 0 and "shard_sise" in result.stdout + result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
+    root, config = demo
+    result = run_workflow(
+        tmp_path,
+        **{**config, "vgg_weights": tmp_path / "w" / "vgg_normalised.pth"},
+        output_dir=tmp_path / "out",
+        check=False,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "releases/download/v0.0.0/vgg_normalised.pth" in log and "put it at" in log
+    assert not (tmp_path / "w" / "vgg_normalised.pth").exists() and not list((tmp_path / "w").glob(".*"))
+    assert "index_images" not in log  # before any job
+
+
+def test_lint():
+    result = subprocess.run(
+        [*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
+    from tests.conftest import write_odd_inputs
+
+    root, config = demo
+    content = tmp_path / "imagenet"
+    shutil.copytree(REPO / "demo" / "imagenet" / "val", content / "val")
+    odd_content = write_odd_inputs(content / "val" / "n09999999", base_size=(48, 40), huge=(400, 400))
+    paintings = tmp_path / "paintings"
+    shutil.copytree(REPO / "demo" / "paintings", paintings)
+    odd_paintings = write_odd_inputs(paintings / "odd", base_size=(256, 240), huge=(400, 400))
+    run_workflow(
+        tmp_path,
+        **{**config, "content_dir": content, "style_dir": paintings},
+        output_dir=tmp_path / "out",
+        splits="[val]",
+        max_pixels=100_000,
+        shard_size=8,
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["splits"]["val"]
+    # sin resizes the shorter side to 256, so a 1x1 image and a 3000x7 sliver become usable
+    broken = {n for n, reason in odd_content.items() if reason and "too small" not in reason}
+    assert summary["indexed"] == 6 + len(odd_content) == summary["packed"] + summary["rejected"]
+    assert summary["rejected"] == len(broken)
+    rejects = (tmp_path / "out" / "rejects.tsv").read_text()
+    reasons = {line.split("\t")[2]: line.split("\t")[3] for line in rejects.splitlines()[1:]}
+    for name in broken:
+        assert odd_content[name] in reasons[f"val/n09999999/{name}"]
+    packed = {c.decode() for s in (tmp_path / "out" / "shards").rglob("*.h5") for c in read_datasets(s)["content"]}
+    for name in odd_content:
+        assert (f"val/n09999999/{name}" in packed) == (name not in broken)
+    for name, reason in odd_paintings.items():
+        if reason:  # broken, too small (< 224) or over the pixel guard: listed, never used
+            assert f"odd/{name}" in reasons
+        else:  # CMYK, grayscale, PNG named .JPEG, RGBA, palette, 16-bit: converted and usable
+            assert f"odd/{name}" in (tmp_path / "out" / "paintings" / "accepted.tsv").read_text()
+            assert f"odd/{name}" not in reasons
+
+
+def test_clear_errors_before_any_work(demo, tmp_path, weights):
+    root, config = demo
+    empty = tmp_path / "empty"
+    (empty / "train").mkdir(parents=True)
+    (tmp_path / "a_file").write_text("x")
+    # every problem at once, all listed in one message before any job runs
+    settings = {
+        **config,
+        "vgg_weights": weights[1],
+        "content_dir": empty,
+        "style_dir": empty,
+        "output_dir": tmp_path / "a_file" / "out",
+    }
+    result = run_workflow(tmp_path, **settings, check=False)
+    assert result.returncode != 0
+    for message in (
+        "vgg_weights: " + str(weights[1]),
+        f"content_dir {empty} holds no images",
+        f"style_dir {empty} holds no images",
+        "cannot be written",
+    ):
+        assert message in result.stdout + result.stderr, message
+    assert "index_images" not in result.stdout + result.stderr  # no job started
