@@ -13,8 +13,8 @@ Sub-packages, each importing only those before it (the data's way, then its side
                 their settings and fingerprints
 ``data``        readers for training (``ShardDataset``, ``ShardStream``); imports ``shards``, not
                 the stages
-``run``         a workflow run: output layout (``paths``), plan, reconcile, preflight, status, verify,
-                jobs
+``run``         a workflow run: output layout (``paths``), plan, start (the workflow's one place of
+                effects), reconcile, preflight, status, verify, jobs
 ``evaluation``  categories, classifiers, cue-conflict stimuli, shape bias, Top-K, accuracy, plots
 ``cli``         the ``adain`` command (``adain stylize``'s folder run in ``cli.stylize``)
 """
