@@ -26,7 +26,8 @@ SCHEMA = Path(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
 config.update(command_line_booleans(config, yaml.safe_load(SCHEMA.read_text())))
 validate(config, schema="../schemas/config.schema.yaml")
 
-RUN = start_run(config, workflow.basedir, workflow.is_main_process, evaluation_problems(config))
+MAIN = workflow.is_main_process  # Snakemake's own process, not a job's (Slurm jobs read this file too)
+RUN = start_run(config, workflow.basedir, MAIN, evaluation_problems(config) if MAIN else ())
 PATHS = RUN.paths
 PLAN = RUN.plan
 ADAIN = config["method"] == "adain"
