@@ -224,7 +224,9 @@ def _run_content_dir(path: Path) -> str | None:
     """The content root a workflow output folder was made from (its ``summary.json``), if it still exists."""
     import json
 
-    listing = path / "summary.json"
+    from ..run.paths import RunPaths
+
+    listing = RunPaths(path).summary_json
     try:
         content_dir = json.loads(listing.read_text()).get("content_dir") if listing.is_file() else None
     except (OSError, ValueError):

@@ -35,7 +35,6 @@ class Plan:
 
     def __init__(self, run: RunSettings) -> None:
         self.run = run
-        self.out = Path(run.output_dir)
         self.paths = RunPaths(run.output_dir)
         self.settings = run.stylize
         self.pack = run.pack
@@ -154,6 +153,6 @@ class Plan:
     def expected_files(self) -> dict[str, str]:
         """Final shard (relative to ``output_dir``) -> planned fingerprint."""
         return {
-            self.paths.shard(split, shard).relative_to(self.out).as_posix(): self.shard_fingerprint(split, shard)
+            self.paths.shard(split, shard).relative_to(self.paths.root).as_posix(): self.shard_fingerprint(split, shard)
             for split, shard, _ in self.shards
         }

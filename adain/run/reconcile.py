@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..files.tsv import display_name, read_meta, read_tsv, write_tsv
+from ..shards.checkpoint import PARTS_SUFFIX
 from .paths import RunPaths
 from .plan import Plan, shard_key
 
@@ -86,7 +87,7 @@ class Reconciler:
     def _retire(self, path: Path, reason: str) -> None:
         self.say(f"{'would move' if self.dry_run else 'moving'} {display_name(path)} out of the dataset ({reason})")
         if not self.dry_run:
-            self.retired.append((retire(self.plan.out, path, reason, self.stamp), reason))
+            self.retired.append((retire(self.plan.paths.root, path, reason, self.stamp), reason))
 
     def _check_tsv(self, path: Path, expected: str, companions: list[Path], what: str) -> bool:
         """Keep ``path`` (and its companions) if its recorded fingerprint is ``expected``."""
@@ -159,11 +160,8 @@ class Reconciler:
         if not plan.paths.manifest_dir.exists():
             return
         self._remove(plan.paths.manifest_dir, reason)
-        for path in self._summary_files():
+        for path in self.plan.paths.summary_files:
             self._remove(path, "the plan is being made again")
-
-    def _summary_files(self) -> list[Path]:
-        return self.plan.paths.summary_files
 
     def check_chunks(self) -> None:
         """Statistics chunks: keep those whose fingerprint matches the painting list's rows."""
@@ -251,8 +249,8 @@ class Reconciler:
             return
         for path in sorted(staging.glob("*/*")):
             split, name = path.parent.name, path.name
-            if name.endswith(".h5.parts"):
-                if (split, name[: -len(".h5.parts")]) not in expected:
+            if name.endswith(".h5" + PARTS_SUFFIX):
+                if (split, name[: -len(".h5" + PARTS_SUFFIX)]) not in expected:
                     self._remove(path, "checkpoints of a shard no longer planned")
             elif name.endswith(".h5.lock"):
                 continue
@@ -320,7 +318,7 @@ class Reconciler:
                 if missing
                 else "it describes another set of shards"
             )
-            for path in self._summary_files():
+            for path in self.plan.paths.summary_files:
                 self._remove(path, reason)
 
 

@@ -37,11 +37,15 @@ class RunStart:
     def __init__(self, settings: RunSettings, main_process: bool, workdir_lock: IO | None = None) -> None:
         self.settings = settings
         self.plan = Plan(settings)
-        self.paths = self.plan.paths
         self.main_process = main_process
         self.workdir_lock = workdir_lock  # held for the life of the run
         self.output_lock: IO | None = None
         self._reconciled = False
+
+    @property
+    def paths(self):
+        """The output folder's layout (:class:`adain.run.paths.RunPaths`)."""
+        return self.plan.paths
 
     def reconcile(self, dry_run: bool) -> None:
         """Once per run, in the main process: claim the output folder, fetch missing weights and
@@ -79,10 +83,11 @@ def start_run(config: dict, basedir: str | Path, main_process: bool, more_proble
 
     paths = [str(basedir), os.environ.get("PYTHONPATH", "")]
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    settings = RunSettings.from_config(config)
     if not main_process:
-        return RunStart(RunSettings.from_config(config), main_process=False)
+        return RunStart(settings, main_process=False)
     check_run(config, more_problems)
-    return RunStart(RunSettings.from_config(config), main_process=True, workdir_lock=claim_workdir())
+    return RunStart(settings, main_process=True, workdir_lock=claim_workdir())
 
 
 def after_painting_list(settings: RunSettings) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..files.tsv import iter_tsv
-from ..shards.checkpoint import rows_checkpointed
+from ..shards.checkpoint import parts_folder, rows_checkpointed
 from .paths import RunPaths
 
 __all__ = ["RunStatus", "run_status", "format_status", "progress_line"]
@@ -53,11 +53,11 @@ def _throughput(paths: list[tuple[Path, int]], window: float = 1800.0) -> float:
     return sum(n for _, n in recent[1:]) / (recent[-1][0] - recent[0][0])
 
 
-def _job_rate(out: Path) -> float:
+def _job_rate(paths: RunPaths) -> float:
     """Images per second of one stylize job, from the latest validation reports."""
     import json
 
-    reports = sorted(RunPaths(out).reports_dir.glob("*/*.json"), key=lambda p: p.stat().st_mtime)[-_RECENT:]
+    reports = sorted(paths.reports_dir.glob("*/*.json"), key=lambda p: p.stat().st_mtime)[-_RECENT:]
     images = seconds = 0.0
     for path in reports:
         try:
@@ -83,7 +83,6 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
             status.planned_shards += 1
             status.planned_images += images
             final, staged = paths.shard(split, shard), paths.staged(split, shard)
-            parts = staged.with_name(staged.name + ".parts")
             if final.exists():
                 status.done_shards += 1
                 status.done_images += images
@@ -94,7 +93,7 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
                 finished.append((staged, images))
             else:
                 try:
-                    done = rows_checkpointed(parts)
+                    done = rows_checkpointed(parts_folder(staged))
                 except OSError:  # the job finished and cleared its parts meanwhile
                     done = 0
                 if done:
@@ -102,7 +101,7 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
                 remaining += images - done
     stale = paths.stale_dir
     status.stale_files = sum(1 for _ in stale.rglob("*.h5")) if stale.is_dir() else 0
-    status.images_per_second = _throughput(finished) or job_rate or _job_rate(out)
+    status.images_per_second = _throughput(finished) or job_rate or _job_rate(paths)
     if status.planned_shards:
         status.eta_seconds = remaining / status.images_per_second if status.images_per_second else None
     return status

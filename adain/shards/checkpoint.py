@@ -25,8 +25,10 @@ import numpy as np
 from ..files.atomic import atomic_path
 from .format import ShardWriter
 
-__all__ = ["PartStore", "CheckpointedStaging", "rows_checkpointed", "WORK_FILE"]
+__all__ = ["PartStore", "CheckpointedStaging", "rows_checkpointed", "parts_folder", "PARTS_SUFFIX", "WORK_FILE"]
 
+#: A shard's checkpoints live in ``<shard>.h5`` + this suffix, beside the shard being made.
+PARTS_SUFFIX = ".parts"
 #: The staging work file of a stylize job, beside its parts.
 WORK_FILE = "staging.h5"
 #: Bumped when the contents of a part change: older parts are then another plan's.
@@ -34,6 +36,12 @@ _FORMAT = "2"
 
 log = logging.getLogger(__name__)
 _PART = re.compile(r"^(\d{7})-(\d{7})-([0-9a-f]{16})\.npz$")
+
+
+def parts_folder(shard_h5: str | Path) -> Path:
+    """The folder of ``shard_h5``'s checkpoints while it is made: ``<shard>.h5.parts``."""
+    shard_h5 = Path(shard_h5)
+    return shard_h5.with_name(shard_h5.name + PARTS_SUFFIX)
 
 
 def rows_checkpointed(folder: str | Path) -> int:

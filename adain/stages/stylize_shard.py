@@ -27,7 +27,7 @@ from ..engine.image_dataset import ImageDataset
 from ..engine.stylizer import Flushed, Rejected, Stylizer
 from ..files.hashing import file_sha256
 from ..files.locking import held_lock
-from ..shards.checkpoint import WORK_FILE, CheckpointedStaging, PartStore
+from ..shards.checkpoint import WORK_FILE, CheckpointedStaging, PartStore, parts_folder
 from ..shards.format import ShardData, ShardWriter, encode_image, read_shard
 from .assign_styles import read_manifest, sample_key
 from .fingerprints import dataset_fingerprint, shard_fingerprint
@@ -356,7 +356,7 @@ def _stylize_shard(
     rows = read_manifest(manifest_tsv)
     stylizer = given if given is not None else _make_stylizer(settings, vgg, decoder)
     described = _describe(settings, stylizer, vgg, decoder, stats_h5, manifest_tsv, out_h5, expected_identity)
-    store = PartStore(out_h5.with_name(out_h5.name + ".parts"), described["fingerprint"])
+    store = PartStore(parts_folder(out_h5), described["fingerprint"])
     staging, parts = _open_staging(out_h5, store, settings, len(rows))
     try:  # from here on, a failure leaves the work file closed (and kept for a resume)
         start = parts[-1][1] if parts else 0
