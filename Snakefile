@@ -18,6 +18,14 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/evaluation.smk"
 
 
+onsuccess:
+    RUN.finish()
+
+
+onerror:
+    RUN.finish()
+
+
 rule all:
     default_target: True
     input:

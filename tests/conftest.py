@@ -108,3 +108,26 @@ def write_odd_inputs(
     (folder / "page.JPEG").write_text("<!DOCTYPE html><html><body>404 Not Found</body></html>")
     expected["page.JPEG"] = "undecodable"
     return expected
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 server (moto) on 127.0.0.1 for this test process."""
+    from tests.s3_server import s3_server
+
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_env(s3_endpoint, monkeypatch) -> str:
+    """The S3 plugin's settings (and boto3's) in the environment, pointing at the test server;
+    what this process and the workflows it starts use. Returns the endpoint."""
+    for name, value in {
+        "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return s3_endpoint

@@ -1,8 +1,11 @@
 """Helpers of the end-to-end workflow tests: running Snakemake on a copy of the demo tree."""
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -39,6 +42,42 @@ def run_workflow(
             f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
         )
     return result
+
+
+def start_workflow(workdir: Path, config: dict, output=subprocess.DEVNULL) -> subprocess.Popen:
+    """``snakemake --cores 2`` like :func:`run_workflow`, in the background, in a process group of
+    its own (for :func:`kill_group`)."""
+    overrides = [f"{key}={value}" for key, value in config.items()]
+    command = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--configfile",
+        str(REPO / "config.yaml"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--config",
+        *overrides,
+    ]
+    return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the workflow and every job it started, as a preempted machine would."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def wait_for(condition, process, timeout=120.0) -> bool:
+    """Poll ``condition`` while ``process`` runs; whether it held before the process ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def copy_demo(root: Path, weights) -> tuple[Path, dict]:

@@ -264,7 +264,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def _add_status(commands) -> None:
     parser = commands.add_parser("status", help="where a workflow run stands: shards done, in progress, stale, ETA")
-    parser.add_argument("output_dir", help="the workflow's output_dir")
+    parser.add_argument("output_dir", help="the workflow's output_dir (a folder, or s3://bucket/prefix)")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.set_defaults(run=_run_status)
 
@@ -272,11 +272,45 @@ def _add_status(commands) -> None:
 def _run_status(args: argparse.Namespace) -> int:
     import dataclasses
     import json
+    import tempfile
 
+    from ..files.objectstore import is_s3_url
     from ..run.status import format_status, run_status
 
-    status = run_status(args.output_dir)
+    if is_s3_url(args.output_dir):  # the bucket's records (not its shards) in a scratch folder
+        with tempfile.TemporaryDirectory(prefix="adain-status-") as scratch:
+            _pull(args.output_dir, scratch, records_only=True)
+            status = dataclasses.replace(run_status(scratch), output_dir=args.output_dir)
+    else:
+        status = run_status(args.output_dir)
     print(json.dumps(dataclasses.asdict(status), indent=1) if args.json else format_status(status))
+    return 0
+
+
+def _pull(url: str, dest: str, records_only: bool = False):
+    from ..files.objectstore import S3Folder
+    from ..run.mirror import OutputMirror
+
+    folder = S3Folder(url)
+    folder.check()
+    return OutputMirror(folder, dest).pull(records_only=records_only)
+
+
+def _add_pull(commands) -> None:
+    parser = commands.add_parser(
+        "pull",
+        help="copy a workflow output folder kept in S3 (output_dir: s3://...) to a local folder",
+        description="Fetches what s3://bucket/prefix holds and DEST lacks (or holds older), so that the readers, "
+        "adain verify and adain inspect read it (docs/storage.md). The endpoint and keys come from "
+        "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL/_ACCESS_KEY/_SECRET_KEY or boto3's usual AWS_* settings.",
+    )
+    parser.add_argument("url", help="s3://bucket/prefix (a workflow's output_dir)")
+    parser.add_argument("dest", help="local folder (created; files it holds already are not fetched again)")
+    parser.set_defaults(run=_run_pull)
+
+
+def _run_pull(args: argparse.Namespace) -> int:
+    print(f"pulled {_pull(args.url, args.dest)} from {args.url} into {args.dest}")
     return 0
 
 
@@ -288,16 +322,27 @@ def _add_verify(commands) -> None:
         "packed. Exit status 1 if any shard is damaged. --repair moves damaged shards out of the "
         "dataset (to <output_dir>/stale/), so that the next run of the workflow makes them again.",
     )
-    parser.add_argument("path", help="a workflow output folder, a folder of shards or one shard")
+    parser.add_argument(
+        "path", help="a workflow output folder (or s3://bucket/prefix), a folder of shards or one shard"
+    )
     parser.add_argument("--workers", type=int, default=4, help="shards checked at once")
     parser.add_argument("--repair", action="store_true", help="move damaged shards to <output_dir>/stale/")
     parser.set_defaults(run=_run_verify)
 
 
 def _run_verify(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from ..files.objectstore import is_s3_url
     from ..run.verify import verify_output
 
-    return verify_output(args.path, args.workers, args.repair)
+    if not is_s3_url(args.path):
+        return verify_output(args.path, args.workers, args.repair)
+    if args.repair:
+        raise ValueError("--repair works on a local copy: repair the run's local_copy (or adain pull it) and rerun")
+    with tempfile.TemporaryDirectory(prefix="adain-verify-") as scratch:  # every shard is read: fetch them
+        _pull(args.path, scratch)
+        return verify_output(scratch, args.workers, False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect(commands)
     _add_export(commands)
     _add_status(commands)
+    _add_pull(commands)
     _add_verify(commands)
     add_evaluation_commands(commands)
     return parser
@@ -328,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # not a line per credential lookup
     try:
         return args.run(args)
     except BrokenPipeError:  # e.g. `adain inspect OUT | head`: the reader has gone, so end quietly

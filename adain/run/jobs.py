@@ -126,6 +126,15 @@ def assign_styles_job(settings: RunSettings, *, images_tsv, stats_h5, out_dir) -
     after_manifests(settings)
 
 
+def _checkpoint_copier(settings: RunSettings):
+    """Checkpoints reach the bucket too when ``output_dir`` is one (:mod:`adain.run.mirror`)."""
+    if not settings.output_storage:
+        return None
+    from .mirror import checkpoint_copier
+
+    return checkpoint_copier(settings.output_storage, settings.output_dir)
+
+
 def stylize_shard_job(
     settings: RunSettings,
     *,
@@ -160,6 +169,7 @@ def stylize_shard_job(
             {"seed": settings.manifest.seed, **(attrs or {})},
             expected_identity,
             style_dir=settings.paintings.style_dir,
+            on_checkpoint=_checkpoint_copier(settings),
         )
     if progress:
         from .status import progress_line

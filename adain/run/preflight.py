@@ -110,10 +110,24 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
             f"{config['method']} would store the same pixels for every sample"
         )
     problems += list(more_problems)
-    if not _writable(Path(config["output_dir"])):
-        problems.append(f"output_dir {config['output_dir']} cannot be written")
+    problems += _output_problems(config)
     if problems:
         raise PreflightError("the run cannot start:\n  - " + "\n  - ".join(problems))
+
+
+def _output_problems(config: dict) -> list[str]:
+    from ..files.objectstore import ObjectStoreError, is_s3_url, split_s3_url
+    from ..stages.settings import output_folders
+
+    output, (local, storage) = config["output_dir"], output_folders(config)
+    if is_s3_url(output):
+        try:
+            split_s3_url(output)
+        except ObjectStoreError as error:
+            return [f"output_dir: {error}"]
+    if not _writable(Path(local)):
+        return [f"{'local_copy' if storage else 'output_dir'} {local} cannot be written"]
+    return []
 
 
 def claim_workdir(snakemake_dir: str | Path = ".snakemake") -> IO | None:

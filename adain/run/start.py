@@ -16,10 +16,16 @@ lives here, in two steps, each documented:
   aside what is out of date (a dry run only says what it would do). Outputs made later in the run
   are checked by the jobs that make the plan: ``prepare_paintings`` checks the statistics chunks
   and ``assign_styles`` the shards (:func:`after_painting_list`, :func:`after_manifests`).
+
+With ``output_dir: s3://bucket/prefix`` the run works in a local copy (:mod:`adain.run.mirror`):
+:meth:`RunStart.reconcile` first pulls what the bucket holds, reconciles, pushes the result and
+keeps pushing in the background; :meth:`RunStart.finish` (the Snakefile's ``onsuccess`` and
+``onerror``) pushes the last outputs.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,12 +40,16 @@ __all__ = ["RunStart", "start_run", "after_painting_list", "after_manifests"]
 class RunStart:
     """A started workflow run: its settings, plan, paths and the locks it holds."""
 
-    def __init__(self, settings: RunSettings, main_process: bool, workdir_lock: IO | None = None) -> None:
+    def __init__(
+        self, settings: RunSettings, main_process: bool, workdir_lock: IO | None = None, storage_provider=None
+    ) -> None:
         self.settings = settings
         self.plan = Plan(settings)
         self.main_process = main_process
         self.workdir_lock = workdir_lock  # held for the life of the run
         self.output_lock: IO | None = None
+        self.storage_provider = storage_provider  # Snakemake's S3 provider, when output_dir is a bucket
+        self.mirror = None
         self._reconciled = False
 
     @property
@@ -60,14 +70,55 @@ class RunStart:
         if not dry_run:
             self.output_lock = claim_output_dir(self.paths.root)
             ensure_weights(self.settings.config)
+        if self.settings.output_storage:
+            self.mirror = self._pull(dry_run)
         reconciler = Reconciler(self.plan, dry_run=dry_run)
         if reconciler.before_run():  # the manifests are current: the shards can be checked now
             reconciler.check_shards()
             if not dry_run:
                 self.plan.write_identity()
+        if self.mirror is not None:
+            print(f"adain: pushed to {self.settings.output_storage}: {self.mirror.push()}", flush=True)
+            self.mirror.start()
+
+    def _pull(self, dry_run: bool):
+        """The output folder's bucket copy, checked and pulled into the local copy (a dry run only
+        checks the bucket can be reached, and reads the local copy as it is)."""
+        from ..files.objectstore import ObjectStoreError, S3Folder
+        from .mirror import OutputMirror
+        from .preflight import PreflightError
+
+        url = self.settings.output_storage
+        try:
+            folder = S3Folder(url, self.storage_provider)
+            folder.check(create=not dry_run)
+        except ObjectStoreError as error:
+            raise PreflightError(f"the run cannot start:\n  - output_dir: {error}") from None
+        if dry_run:
+            print(f"adain: dry run: {url} is not pulled; the local copy {self.paths.root} is read as it is", flush=True)
+            return None
+        mirror = OutputMirror(folder, self.paths.root, self.settings.config["storage_sync_seconds"])
+        try:
+            mirror.claim()
+        except ObjectStoreError as error:
+            raise PreflightError(f"the run cannot start:\n  - output_dir: {error}") from None
+        print(f"adain: pulled from {url} into {self.paths.root}: {mirror.pull()}", flush=True)
+        atexit.register(self.finish)  # also when Snakemake finds nothing to do (no onsuccess then)
+        return mirror
+
+    def finish(self) -> None:
+        """When the run ends (``onsuccess``/``onerror``): the last push to the bucket, if any."""
+        if self.mirror is not None:
+            pushed = self.mirror.finish()
+            print(
+                f"adain: {self.settings.output_storage} holds the run's outputs (this run pushed {pushed})", flush=True
+            )
+            self.mirror = None
 
 
-def start_run(config: dict, basedir: str | Path, main_process: bool, more_problems: Sequence[str] = ()) -> RunStart:
+def start_run(
+    config: dict, basedir: str | Path, main_process: bool, more_problems: Sequence[str] = (), storage_provider=None
+) -> RunStart:
     """Start a workflow run from its validated ``config`` (see the module docstring for the effects).
 
     Args:
@@ -75,10 +126,13 @@ def start_run(config: dict, basedir: str | Path, main_process: bool, more_proble
         basedir: the checkout's root (``workflow.basedir``), put first on ``PYTHONPATH``.
         main_process: whether this is Snakemake's main process (not a job's).
         more_problems: further configuration problems to report with the run's own (evaluation).
+        storage_provider: Snakemake's S3 storage provider when ``output_dir`` is ``s3://...``
+            (its settings are passed on to the jobs through the environment).
 
     Raises:
         adain.run.preflight.PreflightError: listing every problem, before any work.
     """
+    from ..files.objectstore import export_s3_settings
     from .preflight import check_run, claim_workdir
 
     paths = [str(basedir), os.environ.get("PYTHONPATH", "")]
@@ -87,7 +141,9 @@ def start_run(config: dict, basedir: str | Path, main_process: bool, more_proble
     if not main_process:
         return RunStart(settings, main_process=False)
     check_run(config, more_problems)
-    return RunStart(settings, main_process=True, workdir_lock=claim_workdir())
+    if storage_provider is not None:
+        export_s3_settings(storage_provider)
+    return RunStart(settings, main_process=True, workdir_lock=claim_workdir(), storage_provider=storage_provider)
 
 
 def after_painting_list(settings: RunSettings) -> None:

@@ -17,6 +17,7 @@ import logging
 import re
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -128,8 +129,10 @@ class CheckpointedStaging:
         every_images: int,
         every_seconds: float,
         encoded: bool,
+        on_checkpoint: Callable[[Path], None] | None = None,
     ) -> None:
         self.staging, self.store, self.parts, self.encoded = staging, store, parts, encoded
+        self.on_checkpoint = on_checkpoint  # called with the parts folder after each checkpoint, on the writer
         self.every_images, self.every_seconds = every_images, every_seconds
         self.part_start, self.last_save, self.since_save = start, time.monotonic(), 0
         self.piece_rows: list[int] = []
@@ -194,3 +197,5 @@ class CheckpointedStaging:
         self.staging.sync()  # the images first, then the part that vouches for them
         self.store.save(first, end, arrays)
         self.parts.append((first, end, arrays))
+        if self.on_checkpoint is not None:  # the work file is quiet until this returns
+            self.on_checkpoint(self.store.folder)

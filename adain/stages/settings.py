@@ -48,6 +48,19 @@ def config_defaults(**overrides) -> dict:
     return config
 
 
+def output_folders(config: dict) -> tuple[str, str]:
+    """(the folder a run writes, the S3 prefix that keeps its durable copy or "").
+
+    ``output_dir: s3://bucket/prefix`` is written through its local copy, ``local_copy`` (""
+    = ``.snakemake/storage/s3/<bucket>/<prefix>``, where Snakemake's S3 plugin keeps its copies).
+    """
+    output = str(config["output_dir"])
+    if not output.startswith("s3://"):
+        return output, ""
+    storage = output.rstrip("/")
+    return config["local_copy"] or str(Path(".snakemake", "storage", "s3", storage[len("s3://") :])), storage
+
+
 @dataclass(frozen=True)
 class StylizeSettings:
     """How ``stylize_shard`` makes a shard.
@@ -204,7 +217,7 @@ class PaintingSettings:
 
     @classmethod
     def from_config(cls, config: dict) -> PaintingSettings:
-        cache_dir = config["cache_dir"] or str(Path(config["output_dir"]) / "cache")
+        cache_dir = config["cache_dir"] or str(Path(output_folders(config)[0]) / "cache")
         return cls(
             str(config["style_dir"]),
             tuple(config["extensions"]),
@@ -244,7 +257,7 @@ class RunSettings:
     """Every setting of a workflow run, built from its configuration in one place
     (:meth:`from_config`); each job takes the part it needs."""
 
-    output_dir: str
+    output_dir: str  # the folder the run writes: the local copy when output_dir names a bucket
     index: IndexSettings
     paintings: PaintingSettings
     manifest: ManifestSettings
@@ -252,11 +265,13 @@ class RunSettings:
     pack: PackSettings
     weights: tuple[str, str]  # (vgg, decoder): the user's files, read only
     config: dict = field(default_factory=dict, compare=False)  # as given, for the dataset card
+    output_storage: str = ""  # s3://bucket/prefix that keeps the durable copy (adain.run.mirror), or ""
 
     @classmethod
     def from_config(cls, config: dict) -> RunSettings:
+        local, storage = output_folders(config)
         return cls(
-            str(config["output_dir"]),
+            local,
             IndexSettings.from_config(config),
             PaintingSettings.from_config(config),
             ManifestSettings.from_config(config),
@@ -264,4 +279,5 @@ class RunSettings:
             PackSettings.from_config(config),
             (str(config["vgg_weights"]), str(config["decoder_weights"])),
             dict(config),
+            storage,
         )

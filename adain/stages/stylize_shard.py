@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +68,7 @@ def stylize_shard(
     expected_identity: dict | None = None,
     stylizer: Stylizer | None = None,
     style_dir: str | Path | None = None,
+    on_checkpoint: Callable[[Path], None] | None = None,
 ) -> dict:
     """Stylize every row of ``manifest_tsv`` with its painting and write the staging shard.
 
@@ -86,6 +88,8 @@ def stylize_shard(
             describe (benchmarks: a stand-in device); the shard still records ``settings``' identity.
         style_dir: the paintings' folder (the manifest's ``style`` names are below it); read only
             with ``settings.preserve_color``, which encodes each (content, painting) pair.
+        on_checkpoint: called with the shard's parts folder after each checkpoint, while its work
+            file is quiet (e.g. :func:`adain.run.mirror.checkpoint_copier`).
 
     The shard records ``fingerprint`` (:func:`adain.stages.fingerprints.shard_fingerprint`: its manifest file
     and its identity), ``dataset_fingerprint`` and ``identity``; checkpoints are keyed by the
@@ -122,6 +126,7 @@ def stylize_shard(
             expected_identity,
             stylizer,
             style_dir,
+            on_checkpoint,
         )
         # the shard exists now, which is what a waiting duplicate checks: the lock file can go
         lock.unlink(missing_ok=True)
@@ -352,6 +357,7 @@ def _stylize_shard(
     expected_identity: dict | None,
     given: Stylizer | None,
     style_dir,
+    on_checkpoint: Callable[[Path], None] | None,
 ) -> dict:
     rows = read_manifest(manifest_tsv)
     stylizer = given if given is not None else _make_stylizer(settings, vgg, decoder)
@@ -371,6 +377,7 @@ def _stylize_shard(
             settings.checkpoint_images,
             settings.checkpoint_seconds,
             encoded=not settings.get_preset().fixed_size,
+            on_checkpoint=on_checkpoint,
         )
         t0 = time.perf_counter()
         try:

@@ -3,10 +3,8 @@ labels, rejects and format, pixels against the engine by hand, repeatability, a 
 run, the report, the card, inspect, evaluation and the IN-beside-SIN alignment."""
 
 import json
-import os
 import random
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ from adain.core.model import load_adain
 from adain.engine.images import Preprocess, open_rgb, square_thumbnail, to_uint8_tensor
 from adain.engine.stylizer import Stylizer
 from adain.stages.paintings import read_painting_list
-from tests.workflow_utils import REPO, SNAKEMAKE, read_datasets, run_workflow
+from tests.workflow_utils import kill_group, read_datasets, run_workflow, start_workflow, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -108,38 +106,6 @@ def test_same_config_and_seed_give_identical_shards(sin_run, demo, tmp_path):
             np.testing.assert_array_equal(first[name], second[name])
 
 
-def _start(workdir: Path, config: dict, output=subprocess.DEVNULL) -> subprocess.Popen:
-    overrides = [f"{key}={value}" for key, value in config.items()]
-    command = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--configfile",
-        str(REPO / "config.yaml"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        "--config",
-        *overrides,
-    ]
-    return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, text=True)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _wait_for(condition, process, timeout=120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def _locked_since(workdir: Path, since: float) -> bool:
     """Whether Snakemake lock files written after ``since`` exist in ``workdir``."""
     for path in (workdir / ".snakemake" / "locks").glob("*.lock"):
@@ -159,9 +125,9 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
     rng = random.Random(1234)
     parts = lambda: any((tmp_path / "out" / "stylized").glob("*/*.h5.parts/*.npz"))  # noqa: E731
     kills = 0
-    process = _start(tmp_path, run_config)
-    if _wait_for(parts, process):  # mid-shard, right after a checkpoint
-        _kill(process)
+    process = start_workflow(tmp_path, run_config)
+    if wait_for(parts, process):  # mid-shard, right after a checkpoint
+        kill_group(process)
         kills += 1
         # where the killed run stands, from the output folder alone
         from adain.run.status import format_status, run_status
@@ -171,18 +137,18 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
         assert "in progress" in format_status(status) and "checkpointed" in format_status(status)
         # a second run may start while nothing runs: the killed run's locks are stale
         started = time.time()
-        concurrent_a = _start(tmp_path, run_config)
-        assert _wait_for(lambda: _locked_since(tmp_path, started), concurrent_a)
-        concurrent_b = _start(tmp_path, run_config, output=subprocess.PIPE)  # ... but never beside a live run
+        concurrent_a = start_workflow(tmp_path, run_config)
+        assert wait_for(lambda: _locked_since(tmp_path, started), concurrent_a)
+        concurrent_b = start_workflow(tmp_path, run_config, output=subprocess.PIPE)  # ... but never beside a live run
         output, _ = concurrent_b.communicate(timeout=120)
         assert concurrent_b.returncode != 0 and "is in use by a live run" in output, output[-2000:]
-        _kill(concurrent_a)
+        kill_group(concurrent_a)
         kills += 1
     for _ in range(4):
-        process = _start(tmp_path, run_config)
+        process = start_workflow(tmp_path, run_config)
         time.sleep(rng.uniform(2.0, 12.0))
         if process.poll() is None:
-            _kill(process)
+            kill_group(process)
             kills += 1
     assert kills >= 5
     run_workflow(tmp_path, **run_config)  # the same command, no --unlock, no --rerun-incomplete

@@ -27,7 +27,9 @@ config.update(command_line_booleans(config, yaml.safe_load(SCHEMA.read_text())))
 validate(config, schema="../schemas/config.schema.yaml")
 
 MAIN = workflow.is_main_process  # Snakemake's own process, not a job's (Slurm jobs read this file too)
-RUN = start_run(config, workflow.basedir, MAIN, evaluation_problems(config) if MAIN else ())
+# output_dir: s3://... is kept through Snakemake's S3 storage plugin (--storage-s3-*; docs/storage.md)
+S3 = storage.register_storage(provider="s3") if MAIN and str(config["output_dir"]).startswith("s3://") else None
+RUN = start_run(config, workflow.basedir, MAIN, evaluation_problems(config) if MAIN else (), S3)
 PATHS = RUN.paths
 PLAN = RUN.plan
 ADAIN = config["method"] == "adain"
