@@ -235,15 +235,22 @@ def _run_content_dir(path: Path) -> str | None:
 
 
 def _add_export(commands) -> None:
-    parser = commands.add_parser("export", help="shards back to an ImageFolder tree of image files, or WebDataset tars")
+    parser = commands.add_parser(
+        "export", help="shards back to an ImageFolder tree of image files, WebDataset tars or a Hugging Face dataset"
+    )
     parser.add_argument("path", help="a workflow output folder, a folder of shards or one shard")
-    parser.add_argument("dest", help="target folder: <dest>/<split>/<wnid>/<name>.<format>, or <dest>/<shard>.tar")
+    parser.add_argument(
+        "dest",
+        help="target folder: <dest>/<split>/<wnid>/<name>.<format>, <dest>/<shard>.tar, or (hf) a new or empty folder",
+    )
     parser.add_argument(
         "--format",
         default="png",
-        choices=["png", "jpeg", "webdataset"],
-        help="image files, or WebDataset tar shards (one per shard: .png image, .cls label, .json metadata)",
+        choices=["png", "jpeg", "webdataset", "hf"],
+        help="image files, WebDataset tar shards (one per shard: .png image, .cls label, .json metadata), or a "
+        "Hugging Face dataset (Parquet files + README.md card; datasets.load_dataset(DEST) reads it)",
     )
+    parser.add_argument("--max-shard-mb", type=float, default=500.0, help="hf: images per Parquet file, in MB")
     parser.add_argument(
         "--image-format", default="png", choices=["png", "jpeg"], help="image encoding inside WebDataset tars"
     )
@@ -254,6 +261,12 @@ def _add_export(commands) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from .inspect import export_shards, export_webdataset
 
+    if args.format == "hf":
+        from .hf_dataset import export_hf
+
+        counts = export_hf(args.path, args.dest, args.max_shard_mb)
+        print(f"wrote {sum(counts.values())} images ({counts}) to {args.dest}; datasets.load_dataset({args.dest!r})")
+        return 0
     if args.format == "webdataset":
         count = export_webdataset(args.path, args.dest, args.image_format, args.quality)
     else:

@@ -123,4 +123,7 @@ class ShardDataset(Dataset):
     def __del__(self) -> None:
         files = self.__dict__.get("_files")
         if files is not None:
-            files.close()
+            try:
+                files.close()
+            except Exception:  # noqa: BLE001 - at interpreter exit h5py may be torn down already
+                pass

@@ -79,6 +79,14 @@ def test_several_styles_and_colour_preservation_through_the_workflow_readers_and
                 json.loads(handle.extractfile(m).read())["k"] for m in handle.getmembers() if m.name.endswith(".json")
             ]
     assert sorted(ks) == [0] * 13 + [1] * 13
+    import datasets
+
+    from adain.cli.hf_dataset import export_hf
+
+    assert export_hf(out / "shards" / "train", tmp_path / "hf") == {"train": 26}
+    hf = datasets.load_dataset(str(tmp_path / "hf"), split="train", cache_dir=str(tmp_path / "hf-cache"))
+    assert sorted(hf["k"]) == [0] * 13 + [1] * 13
+    assert hf.features["label"].names == ["n02123045", "n04266014", "n07920052"]
     reference, preset = ReferenceStylizer(*weights), get_preset("64", 64)
     val_shards = sorted((out / "shards" / "val").glob("*.h5"))
     fingerprints = {}
