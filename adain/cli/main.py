@@ -309,6 +309,31 @@ def _pull(url: str, dest: str, records_only: bool = False):
     return OutputMirror(folder, dest).pull(records_only=records_only)
 
 
+def _add_clean(commands) -> None:
+    parser = commands.add_parser(
+        "clean",
+        help="remove what a workflow output folder no longer needs (--stale: the shards moved to stale/)",
+        description="--stale removes <output_dir>/stale/, where shards go that a setting change moved out of the "
+        "dataset. Never a current shard, never a file outside stale/, never while a run uses the folder.",
+    )
+    parser.add_argument("output_dir", help="the workflow's output_dir (a folder, or s3://bucket/prefix)")
+    parser.add_argument("--stale", action="store_true", required=True, help="remove stale/")
+    parser.add_argument("--dry-run", "-n", action="store_true", help="only say what would be removed")
+    parser.set_defaults(run=_run_clean)
+
+
+def _run_clean(args: argparse.Namespace) -> int:
+    from ..files.objectstore import is_s3_url
+    from ..run.stale import clean_stale, clean_stale_in_bucket
+
+    clean = clean_stale_in_bucket if is_s3_url(args.output_dir) else clean_stale
+    usage = clean(args.output_dir, dry_run=args.dry_run)
+    print(f"{'would remove' if args.dry_run else 'removed'} {usage} from {args.output_dir}/stale")
+    if is_s3_url(args.output_dir):
+        print("(a machine's local copy keeps its own stale/: clean it too, or its next run sends it up again)")
+    return 0
+
+
 def _add_pull(commands) -> None:
     parser = commands.add_parser(
         "pull",
@@ -375,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(commands)
     _add_status(commands)
     _add_pull(commands)
+    _add_clean(commands)
     _add_verify(commands)
     add_evaluation_commands(commands)
     return parser

@@ -75,7 +75,22 @@ def prepare_paintings_job(settings: RunSettings, *, accepted_tsv, rejected_tsv) 
         paintings.style_dir, accepted_tsv, rejected_tsv, paintings.extensions, paintings.min_side, paintings.max_pixels
     )
     log.info("%d paintings accepted, %d rejected", accepted, rejected)
+    for warning in painting_warnings(accepted, settings.manifest.shard_size):
+        log.warning(warning)
+        print(f"adain: warning: {warning}", flush=True)
     after_painting_list(settings)
+
+
+def painting_warnings(paintings: int, shard_size: int) -> list[str]:
+    """What a small painting folder does to the dataset (said on the console, never refused)."""
+    if paintings == 1:
+        return ["style_dir has one usable painting: every image is stylized with the same one"]
+    if 1 < paintings < shard_size:
+        return [
+            f"style_dir has {paintings} usable paintings for shards of {shard_size} images: each painting styles "
+            f"about {shard_size / paintings:.0f} images of every shard (Painter-by-Numbers' train/ has 79,433)"
+        ]
+    return []
 
 
 def painting_stats_job(settings: RunSettings, *, chunk: int, accepted_tsv, vgg, decoder, out_npz) -> None:

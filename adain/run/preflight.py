@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 
 
 class PreflightError(Exception):
-    """The run cannot start; the message lists every problem found."""
+    """The run cannot start: ``problems`` lists every problem found, each with its fix."""
+
+    def __init__(self, problems: Sequence[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("the run cannot start:\n  - " + "\n  - ".join(self.problems))
 
 
 def _has_image(folder: Path, suffixes: set[str]) -> bool:
@@ -112,7 +116,7 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
     problems += list(more_problems)
     problems += _output_problems(config)
     if problems:
-        raise PreflightError("the run cannot start:\n  - " + "\n  - ".join(problems))
+        raise PreflightError(problems)
 
 
 def _output_problems(config: dict) -> list[str]:
@@ -125,9 +129,25 @@ def _output_problems(config: dict) -> list[str]:
             split_s3_url(output)
         except ObjectStoreError as error:
             return [f"output_dir: {error}"]
+    name = "local_copy" if storage else "output_dir"
     if not _writable(Path(local)):
-        return [f"{'local_copy' if storage else 'output_dir'} {local} cannot be written"]
-    return []
+        return [f"{name} {local} cannot be written"]
+    return _nesting_problems(name, Path(local), config)
+
+
+def _nesting_problems(name: str, output: Path, config: dict) -> list[str]:
+    """An output folder inside an input folder (its files would be indexed as images or
+    paintings, a split's subfolder become a class) or around one (a clean-up would reach the
+    user's files) is refused, naming both."""
+    out = output.resolve()
+    problems = []
+    for key in ("content_dir", "style_dir"):
+        folder = Path(config[key]).resolve()
+        if out == folder or folder in out.parents:
+            problems.append(f"{name} {output} is inside {key} {config[key]}: choose an output folder outside it")
+        elif out in folder.parents:
+            problems.append(f"{key} {config[key]} is inside {name} {output}: keep the inputs outside the output folder")
+    return problems
 
 
 def claim_workdir(snakemake_dir: str | Path = ".snakemake") -> IO | None:
@@ -186,7 +206,7 @@ def ensure_weights(config: dict) -> list[Path]:
         except WeightsError as error:
             problems.append(f"{key}: {error}")
     if problems:
-        raise PreflightError("the run cannot start:\n  - " + "\n  - ".join(problems))
+        raise PreflightError(problems)
     return downloaded
 
 

@@ -214,6 +214,10 @@ class Reconciler:
         self._check_reports(expected)
         self._restore_reports(expected)
         self._check_summary()
+        if self.retired:
+            from .stale import describe_stale
+
+            self.say(describe_stale(plan.paths.root, len(self.retired)))
 
     def _check_final(self, expected: dict, pack: str) -> None:
         plan = self.plan

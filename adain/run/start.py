@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from ..stages.settings import RunSettings
 from .plan import Plan
 
-__all__ = ["RunStart", "start_run", "after_painting_list", "after_manifests"]
+__all__ = ["RunStart", "start_run", "refusing", "after_painting_list", "after_manifests"]
 
 
 class RunStart:
@@ -61,12 +62,16 @@ class RunStart:
         """Once per run, in the main process: claim the output folder, fetch missing weights and
         reconcile the folder with the plan (a dry run: say what would be done). Later calls and
         other processes do nothing."""
-        from .preflight import claim_output_dir, ensure_weights
-        from .reconcile import Reconciler
-
         if self._reconciled or not self.main_process:
             return
         self._reconciled = True
+        with refusing():
+            self._reconcile(dry_run)
+
+    def _reconcile(self, dry_run: bool) -> None:
+        from .preflight import claim_output_dir, ensure_weights
+        from .reconcile import Reconciler
+
         if not dry_run:
             self.output_lock = claim_output_dir(self.paths.root)
             ensure_weights(self.settings.config)
@@ -93,7 +98,7 @@ class RunStart:
             folder = S3Folder(url, self.storage_provider)
             folder.check(create=not dry_run)
         except ObjectStoreError as error:
-            raise PreflightError(f"the run cannot start:\n  - output_dir: {error}") from None
+            raise PreflightError(f"output_dir: {error}") from None
         if dry_run:
             print(f"adain: dry run: {url} is not pulled; the local copy {self.paths.root} is read as it is", flush=True)
             return None
@@ -101,7 +106,7 @@ class RunStart:
         try:
             mirror.claim()
         except ObjectStoreError as error:
-            raise PreflightError(f"the run cannot start:\n  - output_dir: {error}") from None
+            raise PreflightError(f"output_dir: {error}") from None
         print(f"adain: pulled from {url} into {self.paths.root}: {mirror.pull()}", flush=True)
         atexit.register(self.finish)  # also when Snakemake finds nothing to do (no onsuccess then)
         return mirror
@@ -114,6 +119,19 @@ class RunStart:
                 f"adain: {self.settings.output_storage} holds the run's outputs (this run pushed {pushed})", flush=True
             )
             self.mirror = None
+
+
+@contextmanager
+def refusing() -> Iterator[None]:
+    """A :class:`adain.run.preflight.PreflightError` ends the run with its problems alone: a few
+    lines on stderr, no traceback, whatever Snakemake wraps around the call."""
+    from .config_check import refuse
+    from .preflight import PreflightError
+
+    try:
+        yield
+    except PreflightError as error:
+        refuse(error.problems)
 
 
 def start_run(
@@ -140,7 +158,8 @@ def start_run(
     settings = RunSettings.from_config(config)
     if not main_process:
         return RunStart(settings, main_process=False)
-    check_run(config, more_problems)
+    with refusing():
+        check_run(config, more_problems)
     if storage_provider is not None:
         export_s3_settings(storage_provider)
     return RunStart(settings, main_process=True, workdir_lock=claim_workdir(), storage_provider=storage_provider)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from ..files.tsv import iter_tsv
 from ..shards.checkpoint import parts_folder, rows_checkpointed
+from ..stages.speed import stylize_speed
 from .paths import RunPaths
+from .stale import CLEAN_COMMAND, StaleUsage, stale_usage
 
 __all__ = ["RunStatus", "run_status", "format_status", "progress_line"]
-
-_RECENT = 20
 
 
 @dataclass
@@ -33,6 +33,7 @@ class RunStatus:
     staged_shards: int = 0  # stylized, waiting for validation and packing
     in_progress: dict[str, int] = field(default_factory=dict)  # shard -> images done (checkpoints)
     stale_files: int = 0
+    stale_bytes: int = 0
     images_per_second: float = 0.0
     eta_seconds: float | None = None
     summary: bool = False
@@ -42,40 +43,26 @@ class RunStatus:
         return self.planned_shards - self.done_shards - self.staged_shards - len(self.in_progress)
 
 
-def _throughput(paths: list[tuple[Path, int]], window: float = 1800.0) -> float:
-    """Images per second of the whole run (all its jobs together), from the finishing times of the
-    latest shards: those finished within ``window`` seconds of the last one (earlier runs and
-    pauses do not count)."""
-    times = sorted(((p.stat().st_mtime, n) for p, n in paths if p.exists()), key=lambda t: t[0])
-    recent = [(t, n) for t, n in times if t >= times[-1][0] - window][-_RECENT:] if times else []
-    if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
-        return 0.0
-    return sum(n for _, n in recent[1:]) / (recent[-1][0] - recent[0][0])
-
-
-def _job_rate(paths: RunPaths) -> float:
-    """Images per second of one stylize job, from the latest validation reports."""
+def _reports(paths: RunPaths) -> list[dict]:
+    """The validation reports present (what the run's speed is computed from)."""
     import json
 
-    reports = sorted(paths.reports_dir.glob("*/*.json"), key=lambda p: p.stat().st_mtime)[-_RECENT:]
-    images = seconds = 0.0
-    for path in reports:
+    reports = []
+    for path in paths.reports_dir.glob("*/*.json") if paths.reports_dir.is_dir() else ():
         try:
-            report = json.loads(path.read_text())
+            reports.append(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
-        seconds += report.get("stylize_seconds", 0.0)
-        images += report.get("images_per_second", 0.0) * report.get("stylize_seconds", 0.0)
-    return images / seconds if seconds else 0.0
+    return reports
 
 
-def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
-    """The state of ``output_dir``; ``job_rate`` (one job's images/s) is the speed while fewer
-    than two shards have finished."""
+def run_status(output_dir: str | Path, just_finished: dict | None = None) -> RunStatus:
+    """The state of ``output_dir``; ``just_finished``: a stylize job's own record (its
+    :data:`adain.stages.speed.STARTED`, ``FINISHED`` and ``DONE``), counted before its shard's
+    validation report exists."""
     out, paths = Path(output_dir), RunPaths(output_dir)
     status = RunStatus(str(out), summary=paths.summary_json.is_file())
     listing = paths.shards_tsv
-    finished: list[tuple[Path, int]] = []
     remaining = 0
     if listing.is_file():
         for row in iter_tsv(listing):
@@ -86,11 +73,9 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
             if final.exists():
                 status.done_shards += 1
                 status.done_images += images
-                finished.append((final, images))
             elif staged.exists():
                 status.staged_shards += 1
                 status.done_images += images
-                finished.append((staged, images))
             else:
                 try:
                     done = rows_checkpointed(parts_folder(staged))
@@ -99,9 +84,9 @@ def run_status(output_dir: str | Path, job_rate: float = 0.0) -> RunStatus:
                 if done:
                     status.in_progress[f"{split}/{shard}"] = done
                 remaining += images - done
-    stale = paths.stale_dir
-    status.stale_files = sum(1 for _ in stale.rglob("*.h5")) if stale.is_dir() else 0
-    status.images_per_second = _throughput(finished) or job_rate or _job_rate(paths)
+    usage = stale_usage(out)
+    status.stale_files, status.stale_bytes = usage.files, usage.bytes
+    status.images_per_second = stylize_speed([*_reports(paths), *([just_finished] if just_finished else [])])
     if status.planned_shards:
         status.eta_seconds = remaining / status.images_per_second if status.images_per_second else None
     return status
@@ -127,9 +112,12 @@ def format_status(status: RunStatus) -> str:
         f"  in progress {shard}: {images} images checkpointed" for shard, images in sorted(status.in_progress.items())
     ]
     if status.stale_files:
-        lines.append(f"  stale: {status.stale_files} shard file(s) moved out of the dataset (see stale/stale.tsv)")
+        lines.append(
+            f"  stale: {StaleUsage(status.stale_files, status.stale_bytes)} moved out of the dataset (see "
+            f"stale/stale.tsv); `{CLEAN_COMMAND} {status.output_dir}` removes them"
+        )
     lines.append(
-        f"  speed: {status.images_per_second:.1f} images/s (recent shards); "
+        f"  speed: {status.images_per_second:.1f} images/s (the run's, from its shards' records); "
         f"ETA {_duration(status.eta_seconds) if status.todo_shards or status.in_progress else '0:00:00'}"
     )
     if status.summary and status.done_shards == status.planned_shards:
@@ -142,12 +130,13 @@ def _tflops(result: dict) -> str:
 
 
 def progress_line(output_dir: str | Path, shard: Path, result: dict) -> str:
-    """One line after a stylize job: the shard, its images and speed, the run's progress and ETA."""
-    status = run_status(output_dir, job_rate=result.get("images_per_second", 0.0))
+    """One line after a stylize job: the shard, its images and time, the run's progress, speed
+    (the one figure of :mod:`adain.stages.speed`, as in ``adain status`` and ``summary.json``) and ETA."""
+    status = run_status(output_dir, just_finished=result)
     name = f"{shard.parent.name}/{shard.stem}"
     return (
-        f"adain: stylized {name}: {result['images']} images in {result['seconds']:.1f} s "
-        f"({result['images_per_second']:.1f} images/s{_tflops(result)}) | {status.done_shards + status.staged_shards} of "
-        f"{status.planned_shards} shards, {status.done_images} of {status.planned_images} images | "
+        f"adain: stylized {name}: {result['images']} images in {result['seconds']:.1f} s{_tflops(result)} | "
+        f"{status.done_shards + status.staged_shards} of {status.planned_shards} shards, {status.done_images} of "
+        f"{status.planned_images} images, {status.images_per_second:.1f} images/s | "
         f"ETA {_duration(status.eta_seconds)} [{time.strftime('%H:%M:%S')}]"
     )

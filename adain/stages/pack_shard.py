@@ -12,7 +12,7 @@ __all__ = ["pack_shard", "RUN_ONLY_ATTRS"]
 
 #: Attributes of a staging shard that describe one run, not the data: dropped when packing so
 #: that the same inputs give the same final file.
-RUN_ONLY_ATTRS = ("stylize_seconds", "stylized_this_run", "stylize_gflop")
+RUN_ONLY_ATTRS = ("stylize_seconds", "stylized_this_run", "stylize_gflop", "stylize_started_at", "stylize_finished_at")
 
 
 def pack_shard(

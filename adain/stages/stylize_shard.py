@@ -34,6 +34,7 @@ from .assign_styles import read_manifest, sample_key
 from .fingerprints import dataset_fingerprint, shard_fingerprint
 from .paintings import PaintingStats
 from .settings import StylizeSettings
+from .speed import DONE, FINISHED, STARTED
 
 __all__ = ["stylize_shard"]
 
@@ -379,7 +380,7 @@ def _stylize_shard(
             encoded=not settings.get_preset().fixed_size,
             on_checkpoint=on_checkpoint,
         )
-        t0 = time.perf_counter()
+        t0, started_at = time.perf_counter(), time.time()
         try:
             done, gflop = _run_pipeline(
                 stylizer,
@@ -400,7 +401,9 @@ def _stylize_shard(
             "package_version": __version__,
             "manifest_count": len(rows),
             "stylize_seconds": seconds,
-            "stylized_this_run": done,
+            DONE: done,
+            STARTED: started_at,  # wall-clock times: the run's speed (adain.stages.speed)
+            FINISHED: time.time(),
             "stylize_gflop": gflop,
         }
         try:
@@ -434,4 +437,5 @@ def _result(out_h5: Path, data, done: int, seconds: float, gflop: float) -> dict
         "images_per_second": rate,
         "gflop": gflop,
         "tflops": tflops(gflop, seconds),
+        **{key: data.attrs.get(key) for key in (STARTED, FINISHED, DONE)},  # for the run's speed
     }

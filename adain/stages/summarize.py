@@ -19,6 +19,7 @@ from ..files.tsv import read_tsv, write_tsv
 from ..shards.format import read_shard
 from .index_images import iter_index, read_index_rejects
 from .settings import RunSettings
+from .speed import stylize_speed
 
 __all__ = ["summarize", "SummaryInputs", "SummaryOutputs", "sample_grid", "RANDOM_STANDIN_WARNING", "FingerprintError"]
 
@@ -142,8 +143,8 @@ class _Tally:
     per_class: dict = field(default_factory=dict)
     rejects: list = field(default_factory=list)
     seconds: float = 0.0
-    images: float = 0.0
     gflop: float = 0.0
+    reports: list = field(default_factory=list)
 
     def add_report(self, report: dict, split: str, wnid_of_label: dict[int, str]) -> None:
         self.packed[split] += report["images"]
@@ -152,7 +153,7 @@ class _Tally:
         self.rejects += [(split, "content", c, reason) for c, reason in report["rejected"].items()]
         self.rejected[split] += len(report["rejected"])
         self.seconds += report["stylize_seconds"]
-        self.images += report["images_per_second"] * report["stylize_seconds"]
+        self.reports.append(report)
         self.gflop += report.get("stylize_gflop", 0.0)
 
     def check(self, styles_per_image: int) -> None:
@@ -225,7 +226,7 @@ def summarize(
         "paintings_rejected": sum(1 for r in tally.rejects if r[1] == "painting"),
         "shards": len(inputs.shards),
         "stylize_seconds": round(tally.seconds, 3),
-        "images_per_second": round(tally.images / tally.seconds, 2) if tally.seconds else 0.0,
+        "images_per_second": round(stylize_speed(tally.reports), 2),  # the run's (adain.stages.speed)
         # exact FLOPs of the stylized images (adain.core.flops) over the stylize time: the model's work rate
         "tflops": round(tally.gflop / tally.seconds / 1e3, 4) if tally.seconds else 0.0,
         "notes": list(inputs.notes),

@@ -18,6 +18,7 @@ from PIL import Image
 from ..files.atomic import atomic_write_text
 from ..shards.format import ShardData, ShardError, decode_image, read_shard
 from .assign_styles import read_manifest, sample_key
+from .speed import DONE, FINISHED, STARTED
 
 __all__ = ["ValidationError", "check_shard", "validate_shard", "report_from_final_shard"]
 
@@ -142,11 +143,18 @@ def validate_shard(
         "rejected": {sample_key(*s): reason for s, reason in zip(data.rejected_samples(), data.rejected_reason)},
         "labels": dict(Counter(map(int, data.labels))),
         "stylize_seconds": seconds,
-        "images_per_second": done / seconds if seconds else 0.0,
+        "images_per_second": done / seconds if seconds else 0.0,  # this job's own
         "stylize_gflop": float(data.attrs.get("stylize_gflop", 0.0)),
+        DONE: done,
+        STARTED: _float_or_none(data.attrs.get(STARTED)),
+        FINISHED: _float_or_none(data.attrs.get(FINISHED)),
     }
     atomic_write_text(report_json, json.dumps(report, indent=1, sort_keys=True))
     return report
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def report_from_final_shard(shard_h5: str | Path, report_json: str | Path) -> dict:

@@ -16,14 +16,16 @@ import yaml
 from snakemake.utils import validate
 
 from adain.evaluation.preflight import evaluation_problems
+from adain.run.config_check import check_config
 from adain.run.preflight import command_line_booleans
 from adain.run.start import start_run
 from adain.stages.assign_styles import read_shard_list
 from adain.stages.paintings import read_painting_list
 
 # --config compile=true arrives as the word "true": yes/no keys become booleans before validation
-SCHEMA = Path(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
-config.update(command_line_booleans(config, yaml.safe_load(SCHEMA.read_text())))
+SCHEMA = yaml.safe_load(Path(workflow.current_basedir, "..", "schemas", "config.schema.yaml").read_text())
+config.update(command_line_booleans(config, SCHEMA))
+check_config(config, SCHEMA)  # a wrong key in a few lines (nearest valid key), not the whole schema
 validate(config, schema="../schemas/config.schema.yaml")
 
 MAIN = workflow.is_main_process  # Snakemake's own process, not a job's (Slurm jobs read this file too)
