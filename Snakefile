@@ -19,7 +19,7 @@ include: "workflow/rules/evaluation.smk"
 
 
 onsuccess:
-    RUN.finish()
+    RUN.finish(succeeded=True)
 
 
 onerror:

@@ -197,6 +197,7 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
         preset = report["provenance"].get("preset")
         recipe = get_preset(preset).content if preset in PRESETS else None
+        painting_recipe = get_preset(preset).painting if preset in PRESETS else None
         content_dir = args.content_dir or _run_content_dir(Path(args.path))
         standin = report["provenance"].get("random_standin_weights") not in (None, False, [False])
         n = sample_grid(
@@ -205,6 +206,8 @@ def _run_inspect(args: argparse.Namespace) -> int:
             content_dir,
             recipe or Preprocess(),
             banner=RANDOM_STANDIN_WARNING if standin else None,
+            style_dir=_run_content_dir(Path(args.path), "style_dir"),
+            painting_recipe=painting_recipe,
         )
         where = f"contents from {content_dir}" if content_dir else "no contents: give --content-dir"
         print(f"wrote {n} samples to {args.grid} ({where})")
@@ -220,18 +223,19 @@ def _run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_content_dir(path: Path) -> str | None:
-    """The content root a workflow output folder was made from (its ``summary.json``), if it still exists."""
+def _run_content_dir(path: Path, key: str = "content_dir") -> str | None:
+    """The content root (or, ``key="style_dir"``, the painting folder) a workflow output folder
+    was made from (its ``summary.json``), if it still exists."""
     import json
 
     from ..run.paths import RunPaths
 
     listing = RunPaths(path).summary_json
     try:
-        content_dir = json.loads(listing.read_text()).get("content_dir") if listing.is_file() else None
+        folder = json.loads(listing.read_text()).get(key) if listing.is_file() else None
     except (OSError, ValueError):
         return None
-    return content_dir if content_dir and Path(content_dir).is_dir() else None
+    return folder if folder and Path(folder).is_dir() else None
 
 
 def _add_export(commands) -> None:

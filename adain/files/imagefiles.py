@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from .atomic import atomic_path
 
@@ -52,7 +52,8 @@ def image_grid(
     captions: Sequence[Sequence[str]] | None = None,
     banner: str | None = None,
 ) -> Image.Image:
-    """Images in a grid of ``cell`` x ``cell`` cells (each thumbnailed and centred; ``None``
+    """Images in a grid of ``cell`` x ``cell`` cells (each fitted and centred, small ones enlarged
+    pixel for pixel; ``None``
     leaves its cell blank), a one-line caption under each cell when ``captions`` are given (the
     same shape as ``rows``), and ``banner`` in red across the top. Text is drawn in PIL's own font
     (ASCII; longer captions are cut to the cell)."""
@@ -64,9 +65,9 @@ def image_grid(
     for r, row in enumerate(rows):
         y = top + r * (cell + caption)
         for c, image in enumerate(row):
-            if image is not None:
-                image = image.copy()
-                image.thumbnail((cell, cell), Image.BILINEAR)
+            if image is not None:  # fitted to the cell: a 64x64 result is drawn as large as its content
+                small = max(image.size) < cell
+                image = ImageOps.contain(image, (cell, cell), Image.NEAREST if small else Image.BILINEAR)
                 grid.paste(image, (c * cell + (cell - image.width) // 2, y + (cell - image.height) // 2))
             if captions:
                 draw.text((c * cell + 2, y + cell), _ascii(captions[r][c])[: max(1, cell // 6)], fill=(0, 0, 0))

@@ -233,11 +233,13 @@ def summarize_job(
     rejects_tsv,
     grid_png,
     card_md=None,
+    plots_png=None,
     expected: dict | None = None,
 ) -> None:
     from ..stages.summarize import SummaryInputs, SummaryOutputs, summarize
 
     notes = Path(notes_txt).read_text().splitlines()
     inputs = SummaryInputs(images_tsv, reports, shards, painting_rejects, index_rejects_tsv, notes)
-    summary = summarize(inputs, SummaryOutputs(summary_json, rejects_tsv, grid_png, card_md), settings, expected)
+    outputs = SummaryOutputs(summary_json, rejects_tsv, grid_png, card_md, plots_png)
+    summary = summarize(inputs, outputs, settings, expected)
     log.info("summary: %s", json.dumps(summary["splits"]))

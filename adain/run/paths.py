@@ -148,13 +148,17 @@ class RunPaths:
         return self.below("report", "sample_grid.png")
 
     @property
+    def summary_plots(self) -> Path:
+        return self.below("report", "plots.png")
+
+    @property
     def card(self) -> Path:
         """The dataset card."""
         return self.below("README.md")
 
     @property
     def summary_files(self) -> list[Path]:
-        return [self.summary_json, self.rejects_tsv, self.sample_grid, self.card]
+        return [self.summary_json, self.rejects_tsv, self.sample_grid, self.card, self.summary_plots]
 
     # --- the rest --------------------------------------------------------------------------
     def evaluation(self, *parts: str) -> Path:

@@ -111,8 +111,14 @@ class RunStart:
         atexit.register(self.finish)  # also when Snakemake finds nothing to do (no onsuccess then)
         return mirror
 
-    def finish(self) -> None:
-        """When the run ends (``onsuccess``/``onerror``): the last push to the bucket, if any."""
+    def finish(self, succeeded: bool = False) -> None:
+        """When the run ends (``onsuccess``/``onerror``): on success, what the run made, rejected
+        and noted; then the last push to the bucket, if any."""
+        if succeeded and self.main_process:
+            from .status import run_end_lines
+
+            for line in run_end_lines(self.paths.root):
+                print(f"adain: {line}", flush=True)
         if self.mirror is not None:
             pushed = self.mirror.finish()
             print(

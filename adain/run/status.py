@@ -18,7 +18,7 @@ from ..stages.speed import stylize_speed
 from .paths import RunPaths
 from .stale import CLEAN_COMMAND, StaleUsage, stale_usage
 
-__all__ = ["RunStatus", "run_status", "format_status", "progress_line"]
+__all__ = ["RunStatus", "run_status", "format_status", "progress_line", "run_end_lines"]
 
 
 @dataclass
@@ -140,3 +140,35 @@ def progress_line(output_dir: str | Path, shard: Path, result: dict) -> str:
         f"{status.planned_images} images, {status.images_per_second:.1f} images/s | "
         f"ETA {_duration(status.eta_seconds)} [{time.strftime('%H:%M:%S')}]"
     )
+
+
+def run_end_lines(output_dir: str | Path, shown: int = 5) -> list[str]:
+    """What a finished run says last on the console: what it packed, what it rejected and why,
+    the index's notes (empty class folders, missing splits, ...) and what ``stale/`` holds."""
+    import json
+    from collections import Counter
+
+    paths = RunPaths(output_dir)
+    try:
+        summary = json.loads(paths.summary_json.read_text())
+    except (OSError, ValueError):
+        return []
+    splits = summary.get("splits", {})
+    lines = [
+        f"{output_dir}: "
+        + ", ".join(f"{split} {c['packed']} of {c.get('samples', c['indexed'])} images" for split, c in splits.items())
+        + f", {summary.get('images_per_second', 0.0):.1f} images/s"
+    ]
+    rejects = list(iter_tsv(paths.rejects_tsv)) if paths.rejects_tsv.is_file() else []
+    if rejects:
+        reasons = Counter(row["reason"].split(":")[0] for row in rejects)
+        top = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(shown))
+        lines.append(f"  rejected {len(rejects)} file(s): {top} (every one with its reason: {paths.rejects_tsv})")
+    notes = summary.get("notes") or []
+    if notes:
+        lines.append(f"  {len(notes)} note(s) from indexing (all in {paths.index_notes}):")
+        lines += [f"    {note}" for note in notes[:shown]] + (["    ..."] if len(notes) > shown else [])
+    usage = stale_usage(output_dir)
+    if usage.files:
+        lines.append(f"  stale/ holds {usage}: `{CLEAN_COMMAND} {output_dir}` removes it")
+    return lines

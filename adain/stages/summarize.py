@@ -82,34 +82,46 @@ def sample_grid(
     content_dir: str | Path | None = None,
     content_recipe: Preprocess | None = None,
     count: int = 8,
-    cell: int = 160,
+    cell: int = 224,
     banner: str | None = None,
+    style_dir: str | Path | None = None,
+    painting_recipe: Preprocess | None = None,
+    per_row: int = 2,
 ) -> int:
-    """A grid of up to ``count`` samples (first of each shard, then the next), one per row: the
-    content as preprocessed beside the stored image, captioned with the class (WNID) and the
-    painting (and ``k`` with several styles per image). A content not found under
-    ``content_dir`` (or without one) leaves its cell blank, captioned so. ``banner`` is written
-    across the top (e.g. :data:`RANDOM_STANDIN_WARNING`). Returns how many samples."""
-    rows, captions = [], []
+    """A grid of up to ``count`` samples (first of each shard, then the next), ``per_row`` to a
+    row, each as content | painting | stylized: the content and the painting as the preset
+    preprocessed them, and the stored image, all fitted to ``cell`` pixels (a 64x64 result is
+    drawn as large as its content), captioned with the class (WNID), the painting (and ``k``
+    with several styles per image) and the stored size. A content or painting not found under
+    ``content_dir``/``style_dir`` (or without one) leaves its cell blank, captioned so.
+    ``banner`` is written across the top (e.g. :data:`RANDOM_STANDIN_WARNING`). Returns how many
+    samples."""
+    samples, captions = [], []
     datas = [read_shard(s) for s in shards]
     for position in range(count):
         for data in datas:
-            if len(rows) < count and position < len(data):
+            if len(samples) < count and position < len(data):
                 content, k = data.samples()[position]
+                painting = data.style[position]
                 source = Path(content_dir) / content if content_dir is not None else None
                 image = (content_recipe or Preprocess())(open_rgb(source)) if source and source.is_file() else None
-                rows.append([image, Image.fromarray(data.pixels(position))])
-                painting = data.style[position] or "(no painting)"
+                style = Path(style_dir) / painting if style_dir is not None and painting else None
+                styled = (painting_recipe or Preprocess())(open_rgb(style)) if style and style.is_file() else None
+                stored = Image.fromarray(data.pixels(position))
+                samples.append([image, styled, stored])
                 captions.append(
                     [
                         data.wnid[position] if image is not None else "content not found",
-                        painting + (f" k={k}" if k else ""),
+                        (painting + (f" k={k}" if k else "")) if painting else "(no painting)",
+                        f"{stored.width}x{stored.height}",
                     ]
                 )
+    rows = [sum(samples[i : i + per_row], []) for i in range(0, len(samples), per_row)]
+    captions = [sum(captions[i : i + per_row], []) for i in range(0, len(captions), per_row)]
     grid = image_grid(rows, cell, captions, banner)
     with atomic_path(out_png) as tmp:
         grid.save(tmp, format="PNG")
-    return len(rows)
+    return len(samples)
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,7 @@ class SummaryOutputs:
     rejects_tsv: str | Path
     grid_png: str | Path
     card_md: str | Path | None = None  # the dataset card (:func:`adain.stages.dataset_card.dataset_card`)
+    plots_png: str | Path | None = None  # :func:`adain.stages.summary_plots.plot_run`
 
 
 @dataclass
@@ -231,6 +244,7 @@ def summarize(
         "tflops": round(tally.gflop / tally.seconds / 1e3, 4) if tally.seconds else 0.0,
         "notes": list(inputs.notes),
         "content_dir": None if content_dir is None else str(Path(content_dir).resolve()),  # for the grids
+        "style_dir": str(Path(settings.paintings.style_dir).resolve()) if settings.stylize.method == "adain" else None,
         "dataset_fingerprint": records[0]["dataset_fingerprint"] if records else None,
         "shard_files": [
             {k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")} for r in records
@@ -242,9 +256,22 @@ def summarize(
     atomic_write_text(outputs.summary_json, json.dumps(summary, indent=1))
     if outputs.card_md is not None:
         _write_card(outputs.card_md, summary, inputs.shards, settings)
-    recipe = settings.stylize.get_preset().content
+    preset = settings.stylize.get_preset()
     banner = RANDOM_STANDIN_WARNING if standin else None
-    sample_grid(inputs.shards[:4], outputs.grid_png, content_dir, recipe, banner=banner)
+    style_dir = settings.paintings.style_dir if settings.stylize.method == "adain" else None
+    sample_grid(
+        inputs.shards[:4],
+        outputs.grid_png,
+        content_dir,
+        preset.content,
+        banner=banner,
+        style_dir=style_dir,
+        painting_recipe=preset.painting,
+    )
+    if outputs.plots_png is not None:
+        from .summary_plots import plot_run
+
+        plot_run(summary, tally.rejects, tally.reports, outputs.plots_png)
     return summary
 
 

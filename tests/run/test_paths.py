@@ -32,7 +32,13 @@ def test_the_layout_keeps_the_names_existing_output_folders_have():
     assert paths.shard("val", "00002") == Path("/r/shards/val/val-00002.h5")
     assert paths.log("stylize_shard", "val", "00002") == Path("/r/logs/stylize_shard/val/00002.log")
     assert paths.log("summarize") == Path("/r/logs/summarize.log")
-    assert [p.name for p in paths.summary_files] == ["summary.json", "rejects.tsv", "sample_grid.png", "README.md"]
+    assert [p.name for p in paths.summary_files] == [
+        "summary.json",
+        "rejects.tsv",
+        "sample_grid.png",
+        "README.md",
+        "plots.png",
+    ]
     # wildcards pass through, so the rules and the plan name the same files
     assert str(paths.shard("{split}", "{shard}")) == "/r/shards/{split}/{split}-{shard}.h5"
 

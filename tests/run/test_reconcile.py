@@ -141,6 +141,7 @@ def test_a_plan_change_moves_old_shards_out_and_readers_count_right(scenario):
     plan = scenario["plan"]
     assert sorted(plan["shards"]) == ["shards/val/val-00000.h5", "shards/val/val-00001.h5", "shards/val/val-00002.h5"]
     assert plan["summary"]["splits"]["val"]["packed"] == 7
+    assert "shard file(s) to" in plan["log"] and "adain clean --stale" in plan["log"]  # said, with its size
     stale = (scenario["out"] / "stale" / "stale.tsv").read_text()
     assert stale.count("\n") >= 1 + 2 + 2  # header, the clean run's 2 shards, the swapped weights' 2
 
@@ -269,6 +270,7 @@ def test_status_of_a_finished_run_with_stale_shards(scenario, capsys):
     assert main(["status", str(scenario["out"])]) == 0
     text = capsys.readouterr().out
     assert "2 of 2 shards done (7 of 7 images)" in text and "0 to do" in text and "stale:" in text
+    assert f"`adain clean --stale {scenario['out']}` removes them" in text
 
 
 def test_a_killed_shards_checkpoints_are_not_reused_for_another_content_tree(tmp_path, weights, monkeypatch):

@@ -8,13 +8,31 @@ import subprocess
 from tests.workflow_utils import REPO, SNAKEMAKE, read_datasets, run_workflow
 
 
+def _short(result) -> str:
+    """A refusal's whole console output: at most 15 lines, no traceback, no schema dump."""
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert len(log.splitlines()) <= 15 and "Traceback" not in log and "Exception" not in log, log
+    return log
+
+
 def test_bad_config_fails_before_any_work(demo, tmp_path):
     root, config = demo
     result = run_workflow(tmp_path, **{**config, "preset": "128"}, output_dir=tmp_path / "out", check=False)
-    assert result.returncode != 0 and "preset" in result.stdout + result.stderr
+    assert "preset: '128' is not one of" in _short(result)
     result = run_workflow(tmp_path, **config, output_dir=tmp_path / "out", shard_sise=3, check=False)
-    assert result.returncode != 0 and "shard_sise" in result.stdout + result.stderr
+    assert "shard_sise: not a setting; did you mean shard_size?" in _short(result)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_inside_an_input_folder_is_refused(demo, tmp_path):
+    root, config = demo
+    inside = root / "imagenet" / "train" / "out"  # it would become a class of the split
+    log = _short(run_workflow(tmp_path, **config, output_dir=inside, check=False))
+    assert f"output_dir {inside} is inside content_dir {root / 'imagenet'}" in log
+    log = _short(run_workflow(tmp_path, **config, output_dir=root, check=False))  # the inputs below the output
+    assert f"content_dir {root / 'imagenet'} is inside output_dir {root}" in log
+    assert not inside.exists()
 
 
 def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
@@ -25,8 +43,7 @@ def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
         output_dir=tmp_path / "out",
         check=False,
     )
-    log = result.stdout + result.stderr
-    assert result.returncode != 0
+    log = _short(result)
     assert "releases/download/v0.0.0/vgg_normalised.pth" in log and "put it at" in log
     assert not (tmp_path / "w" / "vgg_normalised.pth").exists() and not list((tmp_path / "w").glob(".*"))
     assert "index_images" not in log  # before any job
@@ -49,7 +66,8 @@ def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
     paintings = tmp_path / "paintings"
     shutil.copytree(REPO / "demo" / "paintings", paintings)
     odd_paintings = write_odd_inputs(paintings / "odd", base_size=(256, 240), huge=(400, 400))
-    run_workflow(
+    (content / "val" / "n08888888").mkdir()  # an empty class folder
+    result = run_workflow(
         tmp_path,
         **{**config, "content_dir": content, "style_dir": paintings},
         output_dir=tmp_path / "out",
@@ -57,10 +75,15 @@ def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
         max_pixels=100_000,
         shard_size=8,
     )
+    # the end of the run says what was rejected and noted, on the console
+    console = result.stdout + result.stderr
+    assert f"adain: {tmp_path / 'out'}: val " in console and "file(s): " in console
+    assert "note(s) from indexing" in console and "class folder val/n08888888 holds no images" in console
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())["splits"]["val"]
     # sin resizes the shorter side to 256, so a 1x1 image and a 3000x7 sliver become usable
     broken = {n for n, reason in odd_content.items() if reason and "too small" not in reason}
     assert summary["indexed"] == 6 + len(odd_content) == summary["packed"] + summary["rejected"]
+    assert summary["classes"].get("n08888888", 0) == 0
     assert summary["rejected"] == len(broken)
     rejects = (tmp_path / "out" / "rejects.tsv").read_text()
     reasons = {line.split("\t")[2]: line.split("\t")[3] for line in rejects.splitlines()[1:]}

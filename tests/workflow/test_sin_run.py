@@ -363,3 +363,20 @@ def test_inspect_grid_shows_content_beside_stylized_from_the_run_alone(sin_run, 
     assert grid.shape[1] == 2 * 160 and grid.shape[0] % (160 + 12) == 14  # two columns, captions, the stand-in banner
     content_cell = grid[14 + 10 : 14 + 150, 10:150]
     assert content_cell.std() > 5  # the content is drawn, not left blank
+
+
+def test_one_speed_figure_in_status_summary_and_card_also_on_a_copy(sin_run, tmp_path):
+    """Computed from what the shards record (adain.stages.speed), never file times: a `cp -r`
+    copy (new times) says the same."""
+    from adain.run.status import format_status, run_status
+
+    out, _ = sin_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, copy_function=shutil.copy)  # as cp -r: every file gets a new time
+    speed = json.loads((out / "summary.json").read_text())["images_per_second"]
+    assert speed > 0 and json.loads((copy / "summary.json").read_text())["images_per_second"] == speed
+    for folder in (out, copy):
+        status = run_status(folder)
+        assert round(status.images_per_second, 2) == speed
+        assert f"speed: {status.images_per_second:.1f} images/s" in format_status(status)
+    assert f"| speed | {speed:.1f} images/s" in (copy / "README.md").read_text()

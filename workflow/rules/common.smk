@@ -21,6 +21,7 @@ from adain.run.preflight import command_line_booleans
 from adain.run.start import start_run
 from adain.stages.assign_styles import read_shard_list
 from adain.stages.paintings import read_painting_list
+from adain.stages.settings import output_folders
 
 # --config compile=true arrives as the word "true": yes/no keys become booleans before validation
 SCHEMA = yaml.safe_load(Path(workflow.current_basedir, "..", "schemas", "config.schema.yaml").read_text())
@@ -30,7 +31,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 MAIN = workflow.is_main_process  # Snakemake's own process, not a job's (Slurm jobs read this file too)
 # output_dir: s3://... is kept through Snakemake's S3 storage plugin (--storage-s3-*; docs/storage.md)
-S3 = storage.register_storage(provider="s3") if MAIN and str(config["output_dir"]).startswith("s3://") else None
+S3 = storage.register_storage(provider="s3") if MAIN and output_folders(config)[1] else None
 RUN = start_run(config, workflow.basedir, MAIN, evaluation_problems(config) if MAIN else (), S3)
 PATHS = RUN.paths
 PLAN = RUN.plan

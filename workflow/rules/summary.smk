@@ -8,9 +8,10 @@ rule summarize:
         shards=get_packed_shards,
     output:
         summary=report(PATHS.summary_json, caption="../report/summary.rst", category="Summary"),
-        rejects=PATHS.rejects_tsv,
+        rejects=report(PATHS.rejects_tsv, caption="../report/rejects.rst", category="Summary"),
         grid=report(PATHS.sample_grid, caption="../report/sample_grid.rst", category="Samples"),
         card=PATHS.card,
+        plots=report(PATHS.summary_plots, caption="../report/plots.rst", category="Summary"),
     log:
         PATHS.log("summarize"),
     conda:

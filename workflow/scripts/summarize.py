@@ -14,5 +14,6 @@ with logged(snakemake.log[0]):
         rejects_tsv=snakemake.output.rejects,
         grid_png=snakemake.output.grid,
         card_md=snakemake.output.card,
+        plots_png=snakemake.output.plots,
         expected=snakemake.params.expected,
     )
