@@ -15,7 +15,7 @@ ILSVRC-2012's 1,281,167 training images (jobs, controller time and memory, wall 
 machine's cores).
 
     python bench/scale.py [--sizes 10000 40000 160000] [--shard-size 2500] [--method none]
-                          [--root /tmp/adain-scale] [--json scale.json]
+                          [--root /tmp/adain-scale] [--json scale.json] [--scheduler greedy]
 """
 
 from __future__ import annotations
@@ -135,9 +135,9 @@ class ProcessWatch:
         return rules
 
 
-def snakemake(work: Path, config: dict, cores: int) -> dict:
+def snakemake(work: Path, config: dict, cores: int, extra: tuple[str, ...] = ()) -> dict:
     """One ``snakemake --cores N`` run, watched."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile"]
+    command = [sys.executable, "-m", "snakemake", *extra, "-s", str(REPO / "Snakefile"), "--configfile"]
     command += [str(REPO / "config.yaml"), "--directory", str(work), "--cores", str(cores), "--config"]
     command += [f"{k}={v}" for k, v in config.items()]
     start = time.monotonic()
@@ -166,7 +166,7 @@ def timed(command: list[str]) -> float:
     return time.monotonic() - start
 
 
-def run_size(root: Path, images: int, shard_size: int, method: str, cores: int) -> dict:
+def run_size(root: Path, images: int, shard_size: int, method: str, cores: int, extra: tuple[str, ...] = ()) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     start = time.monotonic()
@@ -187,8 +187,8 @@ def run_size(root: Path, images: int, shard_size: int, method: str, cores: int) 
         "cpu_threads": 1,
         "batch_size": 64,
     }
-    first = snakemake(root, config, cores)
-    again = snakemake(root, config, cores)  # a resume that finds everything done
+    first = snakemake(root, config, cores, extra)
+    again = snakemake(root, config, cores, extra)  # a resume that finds everything done
     adain = [sys.executable, "-m", "adain"]
     result = {
         "images": images,
@@ -268,12 +268,14 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--root", type=Path, default=Path("/tmp/adain-scale"))
     parser.add_argument("--json", type=Path, help="also write the measurements here")
+    parser.add_argument("--scheduler", help="Snakemake's --scheduler (greedy, ilp); default: the workflow's")
     parser.add_argument("--keep", action="store_true", help="keep the last tree and output folder")
     args = parser.parse_args()
     print(machine(), flush=True)
     results = []
     for images in sorted(args.sizes):
-        result = run_size(args.root, images, args.shard_size, args.method, args.cores)
+        extra = ("--scheduler", args.scheduler) if args.scheduler else ()
+        result = run_size(args.root, images, args.shard_size, args.method, args.cores, extra)
         assert result["packed"] == images, f"{result['packed']} of {images} images packed"
         print(
             f"{images:,} images: {result['run']['wall']:.0f} s, {result['run']['jobs']} jobs, "

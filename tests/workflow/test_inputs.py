@@ -19,7 +19,7 @@ def _short(result) -> str:
 def test_bad_config_fails_before_any_work(demo, tmp_path):
     root, config = demo
     result = run_workflow(tmp_path, **{**config, "preset": "128"}, output_dir=tmp_path / "out", check=False)
-    assert "preset: '128' is not one of" in _short(result)
+    assert "preset: 128 is not one of ['sin', 'full', '64', 64]" in _short(result)
     result = run_workflow(tmp_path, **config, output_dir=tmp_path / "out", shard_sise=3, check=False)
     assert "shard_sise: not a setting; did you mean shard_size?" in _short(result)
     assert not (tmp_path / "out").exists()

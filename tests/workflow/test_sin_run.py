@@ -351,8 +351,8 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
 
 
 def test_inspect_grid_shows_content_beside_stylized_from_the_run_alone(sin_run, tmp_path, capsys):
-    """No --content-dir: the run's content root comes from its summary.json; every row is content
-    then stylized image, captioned (class, painting)."""
+    """No --content-dir: the run's content and painting folders come from its summary.json; each
+    sample is content | painting | stylized, each cell 224 px, two samples to a row, captioned."""
     from adain.cli.main import main
 
     out, config = sin_run
@@ -360,9 +360,9 @@ def test_inspect_grid_shows_content_beside_stylized_from_the_run_alone(sin_run, 
     printed = capsys.readouterr().out
     assert f"contents from {Path(config['content_dir']).resolve()}" in printed
     grid = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB"))
-    assert grid.shape[1] == 2 * 160 and grid.shape[0] % (160 + 12) == 14  # two columns, captions, the stand-in banner
-    content_cell = grid[14 + 10 : 14 + 150, 10:150]
-    assert content_cell.std() > 5  # the content is drawn, not left blank
+    assert grid.shape[1] == 6 * 224 and grid.shape[0] % (224 + 12) == 14  # 2 x 3 cells, captions, the banner
+    for column in range(6):  # content, painting and stylized of both samples are drawn, none left blank
+        assert grid[14 + 10 : 14 + 214, column * 224 + 10 : column * 224 + 214].std() > 5, column
 
 
 def test_one_speed_figure_in_status_summary_and_card_also_on_a_copy(sin_run, tmp_path):
