@@ -15,13 +15,10 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def run_workflow(
-    workdir: Path, *extra: str, check: bool = True, configfiles=(), **config
-) -> subprocess.CompletedProcess:
-    """``snakemake --cores 2`` in ``workdir`` with the repository's Snakefile and config overrides
-    (``configfiles`` after the repository's config.yaml, then ``config`` keys)."""
+def workflow_command(workdir: Path, config: dict, extra=(), configfiles=()) -> list[str]:
+    """The ``snakemake --cores 2`` command line of :func:`run_workflow` and :func:`start_workflow`."""
     overrides = [f"{key}={value}" for key, value in config.items()]
-    command = [
+    return [
         *SNAKEMAKE,
         "-s",
         str(REPO / "Snakefile"),
@@ -36,7 +33,16 @@ def run_workflow(
         "--config",
         *overrides,
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+
+
+def run_workflow(
+    workdir: Path, *extra: str, check: bool = True, configfiles=(), **config
+) -> subprocess.CompletedProcess:
+    """``snakemake --cores 2`` in ``workdir`` with the repository's Snakefile and config overrides
+    (``configfiles`` after the repository's config.yaml, then ``config`` keys)."""
+    result = subprocess.run(
+        workflow_command(workdir, config, extra, configfiles), capture_output=True, text=True, timeout=900
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
@@ -47,20 +53,7 @@ def run_workflow(
 def start_workflow(workdir: Path, config: dict, output=subprocess.DEVNULL) -> subprocess.Popen:
     """``snakemake --cores 2`` like :func:`run_workflow`, in the background, in a process group of
     its own (for :func:`kill_group`)."""
-    overrides = [f"{key}={value}" for key, value in config.items()]
-    command = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--configfile",
-        str(REPO / "config.yaml"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        "--config",
-        *overrides,
-    ]
+    command = workflow_command(workdir, config)
     return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, text=True)
 
 
