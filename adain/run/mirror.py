@@ -40,12 +40,18 @@ from pathlib import Path
 from ..files.objectstore import ObjectStoreError, S3Folder
 from ..shards.checkpoint import PARTS_SUFFIX, WORK_FILE
 
-__all__ = ["OutputMirror", "Transfer", "checkpoint_copier", "is_copied", "LEASE"]
+__all__ = ["OutputMirror", "Transfer", "checkpoint_copier", "is_copied", "lease_seconds", "LEASE"]
 
 #: The live run's lease, below the prefix (never a file of the local copy).
 LEASE = ".adain-run.lease"
 
 log = logging.getLogger("adain")
+
+
+def lease_seconds(interval: float) -> float:
+    """How long a run's lease holds without renewal, for pushes every ``interval`` seconds (a
+    live run renews it at least every interval)."""
+    return max(10.0, 4 * interval)
 
 
 def is_copied(relative: str) -> bool:
@@ -88,7 +94,7 @@ class OutputMirror:
         self._thread: threading.Thread | None = None
         self.pushed = Transfer()
         self.owner = f"{socket.gethostname()} pid {os.getpid()} ({uuid.uuid4().hex[:8]})"
-        self.lease_seconds = max(10.0, 4 * interval)  # a live run renews it at least every interval
+        self.lease_seconds = lease_seconds(interval)
         self._leased = 0.0  # time.monotonic() of the last renewal; 0: not held
 
     def claim(self) -> None:

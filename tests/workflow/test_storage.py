@@ -5,6 +5,7 @@ bucket's checkpoints, a setting change never mixes stale shards in the bucket, a
 
 import hashlib
 import json
+import time
 import uuid
 
 import h5py
@@ -13,7 +14,7 @@ import pytest
 
 from adain.cli.main import main as adain_main
 from adain.files.objectstore import S3Folder
-from adain.run.mirror import LEASE
+from adain.run.mirror import LEASE, lease_seconds
 from tests.workflow_utils import kill_group, read_datasets, run_workflow, start_workflow, wait_for
 
 #: One split (one shard of 6 images: the runs stay short), small batches and checkpoints, so a killed
@@ -60,6 +61,11 @@ def bucket_run(demo, s3_endpoint, tmp_path_factory):
         assert wait_for(checkpointed, process, timeout=300), "no checkpoint reached the bucket"
         kill_group(process)
         killed = set(bucket.list())
+        # the killed run's lease holds the bucket until it has aged (by the server's clock)
+        deadline = time.monotonic() + 120
+        while (held := bucket.read_text(LEASE)) and held[1] < lease_seconds(SETTINGS["storage_sync_seconds"]):
+            assert time.monotonic() < deadline, f"the lease never aged: {held}"
+            time.sleep(0.5)
         second = {**first, "local_copy": work / "machine2" / "copy"}
         resumed = run_workflow(work / "machine2", **second, check=False)
         yield {
