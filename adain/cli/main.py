@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -289,19 +290,31 @@ def _add_status(commands) -> None:
 def _run_status(args: argparse.Namespace) -> int:
     import dataclasses
     import json
+
+    from ..run.status import format_status, run_status
+
+    with _local_copy(args.output_dir, records_only=True) as folder:  # a bucket's records, not its shards
+        status = run_status(folder)
+    if folder != args.output_dir:  # named by its URL, not by the scratch copy
+        status = dataclasses.replace(status, output_dir=args.output_dir)
+    print(json.dumps(dataclasses.asdict(status), indent=1) if args.json else format_status(status))
+    return 0
+
+
+@contextlib.contextmanager
+def _local_copy(path: str, records_only: bool = False):
+    """``path`` itself when it is a local folder; for ``s3://bucket/prefix``, a temporary folder that
+    holds what the bucket holds (only the run's records with ``records_only``), removed afterwards."""
     import tempfile
 
     from ..files.objectstore import is_s3_url
-    from ..run.status import format_status, run_status
 
-    if is_s3_url(args.output_dir):  # the bucket's records (not its shards) in a scratch folder
-        with tempfile.TemporaryDirectory(prefix="adain-status-") as scratch:
-            _pull(args.output_dir, scratch, records_only=True)
-            status = dataclasses.replace(run_status(scratch), output_dir=args.output_dir)
-    else:
-        status = run_status(args.output_dir)
-    print(json.dumps(dataclasses.asdict(status), indent=1) if args.json else format_status(status))
-    return 0
+    if not is_s3_url(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="adain-s3-") as scratch:
+        _pull(path, scratch, records_only=records_only)
+        yield scratch
 
 
 def _pull(url: str, dest: str, records_only: bool = False):
@@ -373,18 +386,13 @@ def _add_verify(commands) -> None:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
-    import tempfile
-
     from ..files.objectstore import is_s3_url
     from ..run.verify import verify_output
 
-    if not is_s3_url(args.path):
-        return verify_output(args.path, args.workers, args.repair)
-    if args.repair:
+    if args.repair and is_s3_url(args.path):
         raise ValueError("--repair works on a local copy: repair the run's local_copy (or adain pull it) and rerun")
-    with tempfile.TemporaryDirectory(prefix="adain-verify-") as scratch:  # every shard is read: fetch them
-        _pull(args.path, scratch)
-        return verify_output(scratch, args.workers, False)
+    with _local_copy(args.path) as folder:  # every shard is read: a bucket's are fetched
+        return verify_output(folder, args.workers, args.repair)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,7 +67,7 @@ def index_job(settings: IndexSettings, *, images_tsv, classes_tsv, notes_txt, re
 
 def prepare_paintings_job(settings: RunSettings, *, accepted_tsv, rejected_tsv) -> None:
     """The painting list; then the statistics chunks of another list go (adain.run.start)."""
-    from ..stages.paintings import prepare_paintings
+    from ..stages.paintings import painting_warnings, prepare_paintings
     from .start import after_painting_list
 
     paintings = settings.paintings
@@ -79,18 +79,6 @@ def prepare_paintings_job(settings: RunSettings, *, accepted_tsv, rejected_tsv) 
         log.warning(warning)
         print(f"adain: warning: {warning}", flush=True)
     after_painting_list(settings)
-
-
-def painting_warnings(paintings: int, shard_size: int) -> list[str]:
-    """What a small painting folder does to the dataset (said on the console, never refused)."""
-    if paintings == 1:
-        return ["style_dir has one usable painting: every image is stylized with the same one"]
-    if 1 < paintings < shard_size:
-        return [
-            f"style_dir has {paintings} usable paintings for shards of {shard_size} images: each painting styles "
-            f"about {shard_size / paintings:.0f} images of every shard (Painter-by-Numbers' train/ has 79,433)"
-        ]
-    return []
 
 
 def painting_stats_job(settings: RunSettings, *, chunk: int, accepted_tsv, vgg, decoder, out_npz) -> None:
@@ -235,11 +223,14 @@ def summarize_job(
     card_md=None,
     plots_png=None,
     expected: dict | None = None,
+    painting_stats=None,
 ) -> None:
     from ..stages.summarize import SummaryInputs, SummaryOutputs, summarize
 
     notes = Path(notes_txt).read_text().splitlines()
-    inputs = SummaryInputs(images_tsv, reports, shards, painting_rejects, index_rejects_tsv, notes)
+    inputs = SummaryInputs(
+        images_tsv, reports, shards, painting_rejects, index_rejects_tsv, notes, single(painting_stats)
+    )
     outputs = SummaryOutputs(summary_json, rejects_tsv, grid_png, card_md, plots_png)
     summary = summarize(inputs, outputs, settings, expected)
     log.info("summary: %s", json.dumps(summary["splits"]))

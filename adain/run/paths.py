@@ -173,3 +173,8 @@ class RunPaths:
     @property
     def stale_dir(self) -> Path:
         return self.below("stale")
+
+    @property
+    def run_lock(self) -> Path:
+        """Held (``flock``) by the live run of this folder (adain.run.preflight.claim_output_dir)."""
+        return self.below(".adain-run.lock")

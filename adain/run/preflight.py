@@ -12,6 +12,7 @@ from typing import IO
 
 from ..core.model import WeightsError, load_state_dict_file
 from ..files.locking import try_lock
+from .paths import RunPaths
 
 __all__ = [
     "PreflightError",
@@ -221,7 +222,7 @@ def claim_output_dir(output_dir: str | Path) -> IO:
     """
     import atexit
 
-    path = Path(output_dir) / ".adain-run.lock"
+    path = RunPaths(output_dir).run_lock
     handle = try_lock(path)
     if handle is None:
         try:

@@ -68,7 +68,7 @@ def clean_stale(output_dir: str | Path, dry_run: bool = False) -> StaleUsage:
     usage = stale_usage(output_dir)
     if dry_run or not stale.is_dir():
         return usage
-    lock_file = paths.root / ".adain-run.lock"  # the run's own lock (adain.run.preflight.claim_output_dir)
+    lock_file = paths.run_lock
     lock = try_lock(lock_file)
     if lock is None:
         raise OSError(f"{output_dir} is in use by a live run; clean it once the run has ended")

@@ -8,7 +8,8 @@ lives here, in two steps, each documented:
   conda`` environment); in the main process only, checks inputs, weights and output folder
   (:func:`adain.run.preflight.check_run`: a wrong setting fails in seconds) and takes over the
   working directory (:func:`adain.run.preflight.claim_workdir`: Snakemake locks left by a killed
-  run are removed, never those of a live one).
+  run are removed, never those of a live one), and makes Snakemake's per-file "Missing metadata"
+  warnings of a ``--report`` without ``.snakemake/`` one line (:mod:`adain.run.lost_metadata`).
 * :meth:`RunStart.reconcile`, once, when Snakemake first asks for the run's targets (before it
   looks at any output; only then does it know whether this is a dry run): in a real run it claims
   the output folder (one live run per folder) and downloads missing release weights; then it
@@ -157,6 +158,7 @@ def start_run(
         adain.run.preflight.PreflightError: listing every problem, before any work.
     """
     from ..files.objectstore import export_s3_settings
+    from .lost_metadata import install_lost_metadata_filter
     from .preflight import check_run, claim_workdir
 
     paths = [str(basedir), os.environ.get("PYTHONPATH", "")]
@@ -166,6 +168,7 @@ def start_run(
         return RunStart(settings, main_process=False)
     with refusing():
         check_run(config, more_problems)
+    install_lost_metadata_filter()  # `--report` without .snakemake/: one line, not one per output
     if storage_provider is not None:
         export_s3_settings(storage_provider)
     return RunStart(settings, main_process=True, workdir_lock=claim_workdir(), storage_provider=storage_provider)

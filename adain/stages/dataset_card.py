@@ -42,6 +42,8 @@ def _introduction(summary: dict, method: str, preset: str) -> list[str]:
             "> tool; they are not a dataset to train or evaluate on.",
             "",
         ]
+    lines += [f"> **Warning:** {warning}." for warning in summary.get("painting_warnings", [])]
+    lines += [""] if summary.get("painting_warnings") else []
     lines += [
         "Made by adain-datasets. "
         + _METHODS.get(method, f"the texture-suppression filter `{method}`")
@@ -68,6 +70,7 @@ def _how_it_was_made(summary: dict, identity: dict, settings: RunSettings, metho
         lines += [
             f"| alpha | {identity.get('alpha')} |",
             f"| seed (painting draws) | {settings.manifest.seed} |",
+            f"| paintings drawn from | {summary.get('paintings', '?')} |",
             f"| styles per image | {summary.get('styles_per_image', 1)} (each a sample with its number `k`) |",
             f"| VGG weights sha256 | `{weights.get('vgg', '?')}` |",
             f"| decoder weights sha256 | `{weights.get('decoder', '?')}` |",

@@ -34,9 +34,23 @@ __all__ = [
     "chunk_fingerprint",
     "stats_fingerprint",
     "read_chunk_fingerprint",
+    "painting_warnings",
 ]
 
 ACCEPTED_COLUMNS = ["painting", "width", "height", "size", "mtime_ns"]
+
+
+def painting_warnings(paintings: int, shard_size: int) -> list[str]:
+    """What a small painting folder does to the dataset (said on the console and in the dataset
+    card, never refused)."""
+    if paintings == 1:
+        return ["style_dir has one usable painting: every image is stylized with the same one"]
+    if 1 < paintings < shard_size:
+        return [
+            f"style_dir has {paintings} usable paintings for shards of {shard_size} images: each painting styles "
+            f"about {shard_size / paintings:.0f} images of every shard (Painter-by-Numbers' train/ has 79,433)"
+        ]
+    return []
 
 
 def paintings_fingerprint(style_dir: str | Path, extensions: Iterable[str], min_side: int, max_pixels: int) -> str:

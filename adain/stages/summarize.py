@@ -135,6 +135,17 @@ class SummaryInputs:
     painting_rejects: Sequence[str | Path] = ()
     index_rejects_tsv: str | Path | None = None
     notes: Sequence[str] = ()
+    painting_stats: str | Path | None = None  # the run's stats.h5 (its usable paintings); None: no paintings
+
+
+def _paintings_used(stats_h5: str | Path | None, shard_size: int) -> dict:
+    """``paintings``: how many paintings the draws chose from, and what so few of them does."""
+    if stats_h5 is None:
+        return {}
+    from .paintings import PaintingStats, painting_warnings
+
+    count = len(PaintingStats(stats_h5).names)
+    return {"paintings": count, "painting_warnings": painting_warnings(count, shard_size)}
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,7 @@ def summarize(
         },
         "styles_per_image": styles_per_image,
         "paintings_rejected": sum(1 for r in tally.rejects if r[1] == "painting"),
+        **_paintings_used(inputs.painting_stats, settings.manifest.shard_size),
         "shards": len(inputs.shards),
         "stylize_seconds": round(tally.seconds, 3),
         "images_per_second": round(stylize_speed(tally.reports), 2),  # the run's (adain.stages.speed)

@@ -4,7 +4,13 @@ import pytest
 from PIL import Image
 
 from adain.files.tsv import read_meta, read_tsv
-from adain.stages.paintings import chunk_fingerprint, paintings_fingerprint, prepare_paintings, read_painting_list
+from adain.stages.paintings import (
+    chunk_fingerprint,
+    painting_warnings,
+    paintings_fingerprint,
+    prepare_paintings,
+    read_painting_list,
+)
 from tests.conftest import photo
 
 
@@ -54,3 +60,12 @@ def test_a_folder_without_paintings_is_an_error(tmp_path):
     (tmp_path / "style").mkdir()
     with pytest.raises(FileNotFoundError, match="no paintings"):
         prepare_paintings(tmp_path / "style", tmp_path / "a.tsv", tmp_path / "r.tsv")
+
+
+def test_few_paintings_are_warned_about_never_refused():
+    assert painting_warnings(1, 5000) == [
+        "style_dir has one usable painting: every image is stylized with the same one"
+    ]
+    (warning,) = painting_warnings(5, 8)
+    assert "5 usable paintings for shards of 8 images" in warning and "about 2 images" in warning
+    assert painting_warnings(79_433, 5000) == []

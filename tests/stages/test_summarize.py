@@ -54,6 +54,15 @@ def test_the_card_says_how_it_was_made_what_it_holds_and_warns_of_stand_in_weigh
     for row in ("| seed (painting draws) | 7 |", "| shard size | 5000 |", f"| VGG weights sha256 | `{'v' * 64}` |"):
         assert row in card
     assert "| train | 3 | 3 | 2 | 1 | 1 |" in card and "Painter-by-Numbers" in card
+    assert "**Warning:**" not in card
+
+
+def test_the_card_warns_of_few_paintings():
+    settings = RunSettings.from_config(config_defaults(shard_size=5000))
+    summary = _summary(paintings=1, painting_warnings=["style_dir has one usable painting: every image is ..."])
+    card = dataset_card(summary, {"method": "adain"}, settings)
+    assert "> **Warning:** style_dir has one usable painting: every image is ...." in card
+    assert "| paintings drawn from | 1 |" in card
 
 
 def test_a_filters_card_names_the_filter_and_its_parameters_not_paintings():

@@ -174,6 +174,21 @@ def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
     assert "sample_grid.png" in html and "summary.json" in html
 
 
+def test_a_report_without_snakemakes_records_says_so_in_one_line(sin_run, tmp_path):
+    """From another working directory (a fresh clone, .snakemake/ deleted): no job records."""
+    out, config = sin_run
+    report = tmp_path / "report.html"
+    result = run_workflow(
+        tmp_path, "--report", str(report), **config, output_dir=out, preset="sin", shard_size=8, **SIN_SETTINGS
+    )
+    printed = result.stdout + result.stderr
+    assert "Missing metadata" not in printed
+    assert printed.count("Snakemake holds no job records for outputs of this run") == 1
+    html = report.read_text(errors="replace")
+    for bundled in ("summary.json", "rejects.tsv", "sample_grid.png", "plots.png", "README.md"):
+        assert bundled in html
+
+
 def test_inspect_shows_one_image_under_every_method(sin_run, tmp_path, capsys):
     from adain.cli.main import main
 
@@ -344,6 +359,9 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
     assert "WARNING: random stand-in weights — not a real dataset" in card
     assert "| train | 14 | 14 | 13 | 1 | 3 |" in card and "| val | 6 | 6 | 6 | 0 | 3 |" in card
     assert "| styles per image | 1 " in card
+    # the demo's 5 usable paintings for shards of 8: warned about on the console and in the card
+    assert summary["paintings"] == 5 and "| paintings drawn from | 5 |" in card
+    assert "> **Warning:** style_dir has 5 usable paintings for shards of 8 images" in card
     assert (
         f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
     )

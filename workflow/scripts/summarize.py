@@ -16,4 +16,5 @@ with logged(snakemake.log[0]):
         card_md=snakemake.output.card,
         plots_png=snakemake.output.plots,
         expected=snakemake.params.expected,
+        painting_stats=snakemake.input.stats,
     )
