@@ -1,8 +1,14 @@
-"""Crash-safe file writing: write to a unique temporary name beside the target, then rename."""
+"""Crash-safe file writing: write to a unique temporary name beside the target, then rename.
+
+A writer killed with SIGKILL leaves its temporary file (``.<name>.tmp-<pid>-<id>``) behind; the next
+write of the same target removes it once no process of that pid lives on this machine. (One job
+writes a target at a time: Snakemake runs one job per output, and duplicate stylize jobs of a
+restarted cluster controller wait for a lock.)"""
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +39,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         else target.name.encode()[:64].decode("utf-8", "ignore")
     )
     tmp = target.with_name(f".{name}{suffix}")
+    _remove_abandoned(target.parent, name)
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
@@ -41,6 +48,25 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _remove_abandoned(folder: Path, name: str) -> None:
+    """Remove the temporary files of ``folder/name`` left by writers that are no longer alive."""
+    pattern = re.compile(re.escape(f".{name}.tmp-") + r"(\d+)-[0-9a-f]{8}")
+    for entry in os.scandir(folder):
+        match = pattern.fullmatch(entry.name)
+        if match and not _alive(int(match.group(1))):
+            Path(entry.path).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def atomic_write_bytes(target: str | Path, data: bytes) -> None:

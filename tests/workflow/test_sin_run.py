@@ -27,7 +27,8 @@ from tests.workflow_utils import kill_group, read_datasets, run_workflow, start_
 def sin_run(demo, tmp_path_factory):
     root, config = demo
     work = tmp_path_factory.mktemp("sin")
-    run_workflow(work, **config, output_dir=work / "out", preset="sin", shard_size=8, **SIN_SETTINGS)
+    result = run_workflow(work, **config, output_dir=work / "out", preset="sin", shard_size=8, **SIN_SETTINGS)
+    (work / "console.txt").write_text(result.stdout + result.stderr)  # beside out/, for the tests to read
     return work / "out", config
 
 
@@ -362,6 +363,8 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
     # the demo's 5 usable paintings for shards of 8: warned about on the console and in the card
     assert summary["paintings"] == 5 and "| paintings drawn from | 5 |" in card
     assert "> **Warning:** style_dir has 5 usable paintings for shards of 8 images" in card
+    console = (out.parent / "console.txt").read_text()
+    assert console.count("adain: warning: style_dir has 5 usable paintings for shards of 8 images") == 1
     assert (
         f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
     )
