@@ -1,12 +1,15 @@
 # Stylized-ImageNet and related datasets: index -> paintings -> manifest -> stylize -> validate -> pack
 # (-> optional evaluation of classifiers: shape bias, accuracy).
 # Run: snakemake --cores N   (config.yaml documents every setting; see README.md)
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# the checkout's config.yaml, also when run from another folder (snakemake -s <checkout>/Snakefile)
+configfile: Path(workflow.basedir) / "config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -243,9 +243,9 @@ class Reconciler:
                     f"{'would repack' if self.dry_run else 'repacking'} {display_name(path)} (packing settings changed)"
                 )
                 if not self.dry_run:
-                    staging.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(path, staging)
-                    plan.paths.report(*key).unlink(missing_ok=True)
+                    from ..stages.pack_shard import unpack_for_repacking
+
+                    unpack_for_repacking(path, plan.paths.report(*key), staging)
 
     def _check_staging(self, expected: dict) -> None:
         staging = self.plan.paths.staging_dir

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..shards.format import read_shard, row_checksums, write_shard
 from .fingerprints import pack_fingerprint
 
-__all__ = ["pack_shard", "RUN_ONLY_ATTRS"]
+__all__ = ["pack_shard", "unpack_for_repacking", "RUN_ONLY_ATTRS"]
 
 #: Attributes of a staging shard that describe one run, not the data: dropped when packing so
 #: that the same inputs give the same final file.
@@ -39,3 +40,25 @@ def pack_shard(
     data.attrs["pack_fingerprint"] = pack_fingerprint(compression, chunk_images)
     data.checksums = row_checksums(data.images, data.codec)
     write_shard(out_h5, data, compression=compression, chunk_images=chunk_images)
+
+
+def unpack_for_repacking(final_h5: str | Path, report_json: str | Path, staging_h5: str | Path) -> None:
+    """Move a final shard back to ``staging_h5`` to be packed again (packing settings changed),
+    with the stylize record its validation report kept (:data:`RUN_ONLY_ATTRS`: when and how fast
+    it was stylized), so that the run's speed figure still counts it; the report goes (the shard
+    is validated again)."""
+    import h5py
+
+    report_json = Path(report_json)
+    try:
+        report = json.loads(report_json.read_text())
+    except (OSError, ValueError):
+        report = {}
+    Path(staging_h5).parent.mkdir(parents=True, exist_ok=True)
+    os.replace(final_h5, staging_h5)
+    record = {k: report[k] for k in RUN_ONLY_ATTRS if report.get(k) is not None}
+    if record:
+        with h5py.File(staging_h5, "r+") as handle:
+            for key, value in record.items():
+                handle.attrs[key] = value
+    report_json.unlink(missing_ok=True)

@@ -113,6 +113,10 @@ def test_speed_settings_and_a_lost_snakemake_folder_redo_nothing(scenario):
 def test_packing_settings_repack_without_restylizing(scenario):
     packing = scenario["packing"]
     assert "stylize_shard" not in packing["jobs"] and {"validate_shard", "pack_shard"} <= packing["jobs"]
+    # the speed figure still counts the stylizing that made the shards (their records travel along)
+    speed = scenario["clean"]["summary"]["images_per_second"]
+    assert speed > 0 and packing["summary"]["images_per_second"] == speed
+    assert packing["summary"]["stylize_seconds"] == scenario["clean"]["summary"]["stylize_seconds"]
     out = scenario["out"]
     for name, data in scenario["clean"]["shards"].items():
         assert packing["shards"][name] != data  # rewritten with gzip ...

@@ -123,3 +123,19 @@ def test_clear_errors_before_any_work(demo, tmp_path, weights):
     ):
         assert message in result.stdout + result.stderr, message
     assert "index_images" not in result.stdout + result.stderr  # no job started
+
+
+def test_the_snakefile_run_from_another_folder_reads_the_checkouts_config(tmp_path):
+    """`snakemake -s <checkout>/Snakefile` elsewhere, without --configfile: the checkout's
+    config.yaml is read (its demo paths, relative, are then looked for in the folder run in)."""
+    result = subprocess.run(
+        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-n", "--cores", "1", "--config", f"output_dir={tmp_path / 'out'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    printed = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in printed
+    assert f"Config file {REPO / 'config.yaml'} is extended" in printed
+    assert "content_dir demo/imagenet does not exist" in printed
