@@ -2,9 +2,12 @@
 
 Each test runs the same inputs on the GPU and on the CPU (or twice on the GPU) and compares pixels:
 float32 with TF32 off within ``MEAN_LEVELS`` / ``MAX_LEVELS`` of the CPU; half precision within
-the drift bounds below; nvJPEG decoding within one level; out-of-memory splits and killed jobs
-byte-identical. ``ADAIN_CUDA_TEST_DEVICE=cpu`` rehearses every test's code on the CPU (then the
-comparisons are CPU against CPU: a check of the tests themselves, not of a GPU).
+the drift bounds below; nvJPEG decoding within torchvision's own bound of libjpeg-turbo; a killed
+job byte-identical after its resume and the same batches byte-identical in two processes (cuDNN
+deterministic); an out-of-memory split within the float32 bound (byte-identical on the CPU), since
+cuDNN may choose another algorithm for a smaller batch (docs/resume.md says which promises hold).
+``ADAIN_CUDA_TEST_DEVICE=cpu`` rehearses every test's code on the CPU (then the comparisons are CPU
+against CPU: a check of the tests themselves, not of a GPU).
 """
 
 from __future__ import annotations
@@ -46,6 +49,13 @@ MEAN_LEVELS, MAX_LEVELS = 0.5, 2
 #: float16 0.11 / 3 over its images), with
 #: headroom; docs/pipeline.md records what a GPU shows.
 HALF_DRIFT = {"bfloat16": (4.0, 96), "float16": (0.5, 12)}
+#: nvJPEG against libjpeg-turbo, mean levels per image: torchvision's own test of its CUDA decoder
+#: allows a mean of 2 (``test_decode_jpegs_cuda``). The two upsample chroma differently (libjpeg-turbo's
+#: "fancy" triangle filter) and round their IDCTs differently: nearest against triangle chroma
+#: upsampling alone differs by 0.26 levels on average (worst image 0.79, worst pixel 34) over
+#: bench/common.py's ImageNet-like JPEGs (measured on the CPU). No maximum holds: an edge in colour
+#: can differ by tens of levels.
+DEVICE_DECODE_MEAN = 2.0
 
 
 def _settings(preset: str, device: str, **changes) -> StylizeSettings:
@@ -139,15 +149,88 @@ def test_half_precision_drift_against_float32_is_bounded(inputs, tmp_path, dtype
 
 
 @pytest.mark.parametrize("preset", ["sin", "full"])
-def test_device_decode_equals_the_cpu_decode_within_one_level(inputs, tmp_path, preset):
+def test_device_decode_equals_the_cpu_decode_within_torchvisions_bound(inputs, tmp_path, preset):
     """``decode: device`` (nvJPEG on CUDA) against the CPU's fast decode, on the plain
-    preprocessed pixels (``method: none``) so that only decoding differs."""
+    preprocessed pixels (``method: none``) so that only decoding differs: a mean bound per image
+    (:data:`DEVICE_DECODE_MEAN`), no maximum."""
     cpu = _stylize(inputs[preset], tmp_path / "cpu.h5", _settings(preset, "cpu", method="none", decode="fast"))
     gpu = _stylize(inputs[preset], tmp_path / "gpu.h5", _settings(preset, DEVICE, method="none", decode="device"))
-    _assert_close(gpu, cpu, mean=1.0, most=1)
+    _assert_close(gpu, cpu, mean=DEVICE_DECODE_MEAN, most=255)
 
 
-def test_an_out_of_memory_split_gives_the_unsplit_shard(tmp_path, caplog):
+_SAME_JOB = """
+import sys
+from pathlib import Path
+from adain.stages.settings import StylizeSettings
+from adain.stages.stylize_shard import stylize_shard
+root = Path({root!r})
+settings = StylizeSettings.defaults(preset="sin", device={device!r}, batch_size=4, workers=0, decode="device")
+stylize_shard(root / "manifest/train/00000.tsv", root / "stats.h5", root / "imagenet", root / "weights/vgg_normalised.pth",
+              root / "weights/decoder.pth", Path({out!r}), settings)
+"""
+
+
+def test_device_decode_under_load_equals_a_run_without_overlap(tmp_path):
+    """nvJPEG decodes the next batch while the model's kernels of the previous ones are queued
+    (the overlap a race between its stream and ours would corrupt). The same job with every
+    kernel synchronous (``CUDA_LAUNCH_BLOCKING=1``: nothing overlaps) gives the same bytes, in
+    another process: the batches, the algorithms and the decoded pixels are the same."""
+    job = job_inputs(tmp_path / "job", 48, "sin")
+    shards = {}
+    for name, blocking in (("overlapped", "0"), ("blocking", "1")):
+        out = tmp_path / f"{name}.h5"
+        script = _SAME_JOB.format(root=str(tmp_path / "job"), device=DEVICE, out=str(out))
+        env = {**os.environ, "CUDA_LAUNCH_BLOCKING": blocking}
+        subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, check=True, timeout=300)
+        shards[name] = _pixels(out)
+    assert len(shards["overlapped"]) == len(shards["blocking"]) == len(read_manifest(job.manifest)) == 48
+    assert all(np.array_equal(a, b) for a, b in zip(shards["overlapped"], shards["blocking"]))
+
+
+def test_the_memory_model_bounds_what_a_batch_takes(inputs):
+    """The up-front batch limit rests on :func:`adain.core.memory.bytes_per_image`: the device's
+    measured peak for a batch stays under it (float32 and float16; 224 px and a large image)."""
+    if not DEVICE.startswith("cuda"):
+        pytest.skip("device memory statistics are CUDA's (the CPU rehearsal has none)")
+    from adain.core.memory import bytes_per_image
+    from adain.core.model import load_adain
+    from adain.engine.stylizer import Stylizer
+
+    job = inputs["sin"]
+    model = load_adain(job.vgg, job.decoder)
+    for dtype in ("float32", "float16"):
+        stylizer = Stylizer(model, device=DEVICE, dtype=dtype, batch_size=8)
+        element = 4 if dtype == "float32" else 2
+        for count, (height, width) in ((8, (224, 224)), (2, (960, 1280))):
+            content = torch.randint(0, 256, (count, 3, height, width), dtype=torch.uint8)
+            stats = torch.rand(count, 2, 512) + 0.1
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            stylizer.compute_batch(content, stats)
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated() - base
+            allowed = count * bytes_per_image(height, width, element)
+            print(f"{dtype} {count}x{width}x{height}: peak {peak / 1e6:.0f} MB, model {allowed / 1e6:.0f} MB")
+            assert peak <= allowed
+
+
+def test_cuda_n_is_the_process_current_device(inputs):
+    """``cuda:N`` makes GPU N current, so CUDA's context and pinned memory do not land on GPU 0."""
+    if not DEVICE.startswith("cuda"):
+        pytest.skip("a CUDA device index needs a GPU")
+    from adain.core.model import load_adain
+    from adain.engine.stylizer import Stylizer
+
+    last = torch.cuda.device_count() - 1
+    Stylizer(load_adain(inputs["sin"].vgg, inputs["sin"].decoder), device=f"cuda:{last}")
+    assert torch.cuda.current_device() == last
+
+
+def test_an_out_of_memory_split_gives_the_unsplit_shard_within_the_float32_bound(tmp_path, caplog):
+    """Byte-identical on the CPU (the batch size never changes its pixels); on CUDA the halves
+    may get another cuDNN algorithm, so within the float32 bound (docs/resume.md)."""
     job = job_inputs(tmp_path / "oom", 32, "sin")
     settings = _settings("sin", DEVICE, batch_size=32)
     whole = _stylize(job, tmp_path / "whole.h5", settings)
@@ -162,8 +245,10 @@ def test_an_out_of_memory_split_gives_the_unsplit_shard(tmp_path, caplog):
             torch.cuda.set_per_process_memory_fraction(1.0)
     if DEVICE.startswith("cuda"):
         assert "out of memory" in caplog.text
+        _assert_close(split, whole)
     assert len(split) == len(whole) == 32
-    assert all(np.array_equal(a, b) for a, b in zip(split, whole))
+    if not DEVICE.startswith("cuda"):
+        assert all(np.array_equal(a, b) for a, b in zip(split, whole))
 
 
 _KILLABLE = """
@@ -219,6 +304,9 @@ def test_style_augment_on_cuda_equals_the_offline_pixels(inputs):
     bank = torch.from_numpy(np.stack([table[name] for name in names]))
     given = torch.tensor([names.index(row.style) for row in rows])
     augment = StyleAugment(job.vgg, job.decoder, bank, p=1.0, alpha=1.0).to(DEVICE)
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):  # torch's default: the augment must switch
+        assert conv.fp32_precision == "tf32", "an earlier test left TF32 off: this test would prove nothing"
     online = augment(contents.float().div(255).to(DEVICE), given.to(DEVICE)).cpu()
     offline = Stylizer(load_adain(job.vgg, job.decoder), device="cpu").stylize_float(contents, bank[given]).clamp(0, 1)
     assert online.shape == contents.shape

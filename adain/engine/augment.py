@@ -25,6 +25,7 @@ from torch import nn
 
 from ..core.functional import adain_with_stats
 from ..core.model import load_adain
+from .device import exact_numerics
 
 __all__ = ["StyleAugment", "load_bank"]
 
@@ -99,7 +100,9 @@ class StyleAugment(nn.Module):
     def forward(self, images: torch.Tensor, paintings: torch.Tensor | None = None) -> torch.Tensor:
         """``images`` float ``(B, 3, H, W)`` in [0, 1] (any H, W >= 9); ``paintings`` an optional
         ``(B,)`` long tensor of bank rows (-1 leaves that sample unchanged). Returns float
-        ``(B, 3, H, W)`` in [0, 1] on the images' device."""
+        ``(B, 3, H, W)`` in [0, 1] on the images' device. On CUDA it computes in IEEE float32 with
+        deterministic cuDNN, as the offline pipeline does, and leaves the process's own TF32
+        settings as they were (:func:`adain.engine.device.exact_numerics`)."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
         batch = images.shape[0]
@@ -112,15 +115,23 @@ class StyleAugment(nn.Module):
             alphas = self._alphas(batch)
         chosen = (paintings >= 0).nonzero().flatten()
         out = images.clone()
-        if len(chosen):
-            index = chosen.to(images.device)
-            stats = self.bank[paintings[chosen].to(self.bank.device)].to(images.device)
-            content = images[index]
-            feats = self.model.encode(content)
-            stylized = adain_with_stats(feats, stats[:, 0], stats[:, 1], 1.0)
-            alpha = alphas[chosen].to(images.device, feats.dtype).view(-1, 1, 1, 1)
-            if not torch.all(alpha == 1):
-                stylized = alpha * stylized + (1 - alpha) * feats
-            height, width = content.shape[-2:]
-            out[index] = self.model.decode(stylized)[..., :height, :width].clamp(0, 1).to(images.dtype)
+        with exact_numerics(images.device):
+            self._stylize_into(out, images, chosen, paintings, alphas)
         return out
+
+    def _stylize_into(
+        self, out: torch.Tensor, images: torch.Tensor, chosen: torch.Tensor, paintings: torch.Tensor, alphas
+    ) -> None:
+        """Samples ``chosen`` of ``images`` stylized by their bank rows, written into ``out``."""
+        if not len(chosen):
+            return
+        index = chosen.to(images.device)
+        stats = self.bank[paintings[chosen].to(self.bank.device)].to(images.device)
+        content = images[index]
+        feats = self.model.encode(content)
+        stylized = adain_with_stats(feats, stats[:, 0], stats[:, 1], 1.0)
+        alpha = alphas[chosen].to(images.device, feats.dtype).view(-1, 1, 1, 1)
+        if not torch.all(alpha == 1):
+            stylized = alpha * stylized + (1 - alpha) * feats
+        height, width = content.shape[-2:]
+        out[index] = self.model.decode(stylized)[..., :height, :width].clamp(0, 1).to(images.dtype)

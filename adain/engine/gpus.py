@@ -43,19 +43,59 @@ def slot_lock_name(device: str) -> str:
     return f"gpu-slurm{re.sub(r'[^0-9_]', '_', job)}-{safe}.lock" if job else f"gpu-{safe}.lock"
 
 
-def visible_gpus() -> list[str]:
-    """Device ids this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else every GPU that
-    ``nvidia-smi -L`` lists (without initialising CUDA in this process), else none."""
+def visible_gpus(dev: str | Path = "/dev") -> list[str]:
+    """Device ids this process may use, without initialising CUDA in this process (a controller
+    that forks jobs must not): ``CUDA_VISIBLE_DEVICES`` if set; else the GPUs the driver's
+    management library (NVML, installed with every NVIDIA driver) counts; else those ``nvidia-smi
+    -L`` lists; else the GPU device nodes ``<dev>/nvidia<N>`` (a container shows only its own);
+    else none. So GPUs are found where only the driver and torch are installed."""
     declared = os.environ.get("CUDA_VISIBLE_DEVICES")
     if declared is not None:
         return [d.strip() for d in declared.split(",") if d.strip() and d.strip() != "-1"]
+    count = _nvml_count()
+    if count is None:
+        count = _nvidia_smi_count()
+    if count is None:
+        count = _device_node_count(Path(dev))
+    return [str(i) for i in range(count)]
+
+
+def _nvml_count() -> int | None:
+    """GPUs by NVML (``libnvidia-ml.so.1``), or ``None`` where it is missing or fails."""
+    import ctypes
+
+    try:
+        nvml = ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return None
+    count = ctypes.c_uint(0)
+    try:
+        if nvml.nvmlInit_v2() != 0:
+            return None
+        try:
+            return int(count.value) if nvml.nvmlDeviceGetCount_v2(ctypes.byref(count)) == 0 else None
+        finally:
+            nvml.nvmlShutdown()
+    except AttributeError:  # a library without these entry points
+        return None
+
+
+def _nvidia_smi_count() -> int | None:
     if shutil.which("nvidia-smi") is None:
-        return []
+        return None
     try:
         listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
-        return []
-    return [str(i) for i, line in enumerate(row for row in listing.splitlines() if row.startswith("GPU "))]
+        return None
+    return sum(1 for row in listing.splitlines() if row.startswith("GPU "))
+
+
+def _device_node_count(dev: Path) -> int:
+    """``nvidia0``, ``nvidia1``, ... under ``dev`` (not ``nvidiactl``, ``nvidia-uvm``, ...)."""
+    try:
+        return sum(1 for entry in os.scandir(dev) if re.fullmatch(r"nvidia\d+", entry.name))
+    except OSError:
+        return 0
 
 
 def claim_gpu(

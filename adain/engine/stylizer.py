@@ -9,8 +9,9 @@ The data's way is a three-stage pipeline with bounded queues, so that the device
 2. **compute**: the model runs on the device, off the caller's thread (:class:`DeviceQueue`: a
    CUDA side stream fed from pinned memory, or one compute thread on the CPU); outputs are
    quantized on the device exactly as ``torchvision.utils.save_image`` does and copied back
-   asynchronously (into pinned buffers on CUDA). Out of memory splits a batch, then rejects the
-   single image that does not fit.
+   asynchronously (into pinned buffers on CUDA). A batch is cut up front into pieces that fit a
+   share of the device's memory (:func:`adain.core.memory.batch_limit`); out of memory, the
+   exception, splits a piece further, then rejects the single image that does not fit.
 3. **out**: the caller receives finished batches in order while the next ones compute; encoding
    and writing belong to it (:func:`adain.stages.stylize_shard.stylize_shard` does both off this thread).
 """
@@ -18,6 +19,7 @@ The data's way is a three-stage pipeline with bounded queues, so that the device
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -25,10 +27,11 @@ import numpy as np
 import torch
 
 from ..core.functional import calc_mean_std, match_color
+from ..core.memory import batch_limit
 from ..core.model import AdaIN
 from .batching import Flushed, InFlight, PaintingPixels, Rejected, SizeBuckets, Stylized, stack_rows
 from .cache import StatsCache
-from .device import DeviceQueue, disable_tf32, quantize, resolve_device, resolve_dtype
+from .device import DeviceQueue, exact_numerics, quantize, resolve_device, resolve_dtype, use_device
 from .image_dataset import ImageDataset, iterate_batches, iterate_images, size_key
 from .images import (
     DEFAULT_MAX_PIXELS,
@@ -55,7 +58,14 @@ class Stylizer:
         channels_last: the model's convolutions in channels-last memory format (faster on CUDA and,
             measured, on this CPU; the texture filters keep the default layout).
         compile: ``torch.compile`` the model (the first batch of each new size compiles).
+        memory_budget: bytes of device memory a batch may take (:func:`adain.core.memory.batch_limit`
+            cuts larger batches up front); default on CUDA half the device's total memory (its
+            total, not what is free now, so that the same GPU model always forms the same
+            batches), on the CPU no limit.
     """
+
+    #: Share of a CUDA device's total memory that one batch may take.
+    CUDA_MEMORY_SHARE = 0.5
 
     def __init__(
         self,
@@ -66,6 +76,7 @@ class Stylizer:
         op: Callable[[torch.Tensor], torch.Tensor] | None = None,
         channels_last: bool = True,
         compile: bool = False,
+        memory_budget: float | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -73,8 +84,11 @@ class Stylizer:
             raise ValueError("give either a model or an op")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
-        if self.device.type == "cuda":
-            disable_tf32()  # float32 means IEEE float32: part of every shard's fingerprint
+        use_device(self.device)
+        if memory_budget is None and self.device.type == "cuda":
+            memory_budget = self.CUDA_MEMORY_SHARE * torch.cuda.get_device_properties(self.device).total_memory
+        self.memory_budget = memory_budget
+        self._decode_stream: torch.cuda.Stream | None = None  # decode: device on CUDA (_decode_on_device)
         self.batch_size = batch_size
         self.op = op
         self.model = model
@@ -102,7 +116,8 @@ class Stylizer:
     def encode_stats(self, images: torch.Tensor) -> torch.Tensor:
         """Painting statistics: ``uint8 (B, 3, H, W)`` -> ``(B, 2, 512)`` float32 on the CPU
         (``[:, 0]`` mean, ``[:, 1]`` std of relu4_1). Always computed in float32."""
-        mean, std = calc_mean_std(self.model.encode(self._to_input(images)).float())
+        with exact_numerics(self.device):
+            mean, std = calc_mean_std(self.model.encode(self._to_input(images)).float())
         return torch.stack([mean.flatten(1), std.flatten(1)], dim=1).cpu()
 
     @torch.inference_mode()
@@ -130,14 +145,15 @@ class Stylizer:
         """``uint8 (B, 3, H, W)`` contents with per-sample ``(B, 2, 512)`` painting statistics (or
         the paintings' pixels, :class:`PaintingPixels`: colour preservation) -> float
         ``(B, 3, H, W)`` on the device, not clamped."""
-        if isinstance(stats, PaintingPixels) and self.op is None:
-            stats = self.color_preserving_stats(content, stats)
-        with self._autocast():
-            if self.op is not None:
-                return self.op(self._to_input(content)).float()
-            stats = stats.to(self.device, non_blocking=True)
-            out = self._forward(self._to_input(content), stats[:, 0], stats[:, 1], alpha)
-        return out.float()
+        with exact_numerics(self.device):
+            if isinstance(stats, PaintingPixels) and self.op is None:
+                stats = self.color_preserving_stats(content, stats)
+            with self._autocast():
+                if self.op is not None:
+                    return self.op(self._to_input(content)).float()
+                stats = stats.to(self.device, non_blocking=True)
+                out = self._forward(self._to_input(content), stats[:, 0], stats[:, 1], alpha)
+            return out.float()
 
     def stylize(self, content: torch.Tensor, stats: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         """As :meth:`stylize_float`, quantized: ``uint8 (B, 3, H, W)`` on the CPU."""
@@ -205,6 +221,15 @@ class Stylizer:
         host = torch.empty(pixels.shape, dtype=torch.uint8, pin_memory=True)
         return host.copy_(pixels, non_blocking=True)
 
+    def batch_limit(self, height: int, width: int) -> int:
+        """How many ``height x width`` contents one forward pass takes at most: ``batch_size``, or
+        fewer where they would not fit :attr:`memory_budget` (a function of the shape and the
+        device alone, so a resumed job forms the same pieces)."""
+        if self.memory_budget is None:
+            return self.batch_size
+        element = 4 if self.dtype == torch.float32 else 2
+        return min(self.batch_size, batch_limit(height, width, element, self.memory_budget))
+
     @torch.inference_mode()
     def compute_batch(
         self,
@@ -214,8 +239,13 @@ class Stylizer:
         finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
         offset: int = 0,
     ) -> list[tuple[int, torch.Tensor | str]]:
-        """Stylize, finish and quantize one batch on the device; out of memory splits it in halves,
-        down to single images, and an image that does not fit alone is rejected with a reason.
+        """Stylize, finish and quantize one batch on the device, in pieces of at most
+        :meth:`batch_limit` images; out of memory splits a piece in halves, down to single
+        images, and an image that does not fit alone is rejected with a reason.
+
+        Each retry runs after the failed attempt's exception has been left (its traceback holds
+        the failed forward's activations, which nothing could free while it is handled) and the
+        device's cache emptied.
 
         Args:
             content: ``uint8 (B, 3, H, W)``; stats: ``(B, 2, 512)`` painting statistics.
@@ -224,31 +254,59 @@ class Stylizer:
             Pieces in order: ``(offset, pixels)`` with host ``uint8 (n, h, w, 3)`` for samples
             ``offset .. offset + n``, or ``(offset, reason)`` for one sample that did not fit.
         """
+        height, width = content.shape[-2:]
+        step = self.batch_limit(int(height), int(width))
+        todo = [(start, min(start + step, len(content))) for start in range(0, len(content), step)]
+        pieces: list[tuple[int, torch.Tensor | str]] = []
+        while todo:
+            start, stop = todo.pop(0)
+            pixels = self._attempt(content[start:stop], stats[start:stop], alpha, finish)
+            if pixels is not None:
+                pieces.append((offset + start, pixels))
+                continue
+            self._release_cached_memory()  # outside the except: the failed pass is gone now
+            if stop - start == 1:
+                dtype = str(self.dtype).removeprefix("torch.")
+                pieces.append(
+                    (offset + start, f"out of memory on {self.device} for one {width}x{height} image (dtype {dtype})")
+                )
+                continue
+            log.warning(
+                "out of memory on %s for %d images of %dx%d: splitting the batch",
+                self.device,
+                stop - start,
+                width,
+                height,
+            )
+            half = start + (stop - start) // 2
+            todo[:0] = [(start, half), (half, stop)]
+        return pieces
+
+    def _attempt(
+        self,
+        content: torch.Tensor,
+        stats: torch.Tensor,
+        alpha: float,
+        finish: Callable[[torch.Tensor], torch.Tensor] | None,
+    ) -> torch.Tensor | None:
+        """One forward pass of a piece: host ``uint8 (n, h, w, 3)``, or ``None`` when the device
+        ran out of memory (the exception is left here, with its traceback)."""
         try:
             out = self.stylize_float(content, stats, alpha)
             if finish is not None:
                 out = finish(out)
-            return [(offset, self._to_host(quantize(out).permute(0, 2, 3, 1)))]
+            return self._to_host(quantize(out).permute(0, 2, 3, 1))
         except torch.OutOfMemoryError:
-            out = None
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            count, (height, width) = content.shape[0], content.shape[-2:]
-            if count == 1:
-                return [
-                    (
-                        offset,
-                        f"out of memory on {self.device} for one {width}x{height} image "
-                        f"(dtype {str(self.dtype).removeprefix('torch.')})",
-                    )
-                ]
-            log.warning(
-                "out of memory on %s for %d images of %dx%d: splitting the batch", self.device, count, width, height
-            )
-            half = count // 2
-            return self.compute_batch(content[:half], stats[:half], alpha, finish, offset) + self.compute_batch(
-                content[half:], stats[half:], alpha, finish, offset + half
-            )
+            pass
+        return None
+
+    def _release_cached_memory(self) -> None:
+        """After an out-of-memory error has been left: give the cached blocks back so that the
+        halves can allocate (must not run while the exception is handled)."""
+        if sys.exc_info()[0] is not None:  # a guard for future edits
+            raise RuntimeError("out-of-memory retry while the exception is still being handled")
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     def compute_encoded(
         self,
@@ -259,26 +317,83 @@ class Stylizer:
         finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> list[tuple[int, torch.Tensor | str]]:
         """:meth:`compute_batch` of JPEG bytes: decoded on the device (nvJPEG on CUDA), the
-        ``resize-crop`` recipe applied there; a file the decoder refuses is rejected with a reason."""
-        images: list = [None] * len(jpegs)
-        try:
-            images = decode_jpegs([j.data for j in jpegs], self.device)
-        except RuntimeError:  # one by one, to name the file the decoder refuses
-            for i, jpeg in enumerate(jpegs):
-                try:
-                    images[i] = decode_jpegs([jpeg.data], self.device)[0]
-                except RuntimeError as error:
-                    images[i] = "undecodable: " + str(error).splitlines()[0]
+        ``resize-crop`` recipe applied there. A file the device's decoder refuses (nvJPEG lacks
+        e.g. arithmetic coding) is decoded on the host instead, and rejected with a reason only if
+        that fails too; a fault of the device itself (out of memory, a CUDA error) is raised,
+        never turned into rejects."""
+        data = [j.data for j in jpegs]
+        images = self._decode_or_none(data)
+        if images is None:  # one by one, outside the handler, to find the file the decoder refuses
+            images = [self._decode_one(jpeg) for jpeg in data]
         pieces = [(i, image) for i, image in enumerate(images) if isinstance(image, str)]
         kept = [i for i, image in enumerate(images) if not isinstance(image, str)]
         runs = np.split(np.asarray(kept, dtype=np.int64), np.where(np.diff(kept) > 1)[0] + 1) if kept else []
-        for run in runs:  # consecutive samples: one run unless the decoder refused a file between
+        for run in runs:  # consecutive samples: one run unless a file was rejected between
             content = torch.stack([recipe.apply_tensor(images[i]) for i in run])
             pieces += [
                 (int(run[0]) + offset, piece)
                 for offset, piece in self.compute_batch(content, stats[torch.from_numpy(run)], alpha, finish)
             ]
         return sorted(pieces, key=lambda item: item[0])
+
+    def _decode_or_none(self, data: list[torch.Tensor]) -> list[torch.Tensor] | None:
+        """The batch decoded on the device, or ``None`` when the decoder refused one of its files;
+        a device fault is raised."""
+        try:
+            return self._decode_on_device(data)
+        except RuntimeError as error:
+            if self._is_device_fault(error):
+                raise
+        return None
+
+    def _decode_one(self, jpeg: torch.Tensor) -> torch.Tensor | str:
+        """One file: on the device, else on the host (moved to the device), else the reason."""
+        decoded = self._decode_or_none([jpeg])
+        if decoded is not None:
+            return decoded[0]
+        try:
+            return decode_jpegs([jpeg], "cpu")[0].to(self.device)
+        except RuntimeError as error:
+            return "undecodable: " + str(error).splitlines()[0]
+
+    def _decode_on_device(self, data: list[torch.Tensor]) -> list[torch.Tensor]:
+        """JPEG bytes -> ``uint8 (3, H, W)`` on the device, safe to use on the current stream.
+
+        torchvision's nvJPEG decoder allocates its outputs on the caller's current stream but
+        writes them on an internal stream of its own, which does not wait for ours (it only makes
+        ours wait for it afterwards; torchvision's ``decode_jpegs_cuda.cpp``). Allocated on our side
+        stream, an output could take a block freed by the previous batch while that batch's kernels
+        are still queued, and be written under them. So the decoder runs with a stream of its own
+        as the current one, which never has work queued; the side stream waits for it, and each
+        output is marked as used by the side stream (``record_stream``), so its block is not given
+        out again before the side stream is done with it. No synchronisation of the host: batches
+        keep overlapping.
+        """
+        if self.device.type != "cuda":
+            return decode_jpegs(data, self.device)
+        if self._decode_stream is None:
+            self._decode_stream = torch.cuda.Stream(self.device)
+        current = torch.cuda.current_stream(self.device)
+        with torch.cuda.stream(self._decode_stream):
+            images = decode_jpegs(data, self.device)
+        current.wait_stream(self._decode_stream)
+        for image in images:
+            image.record_stream(current)
+        return images
+
+    def _is_device_fault(self, error: RuntimeError) -> bool:
+        """Whether a decoder's error is the device's (out of memory; a CUDA error, after which the
+        device no longer answers) rather than the file's."""
+        if isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower():
+            return True
+        if self.device.type != "cuda":
+            return False
+        try:  # a sticky CUDA error fails every later call: ask the device
+            torch.cuda.synchronize(self.device)
+            torch.ones(1, device=self.device).add_(1).item()
+        except Exception:  # noqa: BLE001 - whatever it is, the device is at fault
+            return True
+        return False
 
     def stylize_dataset(
         self,

@@ -210,8 +210,12 @@ def load_classifier(arch: str | None, weights: str | Path, device: torch.device 
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Softmax probabilities of ``uint8 (B, 3, H, W)`` images: ``float32 (B, 1000)`` on the CPU."""
-    logits = model(normalize(images.to(device)))
+    """Softmax probabilities of ``uint8 (B, 3, H, W)`` images: ``float32 (B, 1000)`` on the CPU
+    (IEEE float32 on CUDA too: :func:`adain.engine.device.exact_numerics`)."""
+    from ..engine.device import exact_numerics
+
+    with exact_numerics(device):
+        logits = model(normalize(images.to(device)))
     if isinstance(logits, (tuple, list)):  # e.g. Inception's auxiliary outputs
         logits = logits[0]
     if logits.ndim != 2 or logits.shape[1] != 1000:

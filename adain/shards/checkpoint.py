@@ -56,18 +56,22 @@ def rows_checkpointed(folder: str | Path) -> int:
 
 class PartStore:
     """Parts of one shard under ``folder``; ``fingerprint`` ties them to one plan (manifest and
-    settings): parts written under another fingerprint are discarded."""
+    settings): parts written under another fingerprint are discarded. ``environment`` (e.g. the
+    device's name and the torch, CUDA and cuDNN versions, as text) ties them to what computed
+    them: parts made under another environment are discarded too, so that a shard never mixes
+    the numerics of two GPUs or library versions."""
 
-    def __init__(self, folder: str | Path, fingerprint: str) -> None:
+    def __init__(self, folder: str | Path, fingerprint: str, environment: str = "") -> None:
         self.folder = Path(folder)
         self.fingerprint = fingerprint
+        self.environment = environment
         self._tag = hashlib.sha256(f"{_FORMAT}:{fingerprint}".encode()).hexdigest()[:16]  # the plan, in file names
 
     def save(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> Path:
         """Store the results of rows ``[start, end)``."""
         path = self.folder / f"{start:07d}-{end:07d}-{self._tag}.npz"
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, fingerprint=np.array(self.fingerprint), **arrays)
+            np.savez(handle, fingerprint=np.array(self.fingerprint), environment=np.array(self.environment), **arrays)
         return path
 
     def load(self) -> list[tuple[int, int, dict[str, np.ndarray]]]:
@@ -92,8 +96,19 @@ class PartStore:
                     try:  # reading every array checks its CRC-32: a torn or flipped part fails here
                         with np.load(path, allow_pickle=False) as npz:
                             arrays = {k: npz[k] for k in npz.files}
+                        made_with = str(arrays.pop("environment", ""))
                         if str(arrays.pop("fingerprint")) == self.fingerprint and end > row:
-                            chosen = (row, end, arrays)
+                            if made_with == self.environment:
+                                chosen = (row, end, arrays)
+                                continue
+                            log.warning(
+                                "discarding checkpoint %s: it was computed with %s, this job computes with %s; "
+                                "the shard starts over so that it never mixes two devices' numerics",
+                                path,
+                                made_with or "an unrecorded environment",
+                                self.environment,
+                            )
+                            path.unlink()
                             continue
                     except Exception:  # noqa: BLE001 - any unreadable part is simply redone
                         pass

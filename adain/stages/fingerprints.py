@@ -98,13 +98,15 @@ def numerics(
     device_type: str, cpu_threads: int, batch_size: int, channels_last: bool = True, compiled: bool = False
 ) -> dict:
     """The numerics that change pixels. On the CPU, convolution sums depend on the thread count
-    (not on the batch size: measured equal for batches of 1, 3 and 8). On CUDA, TF32 is off and
-    cuDNN may choose other algorithms for other batch shapes, so the batch size counts. The memory
-    format and ``torch.compile`` choose other kernels on both."""
+    (not on the batch size: measured equal for batches of 1, 3 and 8). On CUDA, TF32 is off, cuDNN
+    chooses its algorithms deterministically (:func:`adain.engine.device.exact_numerics`) but by
+    shape, so the batch size counts. The memory format and ``torch.compile`` choose other kernels
+    on both. The device's model and the library versions are not settings: they are recorded
+    beside (:func:`adain.engine.device.cuda_environment`)."""
     if device_type == "cpu":
         found = {"device": "cpu", "threads": int(cpu_threads)}
     else:
-        found = {"device": device_type, "tf32": False, "batch_size": int(batch_size)}
+        found = {"device": device_type, "tf32": False, "cudnn": "deterministic", "batch_size": int(batch_size)}
     return {**found, "channels_last": bool(channels_last), "compile": bool(compiled)}
 
 

@@ -24,6 +24,7 @@ from .. import __version__
 from ..core.filters import get_filter
 from ..core.flops import stylize_gflop, tflops
 from ..core.model import load_adain
+from ..engine.device import cuda_environment
 from ..engine.image_dataset import ImageDataset
 from ..engine.stylizer import Flushed, Rejected, Stylizer
 from ..files.hashing import file_sha256
@@ -210,6 +211,9 @@ def _describe(
     dataset = dataset_fingerprint(identity)
     return {
         **described,
+        # what else decides the bits (device name, torch, CUDA, cuDNN): provenance, and the key of
+        # the checkpoints (a resume under another environment starts the shard over)
+        "environment": json.dumps(cuda_environment(stylizer.device), sort_keys=True),
         "fingerprint": shard_fingerprint(dataset, file_sha256(manifest_tsv)),
         "dataset_fingerprint": dataset,
         "identity": json.dumps(identity, sort_keys=True),
@@ -363,7 +367,7 @@ def _stylize_shard(
     rows = read_manifest(manifest_tsv)
     stylizer = given if given is not None else _make_stylizer(settings, vgg, decoder)
     described = _describe(settings, stylizer, vgg, decoder, stats_h5, manifest_tsv, out_h5, expected_identity)
-    store = PartStore(parts_folder(out_h5), described["fingerprint"])
+    store = PartStore(parts_folder(out_h5), described["fingerprint"], described["environment"])
     staging, parts = _open_staging(out_h5, store, settings, len(rows))
     try:  # from here on, a failure leaves the work file closed (and kept for a resume)
         start = parts[-1][1] if parts else 0

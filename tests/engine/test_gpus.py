@@ -139,3 +139,23 @@ def test_evaluation_jobs_claim_a_gpu_like_stylize_jobs(tmp_path, job, call):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_gpus_are_counted_without_nvidia_smi_and_without_initialising_cuda(tmp_path, monkeypatch):
+    """Where only the driver and torch are installed (no nvidia-smi on the PATH, here no NVML
+    either), the GPU device nodes count; other nvidia nodes do not; CUDA stays uninitialised."""
+    import torch
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no nvidia-smi
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-modeset", "null"):
+        (dev / name).touch()
+    found = visible_gpus(dev)
+    if torch.cuda.is_available():  # NVML answers first on a GPU machine: the real count
+        assert len(found) == torch.cuda.device_count()
+    else:
+        assert found == ["0", "1"]
+    assert visible_gpus(tmp_path / "missing") == ([] if not torch.cuda.is_available() else found)
+    assert not torch.cuda.is_initialized()

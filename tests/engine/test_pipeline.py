@@ -262,6 +262,59 @@ def test_device_decode_path_gives_the_fast_paths_pixels_on_the_cpu(imagenet_like
     assert list(fast_rejects) == list(device_rejects) == [3] and device_rejects[3].startswith("undecodable")
 
 
+def _device_decode(paths, recipe, stylizer):
+    results = list(
+        stylizer.stylize_dataset(
+            ImageDataset(paths, recipe, decode="device"), [[0]] * len(paths), {0: np.zeros((2, 512), np.float32)}
+        )
+    )
+    return {r.index: r.image for r in results if isinstance(r, Stylized)}, [
+        r for r in results if isinstance(r, Rejected)
+    ]
+
+
+def test_a_file_the_device_decoder_refuses_is_decoded_on_the_host(imagenet_like, monkeypatch):
+    """nvJPEG refuses some valid JPEGs (arithmetic coding, odd colour spaces): injected here at the
+    device's decoder, the file falls back to the host's decoder instead of being rejected."""
+    recipe = get_preset("sin").content
+    paths = imagenet_like[:4]
+    refused = paths[2].read_bytes()
+    stylizer = Stylizer(None, device="cpu", batch_size=4, op=lambda images: images)
+    expected, _ = _device_decode(paths, recipe, stylizer)
+    real = Stylizer._decode_on_device
+
+    def picky(self, data):
+        if any(bytes(d.numpy()) == refused for d in data):
+            raise RuntimeError("Error while decoding JPEG images: nvjpegDecode failed: 4 (injected)")
+        return real(self, data)
+
+    monkeypatch.setattr(Stylizer, "_decode_on_device", picky)
+    found, rejected = _device_decode(paths, recipe, stylizer)
+    assert not rejected and sorted(found) == [0, 1, 2, 3]
+    for index in found:
+        np.testing.assert_array_equal(found[index], expected[index])
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)"),
+        RuntimeError("Error while decoding JPEG images: CUDA out of memory. Tried to allocate 8 MiB (injected)"),
+    ],
+)
+def test_a_device_fault_while_decoding_stops_the_job_instead_of_rejecting_images(imagenet_like, monkeypatch, fault):
+    """Out of memory (also wrapped in torchvision's decode error) is the device's fault, not the
+    files': it is raised, not turned into a shard of rejects."""
+
+    def broken(self, data):
+        raise fault
+
+    monkeypatch.setattr(Stylizer, "_decode_on_device", broken)
+    stylizer = Stylizer(None, device="cpu", batch_size=4, op=lambda images: images)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        _device_decode(imagenet_like[:4], get_preset("sin").content, stylizer)
+
+
 def test_the_fast_path_imports_its_decoders_before_the_workers_fork():
     """Forked DataLoader workers inherit what the job imported: otherwise each worker of each job
     spends ~1.2 s importing torchvision. The exact path imports no torchvision at all."""

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -150,14 +152,95 @@ def test_bad_device_and_dtype_are_clear(model):
         Stylizer(model, device="cpu", dtype="float8")
 
 
-def test_float32_on_cuda_means_ieee_float32_not_tf32():
-    """The identity of a shard says TF32 is off on CUDA; this is what makes it true."""
-    from adain.engine.device import disable_tf32
+_NUMERICS_PROBE = """
+import torch
+from adain.engine.device import exact_numerics
 
-    before = torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision
-    try:
-        torch.backends.cudnn.conv.fp32_precision = "tf32"
-        disable_tf32()
-        assert torch.backends.cudnn.conv.fp32_precision == "ieee" == torch.backends.cuda.matmul.fp32_precision
-    finally:
-        torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision = before
+b = torch.backends
+before = (b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, b.cudnn.benchmark, b.cudnn.deterministic)
+with exact_numerics(torch.device("cuda:0")):
+    inside = (b.cudnn.conv.fp32_precision, b.cuda.matmul.fp32_precision, b.cudnn.benchmark, b.cudnn.deterministic)
+with exact_numerics("cpu"):
+    on_cpu = b.cudnn.conv.fp32_precision
+after = (b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, b.cudnn.benchmark, b.cudnn.deterministic)
+with torch.backends.cudnn.flags(enabled=True, deterministic=False):
+    flags_usable = True
+print(repr((before, inside, on_cpu, after, flags_usable)))
+"""
+
+
+def test_cuda_work_is_ieee_float32_and_deterministic_and_leaves_the_process_as_it_was():
+    """The identity of a CUDA shard says TF32 is off and cuDNN deterministic; ``exact_numerics`` is
+    what makes it true, for every CUDA entry point. In a fresh process (these settings are global):
+    inside the block IEEE float32, no benchmark, deterministic; after it the legacy flags read as
+    before and ``cudnn.flags()`` still works (torch refuses both once the two APIs are mixed)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _NUMERICS_PROBE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, inside, on_cpu, after, flags_usable = eval(result.stdout.strip().splitlines()[-1])  # noqa: S307
+    assert inside == ("ieee", "ieee", False, True)
+    assert on_cpu == "tf32"  # nothing changes for other devices (torch's default stays)
+    assert after == before and flags_usable
+
+
+def test_batches_are_cut_up_front_to_fit_the_memory_budget(model):
+    """A budget for two 32x32 images at a time: batches of 8 go in pieces of 2, with the pixels
+    of the uncut run (on the CPU the batch size never changes pixels)."""
+    from adain.core.memory import bytes_per_image
+
+    contents = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    stats = torch.rand(8, 2, 512) + 0.1
+    whole = Stylizer(model, device="cpu", batch_size=8)
+    budget = 2.5 * bytes_per_image(32, 32, 4)
+    cut = Stylizer(model, device="cpu", batch_size=8, memory_budget=budget)
+    assert (whole.batch_limit(32, 32), cut.batch_limit(32, 32), cut.batch_limit(9, 9)) == (8, 2, 8)
+    seen = []
+    forward = cut.stylize_float
+    cut.stylize_float = lambda content, *args: seen.append(len(content)) or forward(content, *args)
+    pieces = cut.compute_batch(contents, stats)
+    assert seen == [2, 2, 2, 2] and [offset for offset, _ in pieces] == [0, 2, 4, 6]
+    expected = whole.compute_batch(contents, stats)[0][1]
+    assert torch.equal(torch.cat([pixels for _, pixels in pieces]), expected)
+
+
+def test_an_out_of_memory_split_shard_equals_the_unsplit_one_and_retries_outside_the_handler(
+    tmp_path, monkeypatch, caplog
+):
+    """Out of memory injected where the device runs a batch (more than 2 images do not fit): the
+    shard equals the unsplit one, and no retry runs while the error is still being handled (its
+    traceback would keep the failed pass's memory)."""
+    import logging
+    import sys
+
+    from adain.shards.format import read_shard
+    from adain.stages.settings import StylizeSettings
+    from adain.stages.stylize_shard import stylize_shard
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from common import job_inputs
+
+    job = job_inputs(tmp_path / "job", 8, "sin")
+    settings = StylizeSettings.defaults(preset="sin", device="cpu", batch_size=8, workers=0, cpu_threads=2)
+
+    def stylize(out):
+        stylize_shard(job.manifest, job.stats_h5, job.content_dir, job.vgg, job.decoder, out, settings)
+        return read_shard(out).images
+
+    whole = stylize(tmp_path / "whole.h5")
+    forward, calls = Stylizer.stylize_float, []
+
+    def device_boundary(self, content, *args):
+        calls.append((len(content), sys.exc_info()[0]))
+        if len(content) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB (injected)")
+        return forward(self, content, *args)
+
+    monkeypatch.setattr(Stylizer, "stylize_float", device_boundary)
+    with caplog.at_level(logging.WARNING, logger="adain.engine.stylizer"):
+        split = stylize(tmp_path / "split.h5")
+    assert [size for size, _ in calls] == [8, 4, 2, 2, 4, 2, 2]
+    assert all(handling is None for _, handling in calls), calls
+    assert "splitting the batch" in caplog.text
+    assert len(split) == len(whole) == 8 and np.array_equal(split, whole)

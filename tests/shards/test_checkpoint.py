@@ -94,3 +94,16 @@ def test_staging_writer_for_encoded_images(tmp_path):
     assert [tuple(s) for s in data.shapes] == [p.shape for p in pictures]
     for i, picture in enumerate(pictures):
         np.testing.assert_array_equal(data.pixels(i), picture)
+
+
+def test_parts_made_under_another_environment_are_not_resumed(tmp_path, caplog):
+    """A resume on another GPU model or torch/CUDA/cuDNN starts the shard over: its parts name
+    the environment that computed them."""
+    import logging
+
+    PartStore(tmp_path, "plan-a", '{"device_name": "GPU A", "torch": "2.11.0"}').save(0, 2, _arrays(0))
+    assert [(s, e) for s, e, _ in PartStore(tmp_path, "plan-a", '{"device_name": "GPU A", "torch": "2.11.0"}').load()]
+    with caplog.at_level(logging.WARNING, logger="adain.shards.checkpoint"):
+        assert PartStore(tmp_path, "plan-a", '{"device_name": "GPU B", "torch": "2.11.0"}').load() == []
+    assert "GPU A" in caplog.text and "GPU B" in caplog.text and "starts over" in caplog.text
+    assert not list(tmp_path.glob("*.npz"))
