@@ -1,6 +1,13 @@
 """Work shared by the benchmarks: ImageNet-like JPEGs made from real photos, and the inputs of a
 stylize job (index, manifest, painting statistics, release-format random weights) made with the
-package's own functions, as the workflow makes them."""
+package's own functions, as the workflow makes them.
+
+With ``ADAIN_BENCH_INPUTS=<folder>`` set, :func:`job_inputs` makes each kind of input once under
+that folder and hands the same files to every later call (the parts of bench/gpu_check.py and the
+CUDA tests share them); callers only read them. As a script it makes them ahead:
+
+    ADAIN_BENCH_INPUTS=/tmp/inputs python bench/common.py --images 1024 --presets sin,64,full
+"""
 
 from __future__ import annotations
 
@@ -65,22 +72,41 @@ def _photos() -> list[np.ndarray]:
 
 def make_imagenet_like(root: Path, count: int, classes: int = 4, seed: int = 0) -> Path:
     """``count`` JPEGs under ``root/train/n0000000<k>/``: random crops of real photos at ImageNet's
-    size mix and quality mix (about 10% greyscale, as in ImageNet). Returns ``root``."""
+    size mix and quality mix (about 10% greyscale, as in ImageNet). Returns ``root``. The draws
+    are made in order from ``seed``; the images are written by several processes when there are
+    many (the same files either way)."""
     rng = np.random.default_rng(seed)
-    photos = _photos()
+    shapes = [photo.shape[:2] for photo in _photos()]
+    draws = []
     for i in range(count):
-        source = photos[i % len(photos)]
+        h, w = shapes[i % len(shapes)]
         width, height = SIZES[rng.choice(len(SIZES), p=SIZE_WEIGHTS)]
-        h, w = source.shape[:2]
         side = int(min(h, w) * rng.uniform(0.5, 1.0))
         top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        crop = Image.fromarray(source[top : top + side, left : left + side]).resize((width, height), Image.BICUBIC)
-        if rng.random() < 0.1:
-            crop = crop.convert("L")
+        grey = rng.random() < 0.1
+        quality = int(rng.choice(QUALITIES))
         folder = root / "train" / f"n{i % classes:08d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        crop.save(folder / f"n{i % classes:08d}_{i}.JPEG", quality=int(rng.choice(QUALITIES)))
+        draws.append((folder / f"n{i % classes:08d}_{i}.JPEG", i, (width, height), side, top, left, grey, quality))
+    processes = min(os.cpu_count() or 1, 16) if count >= 256 else 1
+    if processes > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(processes) as pool:
+            list(pool.map(_write_crops, [draws[k::processes] for k in range(processes)]))
+    else:
+        _write_crops(draws)
     return root
+
+
+def _write_crops(draws: list[tuple]) -> None:
+    photos = _photos()
+    for path, i, size, side, top, left, grey, quality in draws:
+        source = photos[i % len(photos)]
+        crop = Image.fromarray(source[top : top + side, left : left + side]).resize(size, Image.BICUBIC)
+        if grey:
+            crop = crop.convert("L")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        crop.save(path, quality=quality)
 
 
 def make_paintings(root: Path, count: int = 4) -> Path:
@@ -101,11 +127,41 @@ class JobInputs:
     vgg: Path
     decoder: Path
     count: int
+    paintings: Path | None = None
 
 
 def job_inputs(root: Path, count: int, preset: str, adain: bool = True, stylize_size_64: int = 256) -> JobInputs:
     """Contents, paintings, weights, index, one manifest of all ``count`` images, and (for
-    ``adain``) the painting statistics, made as the workflow makes them."""
+    ``adain``) the painting statistics, made as the workflow makes them, under ``root``; with
+    ``ADAIN_BENCH_INPUTS`` set, made once there and shared (``root`` is then only created, for the
+    caller's own outputs)."""
+    shared = os.environ.get("ADAIN_BENCH_INPUTS")
+    if not shared:
+        return _make_job_inputs(Path(root), count, preset, adain, stylize_size_64)
+    Path(root).mkdir(parents=True, exist_ok=True)
+    return _shared_job_inputs(Path(shared), count, preset, adain, stylize_size_64)
+
+
+def _shared_job_inputs(folder: Path, count: int, preset: str, adain: bool, stylize_size_64: int) -> JobInputs:
+    """The inputs of one kind under ``folder``, made by the first caller (others wait on a lock)."""
+    import json
+    import shutil
+
+    from adain.files.locking import held_lock
+
+    key = f"{preset}-{count}-{'adain' if adain else 'plain'}-{stylize_size_64}"
+    home, done = folder / key, folder / f"{key}.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    with held_lock(folder / f"{key}.lock"):
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            made = _make_job_inputs(home, count, preset, adain, stylize_size_64)
+            done.write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in vars(made).items()}))
+    fields = json.loads(done.read_text())
+    return JobInputs(**{k: Path(v) if isinstance(v, str) else v for k, v in fields.items()})
+
+
+def _make_job_inputs(root: Path, count: int, preset: str, adain: bool, stylize_size_64: int) -> JobInputs:
     from adain.core.weights import write_random_weights
     from adain.engine.presets import get_preset
     from adain.stages.assign_styles import write_manifests
@@ -119,7 +175,7 @@ def job_inputs(root: Path, count: int, preset: str, adain: bool = True, stylize_
         else (root / "weights" / "vgg_normalised.pth", root / "weights" / "decoder.pth")
     )
     write_index(content, ["train"], root / "index" / "images.tsv", root / "index" / "classes.tsv", ["JPEG"])
-    stats_h5 = names = None
+    stats_h5 = names = paintings = None
     if adain:
         paintings = make_paintings(root / "paintings")
         names = sorted(p.name for p in paintings.iterdir())
@@ -128,4 +184,35 @@ def job_inputs(root: Path, count: int, preset: str, adain: bool = True, stylize_
         stats_h5 = root / "stats.h5"
         merge_stats([root / "stats.npz"], root / "stats_rejected.tsv", stats_h5, {})
     write_manifests(root / "index" / "images.tsv", names, 0, count, root / "manifest")
-    return JobInputs(content, root / "manifest" / "train" / "00000.tsv", stats_h5, vgg, decoder, count)
+    return JobInputs(content, root / "manifest" / "train" / "00000.tsv", stats_h5, vgg, decoder, count, paintings)
+
+
+#: What tests/test_cuda.py asks for: (preset, images).
+CUDA_TEST_INPUTS = [("sin", 6), ("64", 6), ("full", 6), ("sin", 32), ("sin", 40), ("sin", 48)]
+
+
+def main() -> None:
+    """Make the inputs of bench/gpu.py (``--images`` per preset; ``full`` half as many) and, with
+    ``--test-inputs``, those of the CUDA tests, under ``ADAIN_BENCH_INPUTS``."""
+    import argparse
+    import json
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--presets", default="sin,64,full")
+    parser.add_argument("--test-inputs", action="store_true", help="also tests/test_cuda.py's inputs")
+    args = parser.parse_args()
+    if not os.environ.get("ADAIN_BENCH_INPUTS"):
+        raise SystemExit("set ADAIN_BENCH_INPUTS to the folder the inputs go to")
+    start = time.monotonic()
+    wanted = [(p, args.images if p != "full" else max(1, args.images // 2)) for p in args.presets.split(",") if p]
+    wanted += [("sin", max(2, args.images // 4)), ("sin", min(args.images, 64))]  # bench/gpu.py: loop, drift
+    wanted += CUDA_TEST_INPUTS if args.test_inputs else []
+    for preset, count in dict.fromkeys(wanted):
+        job_inputs(Path(os.environ["ADAIN_BENCH_INPUTS"]) / "callers", count, preset)
+    print(json.dumps({"inputs": len(dict.fromkeys(wanted)), "seconds": round(time.monotonic() - start, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -90,7 +90,7 @@ def end_to_end(root: Path, preset: str, count: int, args, device: str) -> dict:
         inputs.content_dir,
         inputs.vgg,
         inputs.decoder,
-        root / preset / "staging.h5",
+        root / preset / f"staging-{args.dtype}-{args.batch_size}.h5",
         settings,
     )
     return {
@@ -113,10 +113,10 @@ def per_image_loop(root: Path, count: int, device: torch.device) -> dict:
     inputs = job_inputs(root / "loop", count, "sin")
     model = load_adain(inputs.vgg, inputs.decoder).to(device).eval()
     contents = sorted(inputs.content_dir.rglob("*.JPEG"))
-    paintings = sorted((root / "loop" / "paintings").iterdir())
+    paintings = sorted(inputs.paintings.iterdir())
     content_tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor()])
     out = root / "loop" / "out"
-    out.mkdir()
+    out.mkdir(parents=True)
     gflop = 0.0
     start = time.perf_counter()
     for i, path in enumerate(contents):
@@ -168,6 +168,58 @@ def drift(root: Path, count: int, device: torch.device) -> dict:
     return found
 
 
+def numerics_cost(root: Path, count: int, device: torch.device, batch_size: int, repeat: int = 3) -> dict:
+    """What deterministic cuDNN costs: ``count`` sin contents (224x224) through the model in
+    float32, in batches of ``batch_size``, with the project's numerics (IEEE float32, ``benchmark``
+    off, ``deterministic`` on) and with cuDNN left free to time its algorithms (``benchmark`` on,
+    ``deterministic`` off; IEEE float32 both times); best of ``repeat`` after a warm-up each."""
+    import contextlib
+
+    import adain.engine.stylizer as stylizer_module
+    from adain.core.model import load_adain
+    from adain.engine.device import exact_numerics
+    from adain.engine.stylizer import Stylizer
+
+    inputs = job_inputs(root / "numerics", min(count, batch_size), "sin")
+    model = load_adain(inputs.vgg, inputs.decoder)
+    content = torch.randint(0, 256, (batch_size, 3, 224, 224), dtype=torch.uint8)
+    stats = torch.rand(batch_size, 2, 512) + 0.1
+
+    @contextlib.contextmanager
+    def free_choice(where):
+        with exact_numerics(where):
+            torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = True, False
+            yield
+
+    def rate() -> float:
+        stylizer = Stylizer(model, device=str(device), batch_size=batch_size)
+        stylizer.compute_batch(content, stats)  # warm-up (and, with benchmark on, the timing)
+        best = float("inf")
+        for _ in range(repeat):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for _ in range(max(1, count // batch_size)):
+                stylizer.compute_batch(content, stats)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - start)
+        return max(1, count // batch_size) * batch_size / best
+
+    deterministic = rate()
+    original = stylizer_module.exact_numerics
+    stylizer_module.exact_numerics = free_choice
+    try:
+        free = rate()
+    finally:
+        stylizer_module.exact_numerics = original
+    return {
+        "deterministic_images_per_s": round(deterministic, 1),
+        "benchmark_images_per_s": round(free, 1),
+        "cost": round(1 - deterministic / free, 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda", help="cuda | cuda:N | cpu")
@@ -181,20 +233,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run (CPU: under 2 minutes)")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--no-drift", action="store_true", help="skip the bfloat16/float16 drift against float32")
+    parser.add_argument("--presets", default="sin,64,full", help="comma-separated recipes to run end to end")
+    parser.add_argument("--no-loop", action="store_true", help="skip the per-image loop of stylize-datasets")
+    parser.add_argument(
+        "--numerics-cost", action="store_true", help="also time deterministic cuDNN against benchmark mode"
+    )
     args = parser.parse_args()
     if args.device == "cpu" and args.batch_size == 64:
         args.batch_size, args.workers = 8, min(args.workers, 1)
     count = args.images or (16 if args.quick else 4096)
     device = resolve_device(args.device)
     peak, source = peak_tflops(device, args.dtype, args.peak_tflops)
+    presets = [preset for preset in args.presets.split(",") if preset]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         rows = {
             preset: end_to_end(root, preset, count if preset != "full" else max(1, count // 2), args, str(device))
-            for preset in ("sin", "64", "full")
+            for preset in presets
         }
-        rows["per-image loop"] = per_image_loop(root, args.loop_images or max(2, count // 4), device)
+        if not args.no_loop:
+            rows["per-image loop"] = per_image_loop(root, args.loop_images or max(2, count // 4), device)
         drifts = None if args.no_drift else drift(root, min(count, 8 if device.type == "cpu" else 64), device)
+        costs = numerics_cost(root, count, device, args.batch_size) if args.numerics_cost else None
     for row in rows.values():
         row["share_of_peak"] = round(row["tflops"] / peak, 4) if peak else None
     summary = {
@@ -206,7 +266,12 @@ def main() -> None:
         "peak_source": source,
         "results": rows,
         "half_precision_drift": drifts,
-        "speedup_sin_over_loop": round(rows["sin"]["images_per_s"] / rows["per-image loop"]["images_per_s"], 2),
+        "numerics_cost": costs,
+        "speedup_sin_over_loop": (
+            round(rows["sin"]["images_per_s"] / rows["per-image loop"]["images_per_s"], 2)
+            if {"sin", "per-image loop"} <= set(rows)
+            else None
+        ),
         "command": "python bench/gpu.py " + " ".join(sys.argv[1:]),
     }
     if args.json:
@@ -220,7 +285,13 @@ def main() -> None:
     for name, row in rows.items():
         share = f"{row['share_of_peak']:.1%}" if row["share_of_peak"] is not None else "?"
         print(f"{name:<16}{row['images']:>8}{row['images_per_s']:>11.2f}{row['tflops']:>10.3f}{share:>9}")
-    print(f"sin end to end / per-image loop: {summary['speedup_sin_over_loop']:.1f}x")
+    if summary["speedup_sin_over_loop"]:
+        print(f"sin end to end / per-image loop: {summary['speedup_sin_over_loop']:.1f}x")
+    if costs:
+        print(
+            f"deterministic cuDNN: {costs['deterministic_images_per_s']} images/s, benchmark mode "
+            f"{costs['benchmark_images_per_s']}: costs {costs['cost']:.1%}"
+        )
     for dtype, found in (drifts or {}).items():
         print(
             f"{dtype} vs float32 (sin, quantized): mean {found['mean_levels']:.3f} levels, max {found['max_levels']}, "

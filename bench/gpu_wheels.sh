@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# The wheels bench/gpu_check.py installs on a GPU machine that reaches no registry: the closure
-# of `adain-datasets` and webdataset (the test extra less the Slurm plugin, which brings pandas) as
-# installed in this venv (README install), less what that machine already has (torch, torchvision
-# and CUDA, numpy, pillow, h5py, scikit-image and its stack, pytest). Into .whl/ (git-ignored,
-# ~55 MB); carry it with the tree:
-#     run(command="python bench/gpu_check.py --out $OUT", carry=[".whl"])
-# Compiled wheels are for this Python (3.11); the GPU machine's must match.
+# The wheels bench/gpu_check.py installs on a GPU machine that reaches no registry: the closure of
+# `adain-datasets` and webdataset (the test extra less the Slurm, S3 and Hugging Face plugins) as
+# installed in this venv (README install), less the large or compiled packages the lent machine's
+# image already has (torch, torchvision and CUDA, numpy, pillow, h5py, scikit-image, matplotlib,
+# pyyaml, pytest, ...: the list below, from /work/.library/device/KINDS.md, "Python packages
+# already there").
+# Into .whl/ (git-ignored, ~50 MB); carry it with the tree:
+#     run(command="python3 bench/gpu_check.py --out $OUT", carry=[".whl"])
+# Compiled packages come for each CPython of PYTHONS (manylinux x86_64; default 3.12, which the lent
+# image runs (2026-11), and 3.13; each more version adds ~11 MB, and the tool carries 64 MiB with
+# the tree: 3.11 still fits, 3.10 does not); pure-Python ones once; a package published only as
+# source is built into a pure wheel here.
+#     PYTHONS="3.11 3.12 3.13" bash bench/gpu_wheels.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .whl
+rm -rf .whl && mkdir -p .whl
 python - > .whl/requirements.txt <<'PY'
 import re
 from importlib.metadata import distribution, PackageNotFoundError
 
-HAVE = re.compile(r"^(torch|torchvision|triton|nvidia-.*|cuda-.*|numpy|pillow|h5py|scikit-image|scipy|imageio|"
-                  r"tifffile|networkx|lazy-loader|pytest|pluggy|iniconfig|sympy|mpmath|filelock|fsspec|"
-                  r"jinja2|markupsafe|typing-extensions|setuptools|pip)$")
+# on the lent GPU machines' image (KINDS.md, read 2026-11-17), large or compiled, with loose pins in
+# this closure: not carried. Small pure-Python packages are carried even where the image has them
+# (pip keeps an installed version that satisfies every pin, e.g. snakemake's packaging<26, and
+# installs the carried one where it does not).
+THERE = set("""
+torch torchvision triton numpy pillow h5py scikit-image scipy matplotlib contourpy kiwisolver fonttools
+pyyaml markupsafe jinja2 msgpack pytest pluggy iniconfig pytest-xdist execnet networkx sympy mpmath
+filelock fsspec lazy-loader imageio tifffile pip wheel
+""".split())
 seen, todo = {}, ["adain-datasets", "webdataset"]
 while todo:
     spec = todo.pop()
@@ -37,16 +49,30 @@ while todo:
         if match:
             todo.append(match.group(1))
 for key, version in sorted(seen.items()):
-    if key != "adain-datasets" and not HAVE.match(key):
+    if key != "adain-datasets" and key not in THERE and not key.startswith(("nvidia-", "cuda-")):
         print(f"{key}=={version}")
 PY
-# setuptools (and packaging, listed above) also for pip's isolated build of this package (`-e .`), which sees
-# only the wheels, not the machine's packages
-python -m pip download --quiet --no-deps -d .whl -r .whl/requirements.txt "setuptools>=77" 2>&1 \
-    | grep -v "is ignored" || true
-# a source-only package becomes a wheel here, so nothing is built there
-for sdist in .whl/*.tar.gz; do
+# setuptools is there, but pip's isolated build of this package (`pip install -e .`) sees only the wheels
+echo "setuptools>=77" >> .whl/requirements.txt
+platforms=(--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
+    --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux1_x86_64)
+while read -r requirement; do
+    [ -n "$requirement" ] || continue
+    got=0
+    for version in ${PYTHONS:-3.12 3.13}; do
+        if python -m pip download --quiet --no-deps --only-binary=:all: -d .whl --implementation cp \
+            --python-version "$version" "${platforms[@]}" "$requirement" 2>/dev/null; then
+            got=1
+        fi
+    done
+    if [ "$got" = 0 ]; then  # published as source only: a pure wheel, built here
+        python -m pip download --quiet --no-deps --no-binary=:all: -d .whl/src "$requirement"
+    fi
+done < .whl/requirements.txt
+for sdist in .whl/src/*; do
     [ -e "$sdist" ] || continue
-    python -m pip wheel --quiet --no-deps --no-build-isolation -w .whl "$sdist" && rm "$sdist"
+    python -m pip wheel --quiet --no-deps --no-build-isolation -w .whl "$sdist"
 done
+rm -rf .whl/src
+ls .whl/*.whl | wc -l
 du -sh .whl

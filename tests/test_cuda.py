@@ -158,18 +158,6 @@ def test_device_decode_equals_the_cpu_decode_within_torchvisions_bound(inputs, t
     _assert_close(gpu, cpu, mean=DEVICE_DECODE_MEAN, most=255)
 
 
-_SAME_JOB = """
-import sys
-from pathlib import Path
-from adain.stages.settings import StylizeSettings
-from adain.stages.stylize_shard import stylize_shard
-root = Path({root!r})
-settings = StylizeSettings.defaults(preset="sin", device={device!r}, batch_size=4, workers=0, decode="device")
-stylize_shard(root / "manifest/train/00000.tsv", root / "stats.h5", root / "imagenet", root / "weights/vgg_normalised.pth",
-              root / "weights/decoder.pth", Path({out!r}), settings)
-"""
-
-
 def test_device_decode_under_load_equals_a_run_without_overlap(tmp_path):
     """nvJPEG decodes the next batch while the model's kernels of the previous ones are queued
     (the overlap a race between its stream and ours would corrupt). The same job with every
@@ -179,7 +167,7 @@ def test_device_decode_under_load_equals_a_run_without_overlap(tmp_path):
     shards = {}
     for name, blocking in (("overlapped", "0"), ("blocking", "1")):
         out = tmp_path / f"{name}.h5"
-        script = _SAME_JOB.format(root=str(tmp_path / "job"), device=DEVICE, out=str(out))
+        script = _job_script(job, out, DEVICE, decode="device")
         env = {**os.environ, "CUDA_LAUNCH_BLOCKING": blocking}
         subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, check=True, timeout=300)
         shards[name] = _pixels(out)
@@ -251,18 +239,20 @@ def test_an_out_of_memory_split_gives_the_unsplit_shard_within_the_float32_bound
         assert all(np.array_equal(a, b) for a, b in zip(split, whole))
 
 
-_KILLABLE = """
-import sys
-sys.path.insert(0, {bench!r})
-from dataclasses import replace
+_JOB = """
 from pathlib import Path
-from adain.stages.settings import StylizeSettings  # noqa: E402
-from adain.stages.stylize_shard import stylize_shard  # noqa: E402
-root = Path({root!r})
-settings = StylizeSettings.defaults(preset="sin", device={device!r}, batch_size=4, workers=0, checkpoint_images=4)
-stylize_shard(root / "manifest/train/00000.tsv", root / "stats.h5", root / "imagenet", root / "weights/vgg_normalised.pth",
-              root / "weights/decoder.pth", Path({out!r}), settings)
+from adain.stages.settings import StylizeSettings
+from adain.stages.stylize_shard import stylize_shard
+settings = StylizeSettings.defaults(preset="sin", device={device!r}, batch_size=4, workers=0, {options})
+stylize_shard(*[Path(p) for p in {paths!r}], Path({out!r}), settings)
 """
+
+
+def _job_script(job, out: Path, device: str, **options) -> str:
+    """A stylize job of ``job``'s shard as a script for a process of its own."""
+    paths = [str(p) for p in (job.manifest, job.stats_h5, job.content_dir, job.vgg, job.decoder)]
+    settings = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    return _JOB.format(device=device, options=settings, paths=paths, out=str(out))
 
 
 def test_a_cuda_job_killed_mid_shard_resumes_to_the_same_shard(tmp_path):
@@ -270,7 +260,7 @@ def test_a_cuda_job_killed_mid_shard_resumes_to_the_same_shard(tmp_path):
     settings = _settings("sin", DEVICE, checkpoint_images=4)
     clean = _stylize(job, tmp_path / "clean.h5", settings)
     out = tmp_path / "killed.h5"
-    script = _KILLABLE.format(bench=str(REPO / "bench"), root=str(tmp_path / "job"), device=DEVICE, out=str(out))
+    script = _job_script(job, out, DEVICE, checkpoint_images=4)
     process = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
     parts = out.with_name(out.name + ".parts")
     deadline = time.monotonic() + 300
