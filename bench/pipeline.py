@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -242,31 +243,142 @@ def engine_rate(inputs, settings: StylizeSettings, stylizer) -> float:
 
 
 def run_shard(root: Path, inputs, settings: StylizeSettings, name: str, stylizer=None) -> dict:
-    """The stylize job alone (images/s), then validate and pack (ms per image)."""
+    """The stylize job alone (images/s), then validate and pack (ms per image); each stage's
+    CPU time and I/O (:class:`_Measured`) under ``stylize``, ``validate``, ``pack``."""
     staging, report, packed = (root / name / f for f in ("staging.h5", "report.json", "packed.h5"))
-    start = time.perf_counter()
-    result = stylize_shard(
-        inputs.manifest,
-        inputs.stats_h5,
-        inputs.content_dir,
-        inputs.vgg,
-        inputs.decoder,
-        staging,
-        settings,
-        stylizer=stylizer,
-    )
-    stylized = time.perf_counter()
-    validate_shard(staging, inputs.manifest, report, settings.get_preset().size, inputs.content_dir)
-    validated = time.perf_counter()
-    pack_shard(staging, report, packed)
-    packed_at = time.perf_counter()
+    with _Measured() as stylize:
+        result = stylize_shard(
+            inputs.manifest,
+            inputs.stats_h5,
+            inputs.content_dir,
+            inputs.vgg,
+            inputs.decoder,
+            staging,
+            settings,
+            stylizer=stylizer,
+        )
+    with _Measured() as validate:
+        validate_shard(staging, inputs.manifest, report, settings.get_preset().size, inputs.content_dir)
+    with _Measured() as pack:
+        pack_shard(staging, report, packed)
     assert result["images"] + result["rejected"] == inputs.count and len(read_shard(packed)) == result["images"]
     return {
-        "images_per_s": inputs.count / (stylized - start),
-        "validate_ms": (validated - stylized) / inputs.count * 1e3,
-        "pack_ms": (packed_at - validated) / inputs.count * 1e3,
-        "files_to_packed_images_per_s": inputs.count / (packed_at - start),
+        "images_per_s": inputs.count / stylize.wall,
+        "validate_ms": validate.wall / inputs.count * 1e3,
+        "pack_ms": pack.wall / inputs.count * 1e3,
+        "files_to_packed_images_per_s": inputs.count / (stylize.wall + validate.wall + pack.wall),
         "tflops": result["tflops"],
+        "stylize": stylize,
+        "validate": validate,
+        "pack": pack,
+        "packed_bytes": packed.stat().st_size,
+    }
+
+
+def _cpu_seconds(who: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of this process's threads (``RUSAGE_SELF``) or of its reaped
+    children (``RUSAGE_CHILDREN``: the decode workers, once they ended)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime, usage.ru_stime
+
+
+def _io_bytes() -> tuple[int, int]:
+    """(read, written) bytes this process passed through read/write system calls (pread, pwrite,
+    pwritev included; ``/proc/self/io`` rchar/wchar, cached or not; memory-mapped reads do not count)."""
+    fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    return int(fields["rchar"]), int(fields["wchar"])
+
+
+class _Measured:
+    """CPU seconds (this process, its children) and I/O bytes over a block."""
+
+    def __enter__(self):
+        self.self0, self.children0, self.io0 = (
+            _cpu_seconds(resource.RUSAGE_SELF),
+            _cpu_seconds(resource.RUSAGE_CHILDREN),
+            _io_bytes(),
+        )
+        self.wall0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall0
+        user, system = (b - a for a, b in zip(self.self0, _cpu_seconds(resource.RUSAGE_SELF)))
+        self.user, self.system = user, system
+        self.children = sum(b - a for a, b in zip(self.children0, _cpu_seconds(resource.RUSAGE_CHILDREN)))
+        self.read, self.written = (b - a for a, b in zip(self.io0, _io_bytes()))
+
+
+def _predecoded(inputs, settings: StylizeSettings):
+    """Every content of ``inputs`` decoded and preprocessed once, in this process's memory: a
+    stylize job's decode workers (forked from here) then serve them without decoding."""
+    from adain.engine.image_dataset import ImageDataset
+
+    rows = read_manifest(inputs.manifest)
+    dataset = ImageDataset(
+        [inputs.content_dir / r.content for r in rows], settings.get_preset().content, decode=settings.decode
+    )
+    return {str(path): dataset._load(path) for path in dataset.paths}
+
+
+def serial_ceiling(root: Path, inputs, settings: StylizeSettings, name: str) -> dict:
+    """The stylize job's main process alone: a free device and decoding made free (the decode
+    workers hand over pre-decoded images), so that its CPU time is what it spends per image on
+    everything else (receiving batches, results, the staging writes, CRCs, checkpoints, progress):
+    images per main-process CPU second, user and system apart."""
+    from adain.engine.image_dataset import ImageDataset
+
+    preset = settings.get_preset()
+    ready = _predecoded(inputs, settings)
+    load = ImageDataset._load
+    ImageDataset._load = lambda self, path: ready[str(path)]  # a bench's stand-in: the workers fork with it
+    try:
+        with _Measured() as measured:
+            run = run_shard(
+                root, inputs, settings, name, StandInDevice(0, settings.batch_size, preset.downsample, preset.size)
+            )
+    finally:
+        ImageDataset._load = load
+    stylize = run["stylize"]
+    return {
+        "images_per_cpu_s": round(inputs.count / (stylize.user + stylize.system), 1),
+        "user_ms_per_image": round(stylize.user / inputs.count * 1e3, 4),
+        "system_ms_per_image": round(stylize.system / inputs.count * 1e3, 4),
+        "wall_images_per_s": round(inputs.count / stylize.wall, 1),
+        "total_wall_s": round(measured.wall, 2),
+    }
+
+
+def feeding_costs(root: Path, inputs, settings: StylizeSettings, name: str) -> dict:
+    """What feeding a GPU costs the host, with real decoding and a free device: CPU seconds per
+    image of the stylize job (main process + decode workers) and of the workflow's other stages
+    (index, manifests, validate, pack), as host cores per 1,000 images/s; and the I/O per byte of
+    the final shard across stylize, validate and pack."""
+    from adain.stages.assign_styles import write_manifests
+    from adain.stages.index_images import write_index
+
+    preset = settings.get_preset()
+    work = root / name / "tables"
+    with _Measured() as index:
+        write_index(inputs.content_dir, ["train"], work / "images.tsv", work / "classes.tsv", ["JPEG"])
+        write_manifests(work / "images.tsv", ["p.jpg"], 0, inputs.count, work / "manifest")
+    run = run_shard(root, inputs, settings, name, StandInDevice(0, settings.batch_size, preset.downsample, preset.size))
+    count, stored = inputs.count, run["packed_bytes"]
+    job = run["stylize"]
+    job_cpu = job.user + job.system + job.children
+    rest = index.user + index.system + sum(run[k].user + run[k].system for k in ("validate", "pack"))
+
+    def per_byte(key: str, stage: str) -> float:
+        return round(getattr(run[stage], key) / stored, 3)
+
+    return {
+        "job_ms_per_image": round(job_cpu / count * 1e3, 3),
+        "job_main_ms_per_image": round((job.user + job.system) / count * 1e3, 3),
+        "job_workers_ms_per_image": round(job.children / count * 1e3, 3),
+        "workflow_rest_ms_per_image": round(rest / count * 1e3, 3),
+        "host_cores_per_1000_images_per_s": round((job_cpu + rest) / count * 1e3, 2),
+        "bytes_written_per_stored_byte": {s: per_byte("written", s) for s in ("stylize", "validate", "pack")},
+        "bytes_read_per_stored_byte": {s: per_byte("read", s) for s in ("stylize", "validate", "pack")},
     }
 
 
@@ -351,6 +463,49 @@ def bench_preset(root: Path, preset: str, args) -> dict:
     }
 
 
+#: Images per preset of the host measurements (``--scale`` multiplies them).
+HOST_IMAGES = {"sin": 2048, "64": 2048, "full": 256}
+
+
+def host_report(root: Path, preset: str, args) -> dict:
+    """The host's figures of issue 33 for one preset: the serial ceiling (decoding free), the host
+    cores per 1,000 images/s for each decode path, and the I/O per stored byte."""
+    count = max(8, int(HOST_IMAGES[preset] * args.scale))
+    inputs = job_inputs(root / preset / "host-inputs", count, preset)
+    base = StylizeSettings.defaults(
+        preset=preset, device="cpu", batch_size=args.batch_size, workers=args.workers, method="none", decode="fast"
+    )
+    os.sync()
+    ceiling = serial_ceiling(root / preset, inputs, base, "ceiling")
+    feeding = {}
+    for decode in ("fast", "exact", "device"):
+        os.sync()
+        feeding[decode] = feeding_costs(root / preset, inputs, replace(base, decode=decode), f"feed-{decode}")
+    return {"preset": preset, "images": count, "serial_ceiling": ceiling, "feeding": feeding}
+
+
+def print_host(reports: list[dict]) -> None:
+    print(f"\n{'':<6}{'serial ceiling':>16}{'user ms':>9}{'sys ms':>8}   host cores per 1,000 img/s (job + rest)")
+    for r in reports:
+        c = r["serial_ceiling"]
+        cores = "  ".join(
+            f"{d} {f['host_cores_per_1000_images_per_s']:.2f} ({f['job_ms_per_image']:.2f}+{f['workflow_rest_ms_per_image']:.2f})"
+            for d, f in r["feeding"].items()
+        )
+        print(
+            f"{r['preset']:<6}{c['images_per_cpu_s']:>12.0f} /s{c['user_ms_per_image']:>9.3f}{c['system_ms_per_image']:>8.3f}   {cores}"
+        )
+    print("bytes written / read per stored byte (decode fast): stylize, validate, pack")
+    for r in reports:
+        f = r["feeding"]["fast"]
+        written, read = f["bytes_written_per_stored_byte"], f["bytes_read_per_stored_byte"]
+        print(
+            f"{r['preset']:<6}written {written['stylize']:.2f} + {written['validate']:.2f} + {written['pack']:.2f}"
+            f" = {sum(written.values()):.2f}; read {read['stylize']:.2f} + {read['validate']:.2f} + {read['pack']:.2f}"
+            f" = {sum(read.values()):.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer images (at most ~5 minutes on 2 cores)")
@@ -370,10 +525,19 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cpu", help="the device of the real-model run (cpu | cuda | cuda:N)")
     parser.add_argument("--repeat", type=int, default=0, help="alternated runs, best kept (default 3, --quick 2)")
+    parser.add_argument(
+        "--host", action="store_true", help="only the host's figures: serial ceiling, cores per 1,000 img/s, I/O"
+    )
     args = parser.parse_args()
     args.repeat = args.repeat or (2 if args.quick else 3)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        host = [host_report(Path(tmp), preset, args) for preset in args.presets.split(",")]
+        if args.host:
+            summary = {"machine": machine(), "command": "python bench/pipeline.py " + " ".join(sys.argv[1:])}
+            summary.update(host={r["preset"]: r for r in host}, seconds=round(time.perf_counter() - started, 1))
+            print(json.dumps(summary)) if args.json else (print(summary["machine"]), print_host(host))
+            return
         results = [bench_preset(Path(tmp), preset, args) for preset in args.presets.split(",")]
     summary = {
         "machine": machine(),
@@ -382,6 +546,7 @@ def main() -> None:
         "overlap_efficiency": min(r["overlap_efficiency"] for r in results),
         "host_ratio": next((r["host_ratio"] for r in results if r["preset"] == "sin"), None),
         "presets": {r["preset"]: r for r in results},
+        "host": {r["preset"]: r for r in host},
         "seconds": round(time.perf_counter() - started, 1),
     }
     if args.json:
@@ -408,6 +573,7 @@ def main() -> None:
             f"  real model on the CPU: {r['cpu_model_images_per_s']:.2f} img/s ({r['cpu_model_tflops']:.3f} TFLOP/s) "
             f"end to end vs {r['cpu_model_compute_only_images_per_s']:.2f} compute only -> {r['cpu_model_efficiency']:.2f}"
         )
+    print_host(host)
     print(
         f"\noverlap_efficiency {summary['overlap_efficiency']:.2f} (target >= 0.9); "
         f"host_ratio {summary['host_ratio']:.2f} (target >= 0.8); {summary['seconds']:.0f} s"

@@ -14,7 +14,7 @@ import torch
 
 from .images import EncodedJpeg
 
-__all__ = ["PaintingPixels", "Stylized", "Rejected", "Flushed", "SizeBuckets", "InFlight", "stack_rows"]
+__all__ = ["PaintingPixels", "Stylized", "Rejected", "Flushed", "SizeBuckets", "InFlight", "Lease", "stack_rows"]
 
 
 @dataclass
@@ -97,16 +97,35 @@ class SizeBuckets:
             yield self._pop(next(iter(self.groups)))
 
 
+class Lease:
+    """Counts what still reads a decoded batch's memory (the batch being distributed, each of its
+    samples waiting in a bucket or computing); when the last one ends, ``release`` gives the memory
+    back (:attr:`adain.engine.image_dataset.ImageBatch.release`)."""
+
+    def __init__(self, release) -> None:
+        self.release, self.count = release, 1
+
+    def hold(self) -> Lease:
+        self.count += 1
+        return self
+
+    def drop(self) -> None:
+        self.count -= 1
+        if self.count == 0 and self.release is not None:
+            self.release()
+
+
 class InFlight:
     """Batches on the device and the events between them, handed out in submission order."""
 
     def __init__(self, copy_pixels: bool) -> None:
-        self.queue: deque = deque()  # (samples, Future) per batch, Rejected, Flushed
+        self.queue: deque = deque()  # (samples, Future, leases) per batch, Rejected, Flushed
         self.batches = 0
         self.copy_pixels = copy_pixels  # pinned buffers (CUDA) are handed back
 
-    def add_batch(self, samples: list[tuple[int, int]], future) -> None:
-        self.queue.append((samples, future))
+    def add_batch(self, samples: list[tuple[int, int]], future, leases: list[Lease] = ()) -> None:
+        """``leases``: one per sample whose input memory the batch reads; dropped once its result is in."""
+        self.queue.append((samples, future, leases))
         self.batches += 1
 
     def add_events(self, events) -> None:
@@ -121,8 +140,11 @@ class InFlight:
                 yield entry
                 continue
             self.batches -= 1
-            samples, future = entry
-            for offset, piece in future.result():
+            samples, future, leases = entry
+            pieces = future.result()
+            for lease in leases:  # the device has read the inputs
+                lease.drop()
+            for offset, piece in pieces:
                 if isinstance(piece, str):
                     yield Rejected(samples[offset][0], piece)
                     continue

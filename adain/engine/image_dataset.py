@@ -6,7 +6,7 @@ pinned on CUDA."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,6 +172,8 @@ class ImageBatch:
     groups: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     paintings: dict[int, list[torch.Tensor]] = field(default_factory=dict)  # item -> its paintings' pixels
+    #: to call once nothing reads the images any more (the device is done): their memory is reused
+    release: Callable[[], None] | None = None
 
     def pin_memory(self) -> ImageBatch:
         """Called by the DataLoader's pinning thread (CUDA): page-locked images copy asynchronously."""
@@ -243,10 +245,24 @@ def iterate_batches(
 ) -> Iterator[ImageBatch]:
     """:class:`ImageBatch` es of ``run`` consecutive items (see :func:`run_bounds`), in order,
     decoded and collated by ``workers`` processes (0: in this process); at most
-    ``workers * prefetch`` wait ready."""
+    ``workers * prefetch`` wait ready.
+
+    Images of one fixed size, decoded on the host, are written by the workers straight into
+    shared slots (:class:`adain.engine.slots.SlotLoader`; call each batch's ``release`` once the
+    device has read it); everything else comes through a DataLoader (pinned on CUDA)."""
+    from .slots import SlotLoader, slots_supported
+
     dataset.import_decoders()
+    bounds = run_bounds(len(dataset), run, offset)
+    shape = dataset.preprocess.fixed_size
+    on_host = dataset.decode != "device" or dataset.preprocess.recipe != "resize-crop"
+    if workers and shape and on_host and dataset.styles is None and slots_supported():
+        slots = 2 * workers * prefetch + 4  # the prefetched runs, the device's queue, the one in hand
+        with SlotLoader(dataset, bounds, shape, workers, slots, pin=pin_memory) as loader:
+            yield from loader
+        return
     loader = DataLoader(
-        _Runs(dataset, run_bounds(len(dataset), run, offset)),
+        _Runs(dataset, bounds),
         batch_size=None,
         num_workers=workers,
         pin_memory=pin_memory,

@@ -271,6 +271,13 @@ class Preprocess:
             return (self.size, scaled) if width <= height else (scaled, self.size)
         return width, height
 
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """``(H, W)`` of every output when the recipe makes one size (a crop, a box), else ``None``."""
+        if self.recipe == "resize-crop":
+            return (self.crop, self.crop) if self.crop else None
+        return self.size, self.size
+
     def working_size(self, width: int, height: int) -> tuple[int, int]:
         """The largest image ``(W, H)`` this recipe makes on the way from a ``width x height`` input."""
         if self.recipe == "square-thumbnail":

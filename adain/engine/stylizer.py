@@ -29,7 +29,7 @@ import torch
 from ..core.functional import calc_mean_std, match_color
 from ..core.memory import batch_limit
 from ..core.model import AdaIN
-from .batching import Flushed, InFlight, PaintingPixels, Rejected, SizeBuckets, Stylized, stack_rows
+from .batching import Flushed, InFlight, Lease, PaintingPixels, Rejected, SizeBuckets, Stylized, stack_rows
 from .cache import StatsCache
 from .device import DeviceQueue, exact_numerics, quantize, resolve_device, resolve_dtype, use_device
 from .image_dataset import ImageDataset, iterate_batches, iterate_images, size_key
@@ -437,24 +437,26 @@ class Stylizer:
         device = self.device_queue()
         flight = InFlight(copy_pixels=self.device.type == "cuda")
 
-        def submit(group: list[tuple[int, int, torch.Tensor, int, torch.Tensor | None]]) -> None:
-            content = stack_rows([(images, row) for _, _, images, row, _ in group])
+        def submit(group: list[tuple[int, int, torch.Tensor, int, torch.Tensor | None, Lease]]) -> None:
+            content = stack_rows([(images, row) for _, _, images, row, _, _ in group])
             if group[0][4] is not None:  # colour preservation: the paintings' pixels
-                style = PaintingPixels.of([pixels for *_, pixels in group])
+                style = PaintingPixels.of([item[4] for item in group])
             else:
-                style = torch.from_numpy(np.stack([stats[p] for _, p, _, _, _ in group]))
+                style = torch.from_numpy(np.stack([stats[item[1]] for item in group]))
             if isinstance(content, list):  # decode path "device": JPEG bytes, decoded by the device
                 work = device.submit(self.compute_encoded, content, dataset.preprocess, style, alpha, finish)
             else:
                 work = device.submit(self.compute_batch, content, style, alpha, finish)
-            flight.add_batch([(i, p) for i, p, _, _, _ in group], work)
+            flight.add_batch([(item[0], item[1]) for item in group], work, [item[5] for item in group])
 
         try:
             pin = self.device.type == "cuda"
             for batch in iterate_batches(dataset, self.batch_size, workers, count_offset, pin_memory=pin):
                 flight.add_events(Rejected(index, reason) for index, reason in batch.rejected)
-                for group in _groups(batch, paintings, buckets):
+                lease = Lease(batch.release)
+                for group in _groups(batch, paintings, buckets, lease):
                     submit(group)
+                lease.drop()  # distributed: what still reads it holds the lease
                 before, after = count_offset + batch.start, count_offset + batch.stop
                 if drain_every and before // drain_every != after // drain_every:
                     for group in buckets.drain():
@@ -471,13 +473,15 @@ class Stylizer:
             device.close()
 
 
-def _groups(batch, paintings: Sequence[Sequence[int]], buckets: SizeBuckets) -> Iterator[list]:
-    """Each (image, painting) of a decoded batch into its size's bucket; yields the full buckets."""
+def _groups(batch, paintings: Sequence[Sequence[int]], buckets: SizeBuckets, lease: Lease) -> Iterator[list]:
+    """Each (image, painting) of a decoded batch into its size's bucket, holding the batch's
+    ``lease`` until its result is in; yields the full buckets."""
     for indices, images in batch.groups:
         size = size_key(images)
         for row, index in enumerate(indices):
             pixels = batch.paintings.get(index)
             for j, painting in enumerate(paintings[index]):
-                group = buckets.add(size, (index, painting, images, row, None if pixels is None else pixels[j]))
+                item = (index, painting, images, row, None if pixels is None else pixels[j], lease.hold())
+                group = buckets.add(size, item)
                 if group:
                     yield group

@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from ..files.atomic import atomic_path
+from ..files.hashing import crc32
 
 __all__ = [
     "ShardData",
@@ -121,8 +121,8 @@ def _ks(k: np.ndarray | None, count: int) -> list[int]:
 def row_checksums(images: Any, codec: str) -> np.ndarray:
     """CRC-32 of each image's stored bytes: ``uint32 (N,)``."""
     if codec == "raw":
-        return np.array([zlib.crc32(np.ascontiguousarray(row, dtype=np.uint8)) for row in images], dtype=np.uint32)
-    return np.array([zlib.crc32(np.ascontiguousarray(data, dtype=np.uint8)) for data in images], dtype=np.uint32)
+        return np.array([crc32(np.ascontiguousarray(row, dtype=np.uint8)) for row in images], dtype=np.uint32)
+    return np.array([crc32(np.ascontiguousarray(data, dtype=np.uint8)) for data in images], dtype=np.uint32)
 
 
 def _attr(value: Any) -> Any:
