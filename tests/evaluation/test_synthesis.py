@@ -1,15 +1,21 @@
 """What Top-K neurons see: the Top-K mask (one definition with the inference-time Top-K), the
 network built from the release file, the losses against a plain restatement of the authors'
-formulas, L-BFGS in float64 and histogram matching, all on the CPU with tiny images and random
-weights in the release format."""
+formulas, L-BFGS in float64, histogram matching and ``adain synthesize`` end to end, all on the
+CPU with tiny images and random weights in the release format."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
+from adain.cli.main import main
 from adain.core.model import ENCODER_CUT, WeightsError, load_adain
 from adain.evaluation.gatys_vgg import GATYS_LAYERS, gatys_vgg, vgg19_layer_names
 from adain.evaluation.histogram import match_histograms
@@ -373,3 +379,78 @@ def test_histogram_matching_gives_the_reference_distribution_and_keeps_the_order
     assert len(np.unique(match_histograms(flat, reference)[..., 0])) == 1  # ties share one value
     with pytest.raises(ValueError, match="channels"):
         match_histograms(image[..., :2], reference)
+
+
+# --- adain synthesize ----------------------------------------------------------------------------------
+
+
+def _photos(root):
+    (root / "more").mkdir(parents=True)
+    photo("astronaut", size=(40, 30)).save(root / "astronaut.png")
+    photo("coffee", size=(24, 24)).save(root / "more" / "coffee.jpg")
+    photo("chelsea", size=(30, 30)).save(root / "more" / "astronaut.png")  # a second stem 'astronaut'
+    (root / "broken.png").write_bytes(b"not an image")
+    return root
+
+
+def test_synthesize_command_end_to_end(weights, tmp_path, capsys):
+    photos, out = _photos(tmp_path / "photos"), tmp_path / "out"
+    extra = photo("rocket", size=(20, 20))
+    extra.save(tmp_path / "rocket.png")
+    argv = ["synthesize", str(photos), str(tmp_path / "rocket.png"), str(tmp_path / "gone.png")]
+    argv += ["--vgg", str(weights[0]), "--out", str(out), "--size", "16", "--steps", "1", "--max-iter", "2"]
+    assert main([*argv, "--device", "cpu", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote 24 pictures of 4 images" in printed and "gone.png: not found" in printed
+
+    summary = json.loads((out / "synthesis.json").read_text())
+    names = [record["name"] for record in summary["images"]]
+    assert names == ["astronaut", "astronaut-2", "coffee", "rocket"]
+    assert {item["path"]: item["reason"].split(":")[0] for item in summary["skipped"]} == {
+        str(photos / "broken.png"): "undecodable",
+        str(tmp_path / "gone.png"): "not found",
+    }
+    settings = summary["settings"]
+    assert settings["tasks"] == list(TASKS) and settings["masks"] == list(MASKS) and settings["k"] == 0.05
+    assert settings["steps"] == {"texture": 1, "reconstruct": 1} and settings["lr"] == {
+        "texture": 1.0,
+        "reconstruct": 10.0,
+    }
+    assert settings["layers"] == list(GATYS_LAYERS) and settings["network"]["pooling"] == "avg"
+    assert summary["vgg"]["random_standin"] is True and len(summary["vgg"]["sha256"]) == 64
+    for record in summary["images"]:
+        source = np.asarray(Image.open(record["source"]).convert("RGB").resize((16, 16), Image.LANCZOS))
+        for task in TASKS:
+            for mask in MASKS:
+                result = record["results"][task][mask]
+                assert len(result["losses"]) == 2 and all(np.isfinite(result["losses"]))
+                assert result["losses"][1] <= result["losses"][0] and result["evaluations"] >= 2
+                picture = np.asarray(Image.open(out / result["png"]))
+                assert result["png"] == f"{task}/{record['name']}-{mask}.png" and picture.shape == (16, 16, 3)
+                for c in range(3):  # histogram-matched to the photo: its value range, not a flat image
+                    assert (
+                        source[..., c].min() <= picture[..., c].min() <= picture[..., c].max() <= source[..., c].max()
+                    )
+                assert picture.std() > 1
+    assert (out / "synthesis.pdf").read_bytes().startswith(b"%PDF")
+    figure = Image.open(out / "synthesis.png")
+    assert figure.width > 400 and figure.height > 4 * 2 * 150  # a row per image and task
+
+
+def test_synthesize_command_errors(weights, tmp_path, capsys):
+    photos = _photos(tmp_path / "photos")
+    assert main(["synthesize", str(photos), "--vgg", str(tmp_path / "nope.pth"), "--out", str(tmp_path / "o")]) == 2
+    assert f"{tmp_path / 'nope.pth'}: file not found" in capsys.readouterr().err
+    assert main(["synthesize", str(photos / "broken.png"), "--vgg", str(weights[0]), "--out", str(tmp_path / "o")]) == 2
+    assert "no readable image" in capsys.readouterr().err
+    assert main(["synthesize", str(photos), "--vgg", str(weights[0]), "--size", "8"]) == 2
+    assert "size must be at least 16" in capsys.readouterr().err
+
+
+def test_synthesize_help_answers_without_torch():
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "adain", "synthesize", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "--mask" in result.stdout
+    imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line]
+    assert not [m for m in imported if m.split(".")[0] in ("torch", "torchvision")]
