@@ -1,7 +1,7 @@
 """What Top-K neurons see: the Top-K mask (one definition with the inference-time Top-K), the
 network built from the release file, the losses against a plain restatement of the authors'
-formulas, L-BFGS in float64, histogram matching and ``adain synthesize`` end to end, all on the
-CPU with tiny images and random weights in the release format."""
+formulas, L-BFGS in float64, histogram matching, ``adain synthesize`` end to end and the rule
+``synthesize_topk``, all on the CPU with tiny images and random weights in the release format."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from adain.cli.main import main
 from adain.core.model import ENCODER_CUT, WeightsError, load_adain
 from adain.evaluation.gatys_vgg import GATYS_LAYERS, gatys_vgg, vgg19_layer_names
 from adain.evaluation.histogram import match_histograms
-from adain.evaluation.settings import MASKS, TASK_DEFAULTS, TASKS
+from adain.evaluation.settings import MASKS, TASK_DEFAULTS, TASKS, SynthesisSettings
 from adain.evaluation.synthesis import (
     LAYER_WEIGHT,
     gram_matrix,
@@ -454,3 +454,59 @@ def test_synthesize_help_answers_without_torch():
     assert result.returncode == 0 and "--mask" in result.stdout
     imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line]
     assert not [m for m in imported if m.split(".")[0] in ("torch", "torchvision")]
+
+
+# --- the workflow ----------------------------------------------------------------------------------------
+
+
+def test_settings_from_config_and_preflight(tmp_path):
+    from adain.evaluation.preflight import evaluation_problems
+    from adain.stages.settings import config_defaults
+
+    config = config_defaults()
+    assert SynthesisSettings.from_config(config) is None and evaluation_problems(config) == []
+    config = config_defaults(evaluation={"synthesis": {"images": str(tmp_path / "none")}})
+    assert evaluation_problems(config) == [f"evaluation.synthesis.images: folder {tmp_path / 'none'} does not exist"]
+    (tmp_path / "empty").mkdir()
+    config = config_defaults(evaluation={"synthesis": {"images": str(tmp_path / "empty"), "tasks": ["reconstruct"]}})
+    assert "no images" in evaluation_problems(config)[0]
+    settings = SynthesisSettings.from_config(config)
+    assert settings.tasks == ("reconstruct",) and settings.masks == MASKS and settings.k == 0.05
+    assert (settings.size, settings.max_iter, settings.steps_of("reconstruct"), settings.lr_of("reconstruct")) == (
+        256,
+        20,
+        1,
+        10.0,
+    )
+
+
+def test_rule_synthesize_topk_runs_only_when_set(weights, tmp_path):
+    """A dry run without evaluation.synthesis schedules no synthesize_topk; with it, the rule makes
+    the pictures, the JSON and the figure."""
+    import yaml
+
+    from tests.workflow_utils import REPO, run_workflow
+
+    photos = _photos(tmp_path / "photos")
+    base = dict(
+        content_dir=REPO / "demo" / "imagenet",
+        style_dir=REPO / "demo" / "paintings",
+        vgg_weights=weights[0],
+        decoder_weights=weights[1],
+        device="cpu",
+        output_dir=tmp_path / "out",
+    )
+    assert "rule synthesize_topk:" not in run_workflow(tmp_path, "-n", **base).stdout
+    settings = {"images": str(photos), "tasks": ["reconstruct"], "masks": ["all", "nontopk"], "size": 16, "max_iter": 2}
+    (tmp_path / "synthesis.yaml").write_text(yaml.safe_dump({"evaluation": {"synthesis": settings}}))
+    dry = run_workflow(tmp_path, "-n", configfiles=[tmp_path / "synthesis.yaml"], **base).stdout
+    assert "rule synthesize_topk:" in dry
+    folder = tmp_path / "out" / "evaluation" / "synthesis"
+    run_workflow(tmp_path, str(folder), configfiles=[tmp_path / "synthesis.yaml"], **base)
+    summary = json.loads((folder / "synthesis.json").read_text())
+    assert [r["name"] for r in summary["images"]] == ["astronaut", "astronaut-2", "coffee"]
+    assert sorted(p.name for p in (folder / "reconstruct").iterdir()) == sorted(
+        f"{name}-{mask}.png" for name in ("astronaut", "astronaut-2", "coffee") for mask in ("all", "nontopk")
+    )
+    assert (folder / "synthesis.pdf").is_file() and (folder / "synthesis.png").is_file()
+    assert "skipped" in (tmp_path / "out" / "logs" / "evaluation" / "synthesize_topk.log").read_text()
