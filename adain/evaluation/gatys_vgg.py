@@ -5,12 +5,12 @@ Ecker and Bethge (2015): the VGG-19 ``features`` with weights rescaled so that e
 activation over ImageNet is 1 (bethgelab's ``vgg_normalised.caffemodel``), 3x3 convolutions with
 zero padding 1, every max-pool replaced by a 2x2 average pool (stride 2, rounding down), and
 Caffe-style input: BGR, 0-255, the mean pixel (B, G, R) = (103.939, 116.779, 123.68) subtracted.
-Their PyTorch copy of it (honzukka/texture-synthesis-pytorch, converted from the Caffe file) is no
-longer downloadable.
+Their PyTorch copy of it (honzukka/texture-synthesis-pytorch's conversion of the Caffe file, kept in
+Git LFS) is a separate download this module does without.
 
 The release file this project already uses, ``vgg_normalised.pth`` (naoto0804/pytorch-AdaIN, a
-conversion of AdaIN's ``vgg_normalised.t7``), holds the same normalised VGG-19 convolutions up to
-conv5_4, preceded by a 1x1 convolution that performs the Caffe input conversion on RGB in [0, 1]
+conversion of AdaIN's ``vgg_normalised.t7``), holds normalised VGG-19 convolutions up to conv5_4
+(bethgelab's, as AdaIN's ports report; not checked against the Caffe file here), preceded by a 1x1 convolution that performs the Caffe input conversion on RGB in [0, 1]
 (``255 * x`` with R and B swapped, the mean pixel as its bias); AdaIN runs it with reflection
 padding and max pools (``ceil_mode=True``). :func:`gatys_vgg` takes its convolutions and builds
 the authors' network (zero padding, average pools) or, on request, the release's own; the 1x1
