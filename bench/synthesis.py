@@ -8,13 +8,14 @@ reconstruct, 20 iterations a step) are extrapolated from them, and said so. Rand
 weights: the time per evaluation does not depend on the values; the evaluations per step (line
 search) may differ a little with the real weights.
 
-    python bench/synthesis.py [--device cpu] [--size 256] [--steps 1]
+    python bench/synthesis.py [--device cpu] [--size 256] [--steps 1] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -39,10 +40,17 @@ def main() -> None:
     parser.add_argument(
         "--runs", nargs="+", default=["texture:all", "texture:nontopk", "reconstruct:topk"], metavar="TASK:MASK"
     )
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"{machine()}; device {device}, {args.size}x{args.size}, {args.steps} step(s) of 20 iterations measured")
+    load = os.getloadavg()[0]
+    print(
+        f"{machine()}; device {device}, {torch.get_num_threads()} torch threads, load average {load:.2f}; "
+        f"{args.size}x{args.size}, {args.steps} step(s) of 20 iterations measured"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         vgg, _ = write_random_weights(Path(tmp))
         network = gatys_vgg(vgg).to(device)
@@ -87,7 +95,10 @@ def main() -> None:
             f"{len(MASKS)} masks {3 * per_picture:8.0f} s{note}"
         )
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine(), "device": str(device), "rows": rows}, indent=1))
+        record = {"machine": machine(), "device": str(device), "threads": torch.get_num_threads(), "rows": rows}
+        record["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]  # at the start and the end
+        Path(args.json).write_text(json.dumps(record, indent=1))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
