@@ -13,6 +13,7 @@ from .. import __version__
 from ..core.release import DEFAULT_WEIGHTS_DIR, default_weights_path
 from ..engine.images import DEFAULT_MAX_PIXELS
 from .evaluation import add_commands as add_evaluation_commands
+from .synthesis import add_commands as add_synthesis_commands
 
 __all__ = ["main", "build_parser"]
 
@@ -415,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_clean(commands)
     _add_verify(commands)
     add_evaluation_commands(commands)
+    add_synthesis_commands(commands)
     return parser
 
 

@@ -1,4 +1,7 @@
 """Evaluating classifiers (a side road): the 16 categories (``categories``), classifiers
 (``classifier``), cue-conflict stimuli (``cueconflict``), shape bias (``shapebias``) and its Top-K
 variant (``topk``), accuracy on shards (``accuracy``), plots (``plots``), its workflow jobs
-(``jobs``) and config checks (``preflight``). Imports ``data``, ``engine``, ``core``, ``files``."""
+(``jobs``) and config checks (``preflight``); what Top-K neurons see: texture synthesis and feature
+reconstruction (``synthesis``) with Gatys' normalised VGG-19 (``gatys_vgg``), histogram matching
+(``histogram``) and the folder run of ``adain synthesize`` (``synthesis_run``). Imports ``data``,
+``engine``, ``core``, ``files``."""

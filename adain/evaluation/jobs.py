@@ -14,7 +14,14 @@ from ..files.joblog import logged
 if TYPE_CHECKING:
     from .settings import EvaluationSettings
 
-__all__ = ["logged", "make_cue_conflict_job", "shape_bias_job", "plot_shape_bias_job", "accuracy_job"]
+__all__ = [
+    "logged",
+    "make_cue_conflict_job",
+    "shape_bias_job",
+    "plot_shape_bias_job",
+    "accuracy_job",
+    "synthesize_topk_job",
+]
 
 log = logging.getLogger("adain")
 
@@ -91,3 +98,18 @@ def accuracy_job(settings: EvaluationSettings, *, name: str, shards: Sequence[st
             size=settings.accuracy_size,
             aggregation=settings.aggregation,
         )
+
+
+def synthesize_topk_job(settings: EvaluationSettings, *, images, vgg, out_dir) -> None:
+    """Texture synthesis and feature reconstruction through Top-K masks of every photo under
+    ``images`` (``evaluation.synthesis``): pictures, ``synthesis.json`` and the figure in ``out_dir``."""
+    import dataclasses
+
+    from ..engine.gpus import gpu_slot
+    from .synthesis_run import run_synthesis
+
+    with gpu_slot(settings.device) as claimed:
+        summary = run_synthesis(
+            [images], vgg, out_dir, dataclasses.replace(settings.synthesis, device=claimed), progress=False
+        )
+    log.info("synthesised %d photos, skipped %d inputs", len(summary["images"]), len(summary["skipped"]))

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["evaluation_problems"]
+__all__ = ["evaluation_problems", "synthesis_problems"]
 
 
 def evaluation_problems(config: dict) -> list[str]:
-    """The ``evaluation`` section: model files and architectures, stimuli, splits."""
+    """The ``evaluation`` section: model files and architectures, stimuli, splits; synthesis."""
     evaluation = config.get("evaluation") or {}
     models = evaluation.get("models") or {}
     if not models:
-        return []
+        return synthesis_problems(config)
     from .classifier import TORCHVISION_PREFIX, ClassifierError, is_remote, is_torchscript, torchvision_weights_file
     from .topk import TOPK_PRESETS
 
@@ -51,4 +51,19 @@ def evaluation_problems(config: dict) -> list[str]:
             "evaluation.models is set but there is nothing to evaluate on: set stimuli, shapes and "
             "textures, or accuracy_splits"
         )
-    return problems
+    return problems + synthesis_problems(config)
+
+
+def synthesis_problems(config: dict) -> list[str]:
+    """``evaluation.synthesis``: its folder of photos exists and holds some."""
+    images = ((config.get("evaluation") or {}).get("synthesis") or {}).get("images")
+    if not images:
+        return []
+    from ..files.imagefiles import list_images
+    from .settings import IMAGE_EXTENSIONS
+
+    if not Path(images).is_dir():
+        return [f"evaluation.synthesis.images: folder {images} does not exist"]
+    if not list_images(images, IMAGE_EXTENSIONS):
+        return [f"evaluation.synthesis.images: no images ({', '.join(IMAGE_EXTENSIONS)}) under {images}"]
+    return []

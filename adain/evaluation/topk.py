@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-__all__ = ["TOPK_PRESETS", "topk_spatial", "topk_layers", "sparsified"]
+__all__ = ["TOPK_PRESETS", "topk_mask", "topk_spatial", "topk_layers", "sparsified"]
 
 #: The published insertion points for torchvision's models: after every max-pool of VGG-16, and
 #: after AlexNet's two first max-pools, the third and fourth conv ReLUs and the last max-pool
@@ -26,29 +26,56 @@ TOPK_PRESETS: dict[str, tuple[str, ...]] = {
 }
 
 
+def topk_mask(x: torch.Tensor, k: float) -> torch.Tensor:
+    """The Top-K mask: per sample and channel, 1 at the ``max(1, int(k * H * W))`` spatial
+    positions of largest absolute value, 0 elsewhere. The project's one Top-K definition, used at
+    inference (:func:`topk_spatial`) and in texture synthesis and feature reconstruction
+    (:mod:`adain.evaluation.synthesis`); the same as Li et al.'s ``sparse_hw``.
+
+    Ties: exactly that many positions are kept per channel, also when several positions share the
+    boundary value; which of the tied positions is kept is ``torch.topk``'s choice (unspecified).
+    Behind a ReLU the usual ties are exact zeros, where the choice does not change ``x * mask``.
+    The count is the float product ``(k * H) * W`` rounded down, as the authors' code: 46 for k = 0.47
+    on 10 x 10 (``0.47 * 10 * 10 == 46.99999999999999``).
+
+    Args:
+        x: ``(N, C, H, W)`` activations (any float dtype, any device).
+        k: the fraction in ``(0, 1]``; 1 keeps every position.
+
+    Returns:
+        ``(N, C, H, W)`` of ``x``'s dtype and device, 1.0 where kept and 0.0 elsewhere; no gradient
+        flows through the mask itself. The non-Top-K mask is ``1 - topk_mask(x, k)``.
+
+    Example:
+        >>> topk_mask(torch.tensor([[[[3.0, -5.0], [1.0, 0.0]]]]), 0.5)
+        tensor([[[[1., 1.],
+                  [0., 0.]]]])
+    """
+    if x.ndim != 4:
+        raise ValueError(f"Top-K expects (N, C, H, W) activations, got shape {tuple(x.shape)}")
+    if not 0 < k <= 1:
+        raise ValueError(f"Top-K fraction must be in (0, 1], got {k}")
+    n, c, h, w = x.shape
+    keep = max(1, int(k * h * w))
+    if keep >= h * w:
+        return torch.ones_like(x)
+    flat = x.detach().reshape(n, c, h * w)
+    index = flat.abs().topk(keep, dim=2).indices
+    return torch.zeros_like(flat).scatter_(2, index, 1.0).reshape(n, c, h, w)
+
+
 def topk_spatial(x: torch.Tensor, fraction: float) -> torch.Tensor:
     """Keep the top ``fraction`` of spatial positions per sample and channel, by absolute value.
 
     Args:
         x: ``(N, C, H, W)`` activations.
         fraction: in ``(0, 1]``; ``max(1, floor(fraction * H * W))`` positions are kept per channel
-            (1 returns ``x`` unchanged).
+            (1 keeps every value), as :func:`topk_mask` chooses them.
 
     Returns:
         ``(N, C, H, W)``: ``x`` where kept, 0 elsewhere.
     """
-    if x.ndim != 4:
-        raise ValueError(f"Top-K expects (N, C, H, W) activations, got shape {tuple(x.shape)}")
-    if not 0 < fraction <= 1:
-        raise ValueError(f"Top-K fraction must be in (0, 1], got {fraction}")
-    n, c, h, w = x.shape
-    keep = max(1, int(fraction * h * w))
-    if keep >= h * w:
-        return x
-    flat = x.reshape(n, c, h * w)
-    index = flat.abs().topk(keep, dim=2).indices
-    mask = torch.zeros_like(flat, dtype=torch.bool).scatter_(2, index, True)
-    return (flat * mask).reshape(n, c, h, w)
+    return x * topk_mask(x, fraction)
 
 
 def topk_layers(model: nn.Module, layers: str | Sequence[str]) -> list[str]:

@@ -143,6 +143,15 @@ def get_evaluation_targets():
     ]
 
 
+def get_synthesis_images(wildcards):
+    return EVALUATION["synthesis"]["images"]
+
+
+def get_synthesis_targets():
+    """The pictures of synthesize_topk while evaluation.synthesis.images is set."""
+    return [PATHS.evaluation("synthesis")] if EVALUATION["synthesis"]["images"] else []
+
+
 def get_final_targets(wildcards):
     reconciled()
-    return [*PATHS.summary_files, *get_evaluation_targets()]
+    return [*PATHS.summary_files, *get_evaluation_targets(), *get_synthesis_targets()]

@@ -1,5 +1,6 @@
 # Downstream evaluation of classifiers (config key `evaluation`): shape bias on cue-conflict images
-# and accuracy on this run's shards. Nothing here runs while evaluation.models is empty.
+# and accuracy on this run's shards. Nothing here runs while evaluation.models is empty
+# (synthesize_topk: while evaluation.synthesis.images is).
 
 
 rule make_cue_conflict:
@@ -68,3 +69,21 @@ rule evaluate_accuracy:
         mem_mb=8000,
     script:
         "../scripts/evaluate_accuracy.py"
+
+
+# What Top-K neurons see (evaluation.synthesis; nothing runs while its images are unset).
+rule synthesize_topk:
+    input:
+        images=get_synthesis_images,
+        vgg=ancient(config["vgg_weights"]),
+    output:
+        pictures=directory(PATHS.evaluation("synthesis")),
+    log:
+        PATHS.log("evaluation", "synthesize_topk"),
+    conda:
+        "../../envs/adain.yaml"
+    resources:
+        gpu=STYLIZE_GPUS,
+        mem_mb=8000,
+    script:
+        "../scripts/synthesize_topk.py"
