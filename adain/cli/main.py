@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import __version__
 from ..core.release import DEFAULT_WEIGHTS_DIR, default_weights_path
 from ..engine.images import DEFAULT_MAX_PIXELS
+from .analyses import add_commands as add_analysis_commands
 from .evaluation import add_commands as add_evaluation_commands
 
 __all__ = ["main", "build_parser"]
@@ -415,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_clean(commands)
     _add_verify(commands)
     add_evaluation_commands(commands)
+    add_analysis_commands(commands)
     return parser
 
 

@@ -66,7 +66,8 @@ class Catalogue:
         content: the content each image shows (a VOC id, a content path).
         texture: its texture (a texture id, a painting).
         label: the content's class (a VOC class number, a WNID).
-        root, split: where the images are (``split`` for shards, else ``None``).
+        root, split: where the images are: a folder, or (shards) what ``ShardDataset`` reads (a
+            folder or a list of shard files) and ``split`` (else ``None``).
         kind: ``"svoc"`` or ``"shards"``.
     """
 
@@ -74,7 +75,7 @@ class Catalogue:
     content: list[str]
     texture: list[str]
     label: list[str]
-    root: str
+    root: str | list[str]
     kind: str
     split: str | None = None
 
@@ -131,11 +132,11 @@ def draw_pairs(catalogue: Catalogue, seed: int, draw: str = "islam", max_pairs: 
         by_texture[texture][label].append(i)
     if not any(len(textures) > 1 for textures in by_content.values()):
         raise ValueError(
-            f"no content of {catalogue.root} appears in two textures: shape pairs need every content "
+            f"no content of {_where(catalogue)} appears in two textures: shape pairs need every content "
             "stylized at least twice (a run with styles_per_image >= 2)"
         )
     if not any(len(labels) > 1 for labels in by_texture.values()):
-        raise ValueError(f"no texture of {catalogue.root} appears under two classes: no texture pairs")
+        raise ValueError(f"no texture of {_where(catalogue)} appears under two classes: no texture pairs")
     rng = np.random.default_rng(seed)
     order = np.arange(count)
     if max_pairs and max_pairs < count:
@@ -167,6 +168,11 @@ def draw_pairs(catalogue: Catalogue, seed: int, draw: str = "islam", max_pairs: 
         seed,
         dropped,
     )
+
+
+def _where(catalogue: Catalogue) -> str:
+    root = catalogue.root
+    return root if isinstance(root, str) else f"{len(root)} shard files"
 
 
 def parse_svoc_name(name: str) -> tuple[str, str, str]:
@@ -215,9 +221,10 @@ def svoc_catalogue(root: str | Path, textures: Sequence[str] | None = None) -> C
     return Catalogue(images, content, texture, label, str(root), "svoc")
 
 
-def shard_catalogue(root: str | Path, split: str | None = None) -> Catalogue:
-    """Every sample of a run's shards (a workflow output folder, a folder of shards or one shard),
-    optionally of one split: content path, painting and WNID, in ``ShardDataset`` order.
+def shard_catalogue(root: str | Path | Sequence[str | Path], split: str | None = None) -> Catalogue:
+    """Every sample of a run's shards (a workflow output folder, a folder of shards, one shard or a
+    list of shard files), optionally of one split: content path, painting and WNID, in
+    ``ShardDataset`` order.
 
     Raises:
         ValueError: no shards (for the split).
@@ -234,4 +241,5 @@ def shard_catalogue(root: str | Path, split: str | None = None) -> Catalogue:
         with h5py.File(info.path, "r") as handle:
             for name, column in (("content", content), ("style", texture), ("wnid", label)):
                 column += [value.decode("utf-8", "backslashreplace") for value in handle[name][()]]
-    return Catalogue(list(range(len(dataset))), content, texture, label, str(root), "shards", split)
+    source = str(root) if isinstance(root, (str, Path)) else [str(p) for p in root]
+    return Catalogue(list(range(len(dataset))), content, texture, label, source, "shards", split)
