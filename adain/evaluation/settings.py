@@ -10,7 +10,9 @@ __all__ = ["EvaluationSettings"]
 @dataclass(frozen=True)
 class EvaluationSettings:
     """What the evaluation jobs need: the classifiers (``models``: name -> ``{arch, weights,
-    topk, topk_at}``), the cue-conflict inputs, sizes, the probability aggregation and the device."""
+    topk, topk_at}``), the cue-conflict inputs, sizes, the probability aggregation and the device;
+    the analyses' sub-settings as the schema gives them (``dimensions``, ``decodability``,
+    ``refined_bias``)."""
 
     models: dict = field(default_factory=dict)
     shapes: str = ""
@@ -22,6 +24,9 @@ class EvaluationSettings:
     stylize_batch_size: int = 16  # making cue-conflict stimuli is stylizing
     device: str = "auto"
     workers: int = 2
+    dimensions: dict = field(default_factory=dict)
+    decodability: dict = field(default_factory=dict)
+    refined_bias: dict = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: dict) -> EvaluationSettings:
@@ -37,4 +42,7 @@ class EvaluationSettings:
             stylize_batch_size=int(config["batch_size"]),
             device=config["device"],
             workers=int(config["workers"]),
+            dimensions=dict(evaluation.get("dimensions") or {}),
+            decodability=dict(evaluation.get("decodability") or {}),
+            refined_bias=dict(evaluation.get("refined_bias") or {}),
         )
