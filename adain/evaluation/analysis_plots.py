@@ -45,6 +45,7 @@ def plot_dimensions(summaries: Sequence[dict], path: str | Path) -> Path:
     figure = Figure(figsize=(max(6.0, 1.2 * len(stages) * max(1, len(summaries))), 4.5), layout="constrained")
     ax = figure.add_subplot()
     width = 0.8 / (2 * len(summaries))
+    top = 0.0
     for m, summary in enumerate(summaries):
         color = f"C{m % 10}"
         by_stage = {entry["stage"]: entry for entry in summary["stages"]}
@@ -70,12 +71,22 @@ def plot_dimensions(summaries: Sequence[dict], path: str | Path) -> Path:
                 label=label,
                 error_kw={"ecolor": "black", "capsize": 2},
             )
-            for x, height, count in zip(xs, heights, counts):
-                ax.text(x, height, f"{count:.0f}", ha="center", va="bottom", fontsize="x-small", rotation=90)
+            for x, height, error, count in zip(xs, heights, errors, counts):
+                ax.annotate(
+                    f"{count:.0f}",
+                    (x, height + error),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize="x-small",
+                    rotation=90,
+                )
+                top = max(top, height + error)
     ax.set_xticks(range(len(stages)), stages)
     ax.set_ylabel("units (% of the stage)")
     ax.set_xlabel("stage")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, min(100.0, top * 1.25 + 5))
     ax.grid(axis="y", color="0.9")
     ax.legend(fontsize="small", ncol=max(1, len(summaries)), frameon=False, loc="upper left")
     ax.set_title("Shape and texture dimensions (mean over seeds; numbers: units)")
@@ -104,12 +115,13 @@ def plot_decodability(summaries: Sequence[dict], path: str | Path) -> Path:
         by_layer = {entry["layer"]: entry for entry in summary["layers"]}
         present = [layer for layer in layers if layer in by_layer]
         xs = [layers.index(layer) for layer in present]
-        for task, style, marker in (("shape", "-", "o"), ("texture", "--", "s")):
+        for t, (task, style, marker) in enumerate((("shape", "-", "o"), ("texture", "--", "s"))):
+            shift = 0.06 * (2 * m + t - len(summaries) + 0.5)  # error bars side by side, not on top
             means = [by_layer[layer][task]["mean"] for layer in present]
             stds = [by_layer[layer][task]["std"] for layer in present]
             chance |= {by_layer[layer][task]["chance"] for layer in present}
             ax.errorbar(
-                xs,
+                [x + shift for x in xs],
                 means,
                 yerr=stds,
                 color=color,
