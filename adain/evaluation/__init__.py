@@ -1,4 +1,7 @@
 """Evaluating classifiers (a side road): the 16 categories (``categories``), classifiers
 (``classifier``), cue-conflict stimuli (``cueconflict``), shape bias (``shapebias``) and its Top-K
 variant (``topk``), accuracy on shards (``accuracy``), plots (``plots``), its workflow jobs
-(``jobs``) and config checks (``preflight``). Imports ``data``, ``engine``, ``core``, ``files``."""
+(``jobs``) and config checks (``preflight``). The representation analyses: pooled layer features
+(``features``), shape and texture dimensions (``pairs``, ``dimensionality``, ``dimensions``),
+linear decodability (``probe``, ``decodability``), REFINED-BIAS (``refinedbias``) and their figures
+(``analysis_plots``). Imports ``data``, ``engine``, ``core``, ``files``."""
