@@ -18,10 +18,10 @@ computes, in this order:
    integer (``int``), the residual taking the remainder ``D - shape - texture``;
 5. each count as a percentage of ``D``, rounded to one decimal (Python's ``round``).
 
-The paper describes the score as a mutual-information estimate built from the correlation of the
-two members per unit; the code (which produced the published tables) divides a *summed covariance*
-by the *summed total variance*, with the mean of the factor's pairs. We follow the code
-(docs/shapebias.md, "Shape and texture dimensions").
+The paper presents the score as a mutual-information estimate from the correlation of the two
+members, normalised unit by unit; the code (which produced the published tables) divides a *summed
+covariance* by the *summed total variance*, around the mean of the factor's pairs. We follow the
+code (docs/shapebias.md, "Shape and texture dimensions").
 """
 
 from __future__ import annotations
