@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import __version__
 from ..core.release import DEFAULT_WEIGHTS_DIR, default_weights_path
 from ..engine.images import DEFAULT_MAX_PIXELS
+from .analyses import add_commands as add_analysis_commands
 from .evaluation import add_commands as add_evaluation_commands
 from .synthesis import add_commands as add_synthesis_commands
 
@@ -417,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verify(commands)
     add_evaluation_commands(commands)
     add_synthesis_commands(commands)
+    add_analysis_commands(commands)
     return parser
 
 

@@ -21,6 +21,11 @@ __all__ = [
     "plot_shape_bias_job",
     "accuracy_job",
     "synthesize_topk_job",
+    "dimensions_job",
+    "plot_dimensions_job",
+    "decodability_job",
+    "plot_decodability_job",
+    "refined_bias_job",
 ]
 
 log = logging.getLogger("adain")
@@ -113,3 +118,87 @@ def synthesize_topk_job(settings: EvaluationSettings, *, images, vgg, out_dir) -
             [images], vgg, out_dir, dataclasses.replace(settings.synthesis, device=claimed), progress=False
         )
     log.info("synthesised %d photos, skipped %d inputs", len(summary["images"]), len(summary["skipped"]))
+
+
+def dimensions_job(settings: EvaluationSettings, *, name: str, images: Sequence[str], out_json, out_csv) -> None:
+    """Shape and texture dimensions of model ``name``: on ``images`` (this run's shards of the
+    configured split) or on the configured Stylized-VOC folder."""
+    from ..engine.gpus import gpu_slot
+    from .dimensions import run_dimensions
+
+    model, dimensions = settings.models[name], settings.dimensions
+    with gpu_slot(settings.device) as claimed:
+        run_dimensions(
+            name,
+            model.get("arch"),
+            model["weights"],
+            out_json,
+            out_csv,
+            shards=None if dimensions["svoc"] else list(images),
+            svoc=dimensions["svoc"] or None,
+            stages=dimensions["stages"] or None,
+            seeds=dimensions["seeds"],
+            draw=dimensions["draw"],
+            max_pairs=dimensions["max_pairs"],
+            size=dimensions["size"],
+            device=claimed,
+            batch_size=settings.batch_size,
+            workers=settings.workers,
+        )
+
+
+def plot_dimensions_job(*, summaries: Sequence[str], figure) -> None:
+    from .analysis_plots import plot_dimensions
+    from .dimensions import load_dimension_summaries
+
+    plot_dimensions(load_dimension_summaries(summaries), figure)
+
+
+def decodability_job(settings: EvaluationSettings, *, name: str, stimuli, out_json, out_csv) -> None:
+    from ..engine.gpus import gpu_slot
+    from .decodability import run_decodability
+
+    model, decodability = settings.models[name], settings.decodability
+    with gpu_slot(settings.device) as claimed:
+        run_decodability(
+            name,
+            model.get("arch"),
+            model["weights"],
+            stimuli,
+            out_json,
+            out_csv,
+            layers=decodability["layers"] or None,
+            folds=decodability["folds"],
+            seed=decodability["seed"],
+            l2=decodability["l2"],
+            group=decodability["group"],
+            device=claimed,
+            batch_size=settings.batch_size,
+            workers=settings.workers,
+        )
+
+
+def plot_decodability_job(*, summaries: Sequence[str], figure) -> None:
+    from .analysis_plots import plot_decodability
+    from .decodability import load_decodability_summaries
+
+    plot_decodability(load_decodability_summaries(summaries), figure)
+
+
+def refined_bias_job(settings: EvaluationSettings, *, name: str, data, out_json) -> None:
+    """REFINED-BIAS of model ``name``: ``out_json`` and the per-image CSV beside it."""
+    from ..engine.gpus import gpu_slot
+    from .refinedbias import run_refined_bias
+
+    model = settings.models[name]
+    with gpu_slot(settings.device) as claimed:
+        run_refined_bias(
+            name,
+            model.get("arch"),
+            model["weights"],
+            data,
+            out_json,
+            device=claimed,
+            batch_size=settings.batch_size,
+            workers=settings.workers,
+        )

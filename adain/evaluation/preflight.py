@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["evaluation_problems", "synthesis_problems"]
+__all__ = ["evaluation_problems", "synthesis_problems", "analysis_problems"]
+
+#: Architectures whose stages f1..f5 the analyses read by default (torchvision's ResNet family).
+_RESNETS = ("resnet", "resnext", "wide_resnet")
 
 
 def evaluation_problems(config: dict) -> list[str]:
@@ -46,10 +49,13 @@ def evaluation_problems(config: dict) -> list[str]:
     missing = [s for s in evaluation.get("accuracy_splits", []) if s not in config["splits"]]
     if missing:
         problems.append(f"evaluation.accuracy_splits {missing} are not among splits {config['splits']}")
-    if not (stimuli or shapes or evaluation.get("accuracy_splits")):
+    problems += analysis_problems(config)
+    dimensions, refined_bias = evaluation.get("dimensions") or {}, evaluation.get("refined_bias") or {}
+    analyses = dimensions.get("split") or dimensions.get("svoc") or refined_bias.get("data")
+    if not (stimuli or shapes or evaluation.get("accuracy_splits") or analyses):
         problems.append(
             "evaluation.models is set but there is nothing to evaluate on: set stimuli, shapes and "
-            "textures, or accuracy_splits"
+            "textures, or accuracy_splits (or dimensions, refined_bias)"
         )
     return problems + synthesis_problems(config)
 
@@ -67,3 +73,37 @@ def synthesis_problems(config: dict) -> list[str]:
     if not list_images(images, IMAGE_EXTENSIONS):
         return [f"evaluation.synthesis.images: no images ({', '.join(IMAGE_EXTENSIONS)}) under {images}"]
     return []
+
+
+def analysis_problems(config: dict) -> list[str]:
+    """The ``evaluation`` section's ``dimensions``, ``decodability`` and ``refined_bias``: folders,
+    the split and its styles per image, and layers for models that are not ResNets."""
+    evaluation = config.get("evaluation") or {}
+    dimensions = evaluation.get("dimensions") or {}
+    decodability = evaluation.get("decodability") or {}
+    refined_bias = evaluation.get("refined_bias") or {}
+    problems = []
+    split, svoc = dimensions.get("split"), dimensions.get("svoc")
+    if split and svoc:
+        problems.append("evaluation.dimensions: give split or svoc, not both")
+    if split and split not in config["splits"]:
+        problems.append(f"evaluation.dimensions.split {split!r} is not among splits {config['splits']}")
+    if split and int(config.get("styles_per_image", 1)) < 2:
+        problems.append("evaluation.dimensions.split needs styles_per_image >= 2 (shape pairs: one content twice)")
+    for key, folder in (("dimensions.svoc", svoc), ("refined_bias.data", refined_bias.get("data"))):
+        if folder and not Path(folder).is_dir():
+            problems.append(f"evaluation.{key} {folder} does not exist")
+    if decodability.get("enabled") and not (evaluation.get("stimuli") or evaluation.get("shapes")):
+        problems.append("evaluation.decodability needs cue-conflict stimuli (stimuli, or shapes and textures)")
+    wanted = {
+        "dimensions.stages": (bool(split or svoc), dimensions.get("stages")),
+        "decodability.layers": (bool(decodability.get("enabled")), decodability.get("layers")),
+    }
+    for name, model in (evaluation.get("models") or {}).items():
+        arch = model.get("arch") or ""
+        for key, (on, layers) in wanted.items():
+            if on and not arch:
+                problems.append(f"evaluation.{key}: {name} needs its arch (layers are read from torchvision models)")
+            elif on and not layers and not arch.startswith(_RESNETS):
+                problems.append(f"evaluation.{key}: {name} ({arch}) is not a ResNet; name the layers to read")
+    return problems

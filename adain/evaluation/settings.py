@@ -10,7 +10,9 @@ __all__ = ["EvaluationSettings", "SynthesisSettings", "TASKS", "MASKS", "TASK_DE
 @dataclass(frozen=True)
 class EvaluationSettings:
     """What the evaluation jobs need: the classifiers (``models``: name -> ``{arch, weights,
-    topk, topk_at}``), the cue-conflict inputs, sizes, the probability aggregation and the device."""
+    topk, topk_at}``), the cue-conflict inputs, sizes, the probability aggregation and the device;
+    the analyses' sub-settings as the schema gives them (``dimensions``, ``decodability``,
+    ``refined_bias``)."""
 
     models: dict = field(default_factory=dict)
     shapes: str = ""
@@ -23,6 +25,9 @@ class EvaluationSettings:
     device: str = "auto"
     workers: int = 2
     synthesis: SynthesisSettings | None = None  # evaluation.synthesis; None while its images are unset
+    dimensions: dict = field(default_factory=dict)
+    decodability: dict = field(default_factory=dict)
+    refined_bias: dict = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: dict) -> EvaluationSettings:
@@ -39,6 +44,9 @@ class EvaluationSettings:
             device=config["device"],
             workers=int(config["workers"]),
             synthesis=SynthesisSettings.from_config(config),
+            dimensions=dict(evaluation.get("dimensions") or {}),
+            decodability=dict(evaluation.get("decodability") or {}),
+            refined_bias=dict(evaluation.get("refined_bias") or {}),
         )
 
 

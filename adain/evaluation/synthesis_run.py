@@ -27,7 +27,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .. import __version__
-from ..engine.device import disable_tf32, resolve_device
+from ..engine.device import exact_numerics, resolve_device
 from ..engine.images import ImageRejected, open_rgb
 from ..files.atomic import atomic_path, atomic_write_text
 from ..files.hashing import file_sha256
@@ -93,8 +93,6 @@ def run_synthesis(
     paths, skipped = find_images(inputs)
     network = gatys_vgg(vgg_path)
     device = resolve_device(settings.device)
-    if device.type == "cuda":
-        disable_tf32()  # float32 means IEEE float32, as in the other commands
     network = network.to(device)
     layers = network.indices(GATYS_LAYERS)
     photos: list[tuple[Path, np.ndarray]] = []
@@ -112,7 +110,8 @@ def run_synthesis(
 
     total = len(photos) * len(settings.masks) * sum(settings.steps_of(t) for t in settings.tasks)
     records = []
-    with tqdm(total=total, unit="step", desc="synthesize", disable=not progress) as bar:
+    # IEEE float32 and deterministic cuDNN on CUDA, as in the other commands
+    with exact_numerics(device), tqdm(total=total, unit="step", desc="synthesize", disable=not progress) as bar:
         for (path, pixels), name in zip(photos, _unique_names([p for p, _ in photos])):
             rgb = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].to(device, torch.float32) / 255
             target = network.to_input(rgb)

@@ -136,6 +136,7 @@ def get_evaluation_targets():
     if not models:
         return []
     targets = [PATHS.evaluation("shape_bias.pdf"), PATHS.evaluation("shape_bias.tsv")] if get_stimuli() else []
+    targets += get_analysis_targets(models)
     return targets + [
         PATHS.evaluation("accuracy", f"{model}_{split}.json")
         for model in models
@@ -150,6 +151,25 @@ def get_synthesis_images(wildcards):
 def get_synthesis_targets():
     """The pictures of synthesize_topk while evaluation.synthesis.images is set."""
     return [PATHS.evaluation("synthesis")] if EVALUATION["synthesis"]["images"] else []
+
+
+def get_analysis_targets(models):
+    """The representation analyses' outputs: each runs only when its setting is given."""
+    dimensions, decodability = EVALUATION["dimensions"], EVALUATION["decodability"]
+    targets = [PATHS.evaluation("dimensions.pdf")] if dimensions["split"] or dimensions["svoc"] else []
+    targets += [PATHS.evaluation("decodability.pdf")] if decodability["enabled"] and get_stimuli() else []
+    if EVALUATION["refined_bias"]["data"]:
+        targets += [PATHS.evaluation("refined_bias", f"{model}.json") for model in models]
+    return targets
+
+
+def get_dimension_images(wildcards):
+    """The images of the dimension estimate: the configured Stylized-VOC folder, or this run's shards
+    of the configured split."""
+    dimensions = EVALUATION["dimensions"]
+    if dimensions["svoc"]:
+        return [dimensions["svoc"]]
+    return [PATHS.shard(split, shard) for split, shard, _ in _shards() if split == dimensions["split"]]
 
 
 def get_final_targets(wildcards):

@@ -87,3 +87,91 @@ rule synthesize_topk:
         mem_mb=8000,
     script:
         "../scripts/synthesize_topk.py"
+
+
+# Representation analyses (docs/shapebias.md): shape and texture dimensions (evaluation.dimensions),
+# linear decodability (evaluation.decodability) and REFINED-BIAS (evaluation.refined_bias).
+
+
+rule estimate_dimensions:
+    input:
+        unpack(get_classifier_weights),
+        images=get_dimension_images,
+    output:
+        summary=PATHS.evaluation("dimensions", "{model}.json"),
+        table=PATHS.evaluation("dimensions", "{model}.csv"),
+    log:
+        PATHS.log("evaluation", "dimensions_{model}"),
+    conda:
+        "../../envs/adain.yaml"
+    resources:
+        gpu=STYLIZE_GPUS,
+        mem_mb=8000,
+    script:
+        "../scripts/estimate_dimensions.py"
+
+
+rule plot_dimensions:
+    input:
+        summaries=expand(PATHS.evaluation("dimensions", "{model}.json"), model=EVALUATION["models"]),
+    output:
+        figure=report(PATHS.evaluation("dimensions.pdf"), caption="../report/dimensions.rst", category="Evaluation"),
+    log:
+        PATHS.log("evaluation", "plot_dimensions"),
+    conda:
+        "../../envs/adain.yaml"
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/plot_dimensions.py"
+
+
+rule evaluate_decodability:
+    input:
+        unpack(get_classifier_weights),
+        stimuli=get_stimuli() or [],
+    output:
+        summary=PATHS.evaluation("decodability", "{model}.json"),
+        table=PATHS.evaluation("decodability", "{model}.csv"),
+    log:
+        PATHS.log("evaluation", "decodability_{model}"),
+    conda:
+        "../../envs/adain.yaml"
+    resources:
+        gpu=STYLIZE_GPUS,
+        mem_mb=8000,
+    script:
+        "../scripts/evaluate_decodability.py"
+
+
+rule plot_decodability:
+    input:
+        summaries=expand(PATHS.evaluation("decodability", "{model}.json"), model=EVALUATION["models"]),
+    output:
+        figure=report(PATHS.evaluation("decodability.pdf"), caption="../report/decodability.rst", category="Evaluation"),
+    log:
+        PATHS.log("evaluation", "plot_decodability"),
+    conda:
+        "../../envs/adain.yaml"
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/plot_decodability.py"
+
+
+rule evaluate_refined_bias:
+    input:
+        unpack(get_classifier_weights),
+        data=EVALUATION["refined_bias"]["data"] or [],
+    output:
+        summary=PATHS.evaluation("refined_bias", "{model}.json"),
+        predictions=PATHS.evaluation("refined_bias", "{model}.csv"),
+    log:
+        PATHS.log("evaluation", "refined_bias_{model}"),
+    conda:
+        "../../envs/adain.yaml"
+    resources:
+        gpu=STYLIZE_GPUS,
+        mem_mb=8000,
+    script:
+        "../scripts/evaluate_refined_bias.py"
