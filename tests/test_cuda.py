@@ -115,6 +115,15 @@ def test_float32_on_cuda_equals_the_cpu(inputs, tmp_path, preset):
     _assert_close(gpu, cpu)
 
 
+def test_decode_workers_feed_the_gpu_from_page_locked_slots(inputs, tmp_path):
+    """With decode workers, fixed-size batches come from shared slots page-locked once
+    (``cudaHostRegister``) and copy to the GPU asynchronously; results leave through page-locked
+    buffers written to the disk directly: the CPU's pixels all the same."""
+    cpu = _stylize(inputs["sin"], tmp_path / "cpu.h5", _settings("sin", "cpu"))
+    gpu = _stylize(inputs["sin"], tmp_path / "gpu.h5", _settings("sin", DEVICE, workers=2))
+    _assert_close(gpu, cpu)
+
+
 def test_several_styles_and_colour_preservation_on_cuda_equal_the_cpu(inputs, tmp_path):
     job = inputs["sin"]
     root = job.content_dir.parent

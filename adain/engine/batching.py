@@ -14,7 +14,17 @@ import torch
 
 from .images import EncodedJpeg
 
-__all__ = ["PaintingPixels", "Stylized", "Rejected", "Flushed", "SizeBuckets", "InFlight", "Lease", "stack_rows"]
+__all__ = [
+    "PaintingPixels",
+    "Stylized",
+    "StylizedRun",
+    "Rejected",
+    "Flushed",
+    "SizeBuckets",
+    "InFlight",
+    "Lease",
+    "stack_rows",
+]
 
 
 @dataclass
@@ -47,6 +57,17 @@ class Stylized:
     index: int
     painting: int
     image: np.ndarray
+
+
+@dataclass
+class StylizedRun:
+    """Outputs of one batch together (``batched=True``): content ``indices`` and ``paintings``
+    ``(n,)``, ``images`` ``uint8 (n, H, W, 3)`` in one block (on CUDA a page-locked buffer, kept
+    alive by this array until it is dropped)."""
+
+    indices: list[int]
+    paintings: list[int]
+    images: np.ndarray
 
 
 @dataclass
@@ -116,12 +137,13 @@ class Lease:
 
 
 class InFlight:
-    """Batches on the device and the events between them, handed out in submission order."""
+    """Batches on the device and the events between them, handed out in submission order: each
+    output as a :class:`Stylized`, or (``batched``) each piece of a batch as one :class:`StylizedRun`."""
 
-    def __init__(self, copy_pixels: bool) -> None:
+    def __init__(self, batched: bool = False) -> None:
         self.queue: deque = deque()  # (samples, Future, leases) per batch, Rejected, Flushed
         self.batches = 0
-        self.copy_pixels = copy_pixels  # pinned buffers (CUDA) are handed back
+        self.batched = batched
 
     def add_batch(self, samples: list[tuple[int, int]], future, leases: list[Lease] = ()) -> None:
         """``leases``: one per sample whose input memory the batch reads; dropped once its result is in."""
@@ -148,9 +170,11 @@ class InFlight:
                 if isinstance(piece, str):
                     yield Rejected(samples[offset][0], piece)
                     continue
-                pixels = piece.numpy()
-                if self.copy_pixels:
-                    pixels = pixels.copy()
+                pixels = piece.numpy()  # holds the buffer (page-locked on CUDA) as long as it lives
+                if self.batched:
+                    chosen = samples[offset : offset + len(pixels)]
+                    yield StylizedRun([i for i, _ in chosen], [p for _, p in chosen], pixels)
+                    continue
                 for (index, painting), image in zip(samples[offset:], pixels):
                     yield Stylized(index, painting, image)
 

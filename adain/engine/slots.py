@@ -116,6 +116,8 @@ class SlotLoader:
             while submitted < runs and self._free:
                 self._tasks.put((submitted, self._free.pop()))
                 submitted += 1
+            if submitted <= k:  # every slot holds a batch nobody released: waiting would never end
+                raise RuntimeError(f"all {len(self.pool)} decode slots are held: release the batches read")
             while k not in done:
                 message = self._receive()
                 done[message[0]] = message

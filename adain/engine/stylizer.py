@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,17 @@ import torch
 from ..core.functional import calc_mean_std, match_color
 from ..core.memory import batch_limit
 from ..core.model import AdaIN
-from .batching import Flushed, InFlight, Lease, PaintingPixels, Rejected, SizeBuckets, Stylized, stack_rows
+from .batching import (
+    Flushed,
+    InFlight,
+    Lease,
+    PaintingPixels,
+    Rejected,
+    SizeBuckets,
+    Stylized,
+    StylizedRun,
+    stack_rows,
+)
 from .cache import StatsCache
 from .device import DeviceQueue, exact_numerics, quantize, resolve_device, resolve_dtype, use_device
 from .image_dataset import ImageDataset, iterate_batches, iterate_images, size_key
@@ -40,7 +51,7 @@ from .images import (
     decode_jpegs,
 )
 
-__all__ = ["Stylized", "Rejected", "Flushed", "PaintingPixels", "Stylizer"]
+__all__ = ["Stylized", "StylizedRun", "Rejected", "Flushed", "PaintingPixels", "Stylizer"]
 
 log = logging.getLogger(__name__)
 
@@ -406,7 +417,8 @@ class Stylizer:
         drain_every: int = 0,
         count_offset: int = 0,
         depth: int = 2,
-    ) -> Iterator[Stylized | Rejected | Flushed]:
+        batched: bool = False,
+    ) -> Iterator[Stylized | StylizedRun | Rejected | Flushed]:
         """Stylize every image of ``dataset`` with its paintings, overlapping decoding, compute
         and the caller's work (see the module's docstring).
 
@@ -425,24 +437,33 @@ class Stylizer:
                 batches of an uninterrupted one).
             count_offset: see ``drain_every``.
             depth: batches computing or waiting to be read at once (the compute queue's bound).
+            batched: yield each batch's outputs as one :class:`StylizedRun` (its pixels one block,
+                no Python per image) instead of a :class:`Stylized` per output.
 
         Yields:
-            :class:`Stylized` per (image, painting), :class:`Rejected` per unusable image, in
-            completion order (batches group equal sizes), and :class:`Flushed` whenever nothing
-            is pending.
+            :class:`Stylized` per (image, painting) (or :class:`StylizedRun` per batch),
+            :class:`Rejected` per unusable image, in completion order (batches group equal sizes),
+            and :class:`Flushed` whenever nothing is pending.
         """
         if len(paintings) != len(dataset):
             raise ValueError(f"{len(paintings)} painting lists for {len(dataset)} images")
         buckets = SizeBuckets(self.batch_size, max_pending=8 * self.batch_size)
         device = self.device_queue()
-        flight = InFlight(copy_pixels=self.device.type == "cuda")
+        flight = InFlight(batched)
+        table = _stats_table(stats)  # painting numbers -> rows of one array: a batch's are one gather
 
-        def submit(group: list[tuple[int, int, torch.Tensor, int, torch.Tensor | None, Lease]]) -> None:
+        def submit(group: list[tuple[int, int, torch.Tensor, int, torch.Tensor | None, Lease]] | _Whole) -> None:
+            if isinstance(group, _Whole):  # a decoded batch as it is: nothing per image
+                style = torch.from_numpy(table[group.paintings])
+                work = device.submit(self.compute_batch, group.images, style, alpha, finish)
+                flight.add_batch(list(zip(group.indices, group.paintings)), work, [group.lease])
+                return
             content = stack_rows([(images, row) for _, _, images, row, _, _ in group])
             if group[0][4] is not None:  # colour preservation: the paintings' pixels
                 style = PaintingPixels.of([item[4] for item in group])
             else:
-                style = torch.from_numpy(np.stack([stats[item[1]] for item in group]))
+                numbers = [item[1] for item in group]
+                style = torch.from_numpy(table[numbers] if table is not None else np.stack([stats[n] for n in numbers]))
             if isinstance(content, list):  # decode path "device": JPEG bytes, decoded by the device
                 work = device.submit(self.compute_encoded, content, dataset.preprocess, style, alpha, finish)
             else:
@@ -454,7 +475,7 @@ class Stylizer:
             for batch in iterate_batches(dataset, self.batch_size, workers, count_offset, pin_memory=pin):
                 flight.add_events(Rejected(index, reason) for index, reason in batch.rejected)
                 lease = Lease(batch.release)
-                for group in _groups(batch, paintings, buckets, lease):
+                for group in _groups(batch, paintings, buckets, lease, table is not None):
                     submit(group)
                 lease.drop()  # distributed: what still reads it holds the lease
                 before, after = count_offset + batch.start, count_offset + batch.stop
@@ -473,11 +494,46 @@ class Stylizer:
             device.close()
 
 
-def _groups(batch, paintings: Sequence[Sequence[int]], buckets: SizeBuckets, lease: Lease) -> Iterator[list]:
+def _stats_table(stats: dict[int, np.ndarray] | np.ndarray) -> np.ndarray | None:
+    """Painting statistics as one ``(P, 2, 512)`` array indexed by painting number, where the
+    numbers are ``0 .. P - 1`` (else ``None``: looked up one by one)."""
+    if isinstance(stats, np.ndarray):
+        return stats
+    if not stats or sorted(stats) != list(range(len(stats))):
+        return None
+    return np.stack([stats[i] for i in range(len(stats))])
+
+
+@dataclass
+class _Whole:
+    """A decoded group that is a batch as it is: ``images`` ``uint8 (B, 3, H, W)`` of contents
+    ``indices``, one painting number each, reading ``lease``'s memory."""
+
+    indices: list[int]
+    paintings: list[int]
+    images: torch.Tensor
+    lease: Lease
+
+
+def _groups(
+    batch, paintings: Sequence[Sequence[int]], buckets: SizeBuckets, lease: Lease, by_number: bool = False
+) -> Iterator[list | _Whole]:
     """Each (image, painting) of a decoded batch into its size's bucket, holding the batch's
-    ``lease`` until its result is in; yields the full buckets."""
+    ``lease`` until its result is in; yields the full buckets. A group of exactly a batch of
+    images with one painting each (statistics looked up by number, ``by_number``), with nothing
+    of its size waiting, goes as it is (:class:`_Whole`): the common case, without Python per image."""
     for indices, images in batch.groups:
         size = size_key(images)
+        if (
+            by_number
+            and isinstance(images, torch.Tensor)
+            and len(indices) == buckets.batch_size
+            and not batch.paintings
+            and size not in buckets.groups
+            and all(len(paintings[i]) == 1 for i in indices)
+        ):
+            yield _Whole(indices, [paintings[i][0] for i in indices], images, lease.hold())
+            continue
         for row, index in enumerate(indices):
             pixels = batch.paintings.get(index)
             for j, painting in enumerate(paintings[index]):

@@ -205,7 +205,8 @@ def validate_shard_job(
 def pack_shard_job(settings: PackSettings, *, staging_h5, report_json, out_h5) -> None:
     from ..stages.pack_shard import pack_shard
 
-    pack_shard(staging_h5, report_json, out_h5, settings.compression, settings.chunk_images)
+    how = pack_shard(staging_h5, report_json, out_h5, settings.compression, settings.chunk_images)
+    log.info("%s: packed (%s)", out_h5, how)
 
 
 def summarize_job(

@@ -151,7 +151,8 @@ class CheckpointedStaging:
         self.every_images, self.every_seconds = every_images, every_seconds
         self.part_start, self.last_save, self.since_save = start, time.monotonic(), 0
         self.piece_rows: list[int] = []
-        self.piece_images: list = []
+        self.piece_images: list = []  # one image per row, or (add_run) blocks of rows
+        self.piece_blocks = False
         self.piece_rejected: dict[int, str] = {}
         self.unsaved = {"rows": [], "checksums": [], "rejected": {}}  # since the last checkpoint (writer thread)
         self.saving: list = []  # staging and checkpoint writes, in order, off the stylizing thread
@@ -162,16 +163,23 @@ class CheckpointedStaging:
         self.piece_images.append(image)
         self.since_save += 1
 
+    def add_run(self, rows: list[int], images: np.ndarray) -> None:
+        """Rows ``rows`` (ascending) with their images in one ``uint8 (n, H, W, 3)`` block
+        (fixed sizes): staged as the block itself, nothing per image."""
+        self.piece_rows.extend(rows)
+        self.piece_images.append(images)
+        self.piece_blocks = True
+        self.since_save += len(rows)
+
     def reject(self, row: int, reason: str) -> None:
         self.piece_rejected[row] = reason
 
     def safe_point(self, end: int, total: int) -> bool:
         """Rows before ``end`` are all done: stage the piece; checkpoint if due. True if it did."""
         if self.piece_rows or self.piece_rejected:
-            order = np.argsort(self.piece_rows, kind="stable")
-            images = [self.piece_images[i] for i in order]
-            self.saving.append(self.writer.submit(self._stage, sorted(self.piece_rows), images, self.piece_rejected))
-            self.piece_rows, self.piece_images, self.piece_rejected = [], [], {}
+            rows, images = self._piece_in_order()
+            self.saving.append(self.writer.submit(self._stage, rows, images, self.piece_rejected))
+            self.piece_rows, self.piece_images, self.piece_rejected, self.piece_blocks = [], [], {}, False
         due = self.since_save >= self.every_images or time.monotonic() - self.last_save >= self.every_seconds
         checkpointed = end > self.part_start and (due or end == total)
         if checkpointed:
@@ -180,6 +188,17 @@ class CheckpointedStaging:
         while self.saving and (self.saving[0].done() or len(self.saving) > 16):  # bounded: a slow disk holds us back
             self.saving.pop(0).result()  # a failed write stops the job here, not at the end
         return checkpointed
+
+    def _piece_in_order(self) -> tuple[list[int], list]:
+        """The piece's rows ascending and their images: blocks as they are when their rows already
+        ascend (batches arrive in order), else one image per row, sorted."""
+        rows, images = self.piece_rows, self.piece_images
+        if self.piece_blocks:
+            if all(a < b for a, b in zip(rows, rows[1:])):
+                return rows, images
+            images = [row for block in images for row in block]
+        order = np.argsort(rows, kind="stable")
+        return sorted(rows), [images[i] for i in order]
 
     def finish(self) -> None:
         """Wait for every write, raising the first failure."""

@@ -49,6 +49,8 @@ __all__ = [
 
 _STR = h5py.string_dtype("utf-8")
 _IOV_MAX = 512  # buffers per os.pwritev (POSIX guarantees at least 16, Linux takes 1024)
+_PAGE = 4096  # what direct I/O aligns to
+_NONE = np.zeros(0, np.uint32)
 _BYTES = h5py.vlen_dtype(np.uint8)
 
 
@@ -182,11 +184,16 @@ class ShardWriter:
     work file, checks every checkpointed image against its CRC-32 and continues after them.
 
     Fixed-size (``raw``) images go into a contiguous dataset allocated for ``rows`` images at
-    creation, written with ``os.pwrite`` at its file offset: the writes release the GIL, so the
-    thread that feeds the device is never held up by them (h5py holds the GIL while it writes).
-    Should rejects leave it short, :meth:`close` copies the images into a dataset of the right
-    length (the staging file is temporary: packing rewrites it). Encoded images (``png``,
-    ``jpeg``) are appended to a resizable variable-length dataset.
+    creation (at a 4 KiB boundary of the file), written with ``os.pwritev`` at its file offset: the
+    writes release the GIL, so the thread that feeds the device is never held up by them (h5py
+    holds the GIL while it writes). A block of whole pages at a page boundary of memory and of the
+    file (a batch of 224x224 images in a page-locked CUDA buffer, whenever the batch is a multiple
+    of 4 images) goes straight to the disk (``O_DIRECT``: no copy into the page cache, which the
+    job would pay for in system time, and ImageNet's cached files stay cached); anything else is
+    written through the page cache. Should rejects leave the dataset short, :meth:`close` copies
+    the images into a dataset of the right length (:func:`adain.stages.pack_shard.pack_shard` then
+    rewrites the file instead of packing it in place). Encoded images (``png``, ``jpeg``) are
+    appended to a resizable variable-length dataset.
 
     Args:
         path: the shard's name; work: the work file (in the job's checkpoint folder).
@@ -207,7 +214,8 @@ class ShardWriter:
         self.count = count
         if count == 0:
             self.work.parent.mkdir(parents=True, exist_ok=True)
-            with h5py.File(self.work, "w", track_order=True) as handle:
+            aligned = {"alignment_threshold": _PAGE, "alignment_interval": _PAGE}  # the images at a page
+            with h5py.File(self.work, "w", track_order=True, **aligned) as handle:
                 if codec == "raw":
                     plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
                     plist.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)  # a fixed place in the file, now
@@ -221,12 +229,14 @@ class ShardWriter:
                     )
         self._handle = h5py.File(self.work, "r+")
         self._images = self._handle["images"]
-        self._fd = None
+        self._fd = self._direct = None
         self._shapes: list[tuple[int, int, int]] = []
+        self._allocated = self._images.shape  # h5py asks HDF5 at every look: asked once
         if codec == "raw":
-            self._row_bytes = int(np.prod(self._images.shape[1:]))
+            self._row_bytes = int(np.prod(self._allocated[1:]))
             self._offset = self._images.id.get_offset()
             self._fd = os.open(self.work, os.O_RDWR)
+            self._direct = _open_direct(self.work) if self._offset % _PAGE == 0 else None
         else:
             self._shapes = [encoded_shape(self._images[i]) for i in range(count)]
 
@@ -265,31 +275,53 @@ class ShardWriter:
             return None
 
     def append(self, images) -> np.ndarray:
-        """Images of the next rows: ``uint8 (n, H, W, 3)`` or a list of ``(H, W, 3)`` rows (raw), or a
-        list of encoded arrays.
+        """Images of the next rows: ``uint8 (n, H, W, 3)``, a list of ``(H, W, 3)`` rows or a list of
+        ``(n_i, H, W, 3)`` blocks (raw), or a list of encoded arrays.
         Returns their CRC-32s (``uint32 (n,)``, as :func:`row_checksums`)."""
+        if self.codec == "raw":
+            blocks = [np.ascontiguousarray(b, dtype=np.uint8) for b in _raw_blocks(images)]  # views: no copy
+            if any(b.nbytes % self._row_bytes or b.shape[-3:] != self._allocated[1:] for b in blocks):
+                raise ValueError(f"{self.work}: images of another shape than {self._allocated[1:]}")
+            n = sum(b.nbytes for b in blocks) // self._row_bytes
+            if self.count + n > self._allocated[0]:
+                raise ValueError(f"{self.work}: more than the {self._allocated[0]} images allocated")
+            self._write_blocks(blocks, self._offset + self.count * self._row_bytes)
+            self.count += n
+            return np.concatenate([row_checksums(b.reshape(-1, *b.shape[-3:]), "raw") for b in blocks]) if n else _NONE
         n = len(images)
-        if n and self.codec == "raw":
-            if self.count + n > len(self._images):
-                raise ValueError(f"{self.work}: more than the {len(self._images)} images allocated")
-            rows = [np.ascontiguousarray(row, dtype=np.uint8) for row in images]  # views: no copy
-            if any(row.nbytes != self._row_bytes for row in rows):
-                raise ValueError(f"{self.work}: images of another shape than {self._images.shape[1:]}")
-            at = self._offset + self.count * self._row_bytes
-            for first in range(0, n, _IOV_MAX):  # one gathering write per group of rows: nothing is stacked
-                buffers = [memoryview(row).cast("B") for row in rows[first : first + _IOV_MAX]]
-                written = os.pwritev(self._fd, buffers, at + first * self._row_bytes)
-                if written != len(buffers) * self._row_bytes:  # a short write (full disk): written in one piece
-                    os.pwrite(self._fd, b"".join(buffers)[written:], at + first * self._row_bytes + written)
-            if hasattr(os, "posix_fadvise"):  # start writing these pages back now: the checkpoint's sync waits less
-                os.posix_fadvise(self._fd, at, n * self._row_bytes, os.POSIX_FADV_DONTNEED)
-        elif n:
+        if n:
             self._images.resize((self.count + n,))
             for i, encoded in enumerate(images):
                 self._images[self.count + i] = encoded
                 self._shapes.append(encoded_shape(encoded))
         self.count += n
         return row_checksums(images, self.codec)
+
+    def _write_blocks(self, blocks: list[np.ndarray], at: int) -> None:
+        """``blocks`` one after another from file offset ``at``: each block of whole pages at a
+        page boundary of memory and of the file straight to the disk, the rest through the page
+        cache (in gathering writes of up to :data:`_IOV_MAX` buffers: nothing is stacked)."""
+        cached: list[memoryview] = []
+        start = at
+        for block in blocks:
+            buffer = memoryview(block).cast("B")
+            if self._direct is not None and _page_aligned(buffer, at):
+                if cached:
+                    _write_all(self._fd, cached, start)
+                cached, start = [], at + buffer.nbytes
+                try:
+                    _write_all(self._direct, [buffer], at)
+                except OSError:  # the file system refuses direct I/O after all: the page cache
+                    os.close(self._direct)
+                    self._direct = None
+                    _write_all(self._fd, [buffer], at)
+            else:
+                cached.append(buffer)
+            at += buffer.nbytes
+        if cached:
+            _write_all(self._fd, cached, start)
+        if cached and hasattr(os, "posix_fadvise"):  # start writing back now: the checkpoint's sync waits less
+            os.posix_fadvise(self._fd, start, at - start, os.POSIX_FADV_DONTNEED)
 
     def sync(self) -> None:
         """Make everything appended so far durable."""
@@ -335,11 +367,52 @@ class ShardWriter:
 
     def abort(self) -> None:
         """Close the work file, leaving it for :meth:`resume`."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in (self._fd, self._direct):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._direct = None
         if self._handle.id.valid:
             self._handle.close()
+
+
+def _raw_blocks(images) -> list:
+    """A ``(n, H, W, 3)`` array, a list of ``(H, W, 3)`` rows or a list of ``(n_i, H, W, 3)`` blocks
+    as a list of arrays of whole rows, in order."""
+    if isinstance(images, np.ndarray):
+        return [images] if images.ndim == 4 else [images[None]]
+    return [np.asarray(b)[None] if np.ndim(b) == 3 else b for b in images]
+
+
+def _page_aligned(buffer: memoryview, offset: int) -> bool:
+    """What ``O_DIRECT`` needs (4 KiB, which covers 512-byte sectors too): the memory's address,
+    the file offset and the length at page boundaries."""
+    address = np.frombuffer(buffer, dtype=np.uint8).ctypes.data if buffer.nbytes else 0
+    return buffer.nbytes > 0 and not (address % _PAGE or offset % _PAGE or buffer.nbytes % _PAGE)
+
+
+def _open_direct(path: Path) -> int | None:
+    """A second descriptor of ``path`` that writes past the page cache, where the system offers it."""
+    flag = getattr(os, "O_DIRECT", 0)
+    if not flag:
+        return None
+    try:
+        return os.open(path, os.O_RDWR | flag)
+    except OSError:  # e.g. tmpfs
+        return None
+
+
+def _write_all(fd: int, buffers: list[memoryview], at: int) -> None:
+    """``buffers`` one after another from offset ``at``, in gathering writes; a short write (full
+    disk) is finished in one piece or raises."""
+    for first in range(0, len(buffers), _IOV_MAX):
+        group = buffers[first : first + _IOV_MAX]
+        size = sum(b.nbytes for b in group)
+        written = os.pwritev(fd, group, at)
+        if written != size:
+            rest = b"".join(group)[written:]
+            if os.pwrite(fd, rest, at + written) != len(rest):
+                raise OSError(f"short write at offset {at + written} (disk full?)")
+        at += size
 
 
 def encoded_shape(data: np.ndarray) -> tuple[int, int, int]:

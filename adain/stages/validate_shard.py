@@ -3,7 +3,8 @@
 Every manifest row must appear exactly once, as an image or as a reject with a reason, in
 manifest order, with the manifest's label, WNID and painting; the label must agree with the
 class folder in the content path; every image must have the preset's shape (``full``: decode to
-the content's own size).
+the content's own size) and the bytes the stylize job wrote (their CRC-32s): the one read of the
+pixels between the stylize job and the final shard.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..files.atomic import atomic_write_text
-from ..shards.format import ShardData, ShardError, decode_image, read_shard
+from ..shards.format import ShardData, ShardError, decode_image, read_shard, row_checksums
 from .assign_styles import read_manifest, sample_key
 from .speed import DONE, FINISHED, STARTED
 
@@ -75,7 +76,7 @@ def check_shard(data: ShardData, manifest: list, size: int | None, content_dir: 
 
 
 def _check_pixels(data: ShardData, size: int | None, content_dir: Path | None) -> list[str]:
-    problems = []
+    problems = _check_checksums(data)
     if data.codec == "raw":
         shape = np.shape(data.images)
         if size is not None and len(data) and tuple(shape[1:]) != (size, size, 3):
@@ -102,6 +103,20 @@ def _check_pixels(data: ShardData, size: int | None, content_dir: Path | None) -
                         f"{content}: stored {pixels.shape[1]}x{pixels.shape[0]}, content is {source.width}x{source.height}"
                     )
     return problems
+
+
+def _check_checksums(data: ShardData) -> list[str]:
+    """Every stored image's bytes against the CRC-32 the stylize job computed as it wrote them
+    (a staging shard made before these were recorded has none: nothing to compare)."""
+    if data.checksums is None:
+        return []
+    if len(data.checksums) != len(data.images):
+        return [f"{len(data.checksums)} checksums for {len(data.images)} images"]
+    found = row_checksums(data.images, data.codec)
+    damaged = [data.content[i] for i in np.flatnonzero(found != np.asarray(data.checksums, dtype=np.uint32))]
+    if damaged:
+        return [f"{len(damaged)} image(s) differ from what the stylize job wrote (CRC-32): {damaged[:5]}"]
+    return []
 
 
 def validate_shard(

@@ -338,3 +338,32 @@ def test_the_fast_path_imports_its_decoders_before_the_workers_fork():
             timeout=120,
         )
         assert result.stdout.strip() == expected, (preset, decode, result.stderr[-2000:])
+
+
+def test_batched_runs_carry_the_per_image_outputs(imagenet_like):
+    """``batched=True`` (what stylize jobs of fixed sizes use: slots, whole batches, one block of
+    results each) gives exactly the per-image events' outputs and rejects."""
+    from adain.engine.stylizer import StylizedRun
+
+    paths = [*imagenet_like, imagenet_like[0].with_name("missing.JPEG")]
+    stats = {0: np.zeros((2, 512), np.float32), 1: np.ones((2, 512), np.float32)}
+    paintings = [[i % 2] for i in range(len(paths))]
+    outputs = {}
+    for batched in (False, True):
+        stylizer = Stylizer(None, device="cpu", batch_size=4, op=lambda images: images.flip(-1))
+        dataset = ImageDataset(paths, get_preset("sin").content, decode="fast")
+        found, rejected = {}, []
+        for result in stylizer.stylize_dataset(dataset, paintings, stats, workers=2, drain_every=4, batched=batched):
+            if isinstance(result, StylizedRun):
+                assert result.images.shape[0] == len(result.indices) == len(result.paintings)
+                found.update({(i, p): image for i, p, image in zip(result.indices, result.paintings, result.images)})
+            elif isinstance(result, Stylized):
+                found[(result.index, result.painting)] = result.image
+            elif isinstance(result, Rejected):
+                rejected.append(result.index)
+        outputs[batched] = found, rejected
+    (one, one_rejected), (runs, runs_rejected) = outputs[False], outputs[True]
+    assert one.keys() == runs.keys() and len(one) == len(paths) - 1
+    assert one_rejected == runs_rejected == [len(paths) - 1]
+    for key in one:
+        np.testing.assert_array_equal(one[key], runs[key])
