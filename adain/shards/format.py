@@ -390,13 +390,13 @@ def _page_aligned(buffer: memoryview, offset: int) -> bool:
     return buffer.nbytes > 0 and not (address % _PAGE or offset % _PAGE or buffer.nbytes % _PAGE)
 
 
-def _open_direct(path: Path) -> int | None:
-    """A second descriptor of ``path`` that writes past the page cache, where the system offers it."""
+def _open_direct(path: Path, mode: int = os.O_RDWR) -> int | None:
+    """A descriptor of ``path`` that reads or writes past the page cache, where the system offers it."""
     flag = getattr(os, "O_DIRECT", 0)
     if not flag:
         return None
     try:
-        return os.open(path, os.O_RDWR | flag)
+        return os.open(path, mode | flag)
     except OSError:  # e.g. tmpfs
         return None
 
@@ -421,8 +421,73 @@ def encoded_shape(data: np.ndarray) -> tuple[int, int, int]:
         return image.height, image.width, 3
 
 
-def read_shard(path: str | Path) -> ShardData:
-    """Read a whole shard into memory (for validation, packing and tests).
+class StoredRows:
+    """A shard's fixed-size images left where they are (:func:`read_shard` with ``pixels=False``):
+    their ``shape`` ``(N, H, W, 3)`` and, read once in pieces, their CRC-32s."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], offset: int | None) -> None:
+        self.path, self.shape, self.offset = path, tuple(shape), offset
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def checksums(self, rows_per_read: int = 64) -> np.ndarray:
+        """CRC-32 of every image, ``uint32 (N,)``: a contiguous dataset read straight from the disk
+        in pieces (``O_DIRECT``: nothing goes through the page cache, which a job would pay for in
+        system time, the pixels having just been written past it), anything else through h5py."""
+        count, row = len(self), int(np.prod(self.shape[1:]))
+        if not count:
+            return _NONE
+        if self.offset is None:
+            with h5py.File(self.path, "r") as handle:
+                images = handle["images"]
+                return np.concatenate(
+                    [row_checksums(images[i : i + rows_per_read], "raw") for i in range(0, count, rows_per_read)]
+                )
+        found = []
+        with _Reader(self.path, rows_per_read * row) as reader:
+            for first in range(0, count, rows_per_read):
+                rows = min(rows_per_read, count - first)
+                block = reader.read(self.offset + first * row, rows * row)
+                found.append(row_checksums(block.reshape(rows, *self.shape[1:]), "raw"))
+        return np.concatenate(found)
+
+
+class _Reader:
+    """Reads byte ranges of a file into one page-aligned buffer, past the page cache where the
+    system offers it (the range widened to whole pages), else through it."""
+
+    def __init__(self, path: Path, most: int) -> None:
+        import mmap
+
+        self.path = path
+        self._buffer = mmap.mmap(-1, (most // _PAGE + 2) * _PAGE)  # page-aligned memory
+        self._fd = _open_direct(path, os.O_RDONLY)
+        if self._fd is None:
+            self._fd = os.open(path, os.O_RDONLY)
+            self._direct = False
+        else:
+            self._direct = True
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self._fd)  # the buffer goes with the last view of it
+
+    def read(self, offset: int, size: int) -> np.ndarray:
+        start = offset - offset % _PAGE if self._direct else offset
+        end = -(-(offset + size) // _PAGE) * _PAGE if self._direct else offset + size
+        view = memoryview(self._buffer)[: end - start]
+        got = os.preadv(self._fd, [view], start)
+        if got < offset + size - start:
+            raise ShardError(f"{self.path}: ends inside its images (read {got} of {end - start} bytes at {start})")
+        return np.frombuffer(view, dtype=np.uint8)[offset - start : offset - start + size]
+
+
+def read_shard(path: str | Path, pixels: bool = True) -> ShardData:
+    """Read a whole shard into memory (for validation, packing and tests); with ``pixels=False``
+    the fixed-size images stay on the disk (``images`` a :class:`StoredRows`).
 
     Raises:
         ShardError: missing, unreadable, or lacking a required dataset.
@@ -433,7 +498,13 @@ def read_shard(path: str | Path) -> ShardData:
     try:
         with h5py.File(path, "r") as handle:
             codec = str(handle.attrs.get("codec", "raw"))
-            images = handle["images"][()] if codec == "raw" else list(handle["images"][()])
+            stored = handle["images"]
+            if codec != "raw":
+                images = list(stored[()])
+            elif pixels:
+                images = stored[()]
+            else:
+                images = StoredRows(path, stored.shape, stored.id.get_offset() if not stored.compression else None)
             strings = {
                 name: [s.decode("utf-8", "backslashreplace") if isinstance(s, bytes) else s for s in handle[name][()]]
                 for name in ("content", "style", "wnid", "rejected_content", "rejected_reason")

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..files.atomic import atomic_write_text
-from ..shards.format import ShardData, ShardError, decode_image, read_shard, row_checksums
+from ..shards.format import ShardData, ShardError, StoredRows, decode_image, read_shard, row_checksums
 from .assign_styles import read_manifest, sample_key
 from .speed import DONE, FINISHED, STARTED
 
@@ -112,7 +112,7 @@ def _check_checksums(data: ShardData) -> list[str]:
         return []
     if len(data.checksums) != len(data.images):
         return [f"{len(data.checksums)} checksums for {len(data.images)} images"]
-    found = row_checksums(data.images, data.codec)
+    found = data.images.checksums() if isinstance(data.images, StoredRows) else row_checksums(data.images, data.codec)
     damaged = [data.content[i] for i in np.flatnonzero(found != np.asarray(data.checksums, dtype=np.uint32))]
     if damaged:
         return [f"{len(damaged)} image(s) differ from what the stylize job wrote (CRC-32): {damaged[:5]}"]
@@ -135,7 +135,7 @@ def validate_shard(
         ValidationError: listing every problem, naming the shard.
     """
     try:
-        data = read_shard(shard_h5)
+        data = read_shard(shard_h5, pixels=False)  # fixed sizes: the pixels are read once, for their CRC-32s
     except ShardError as error:
         raise ValidationError(str(error)) from None
     manifest = read_manifest(manifest_tsv)
