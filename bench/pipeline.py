@@ -18,9 +18,21 @@ For each preset (``sin``, ``64``, ``full``), on ImageNet-like JPEGs made from re
 5. **Real model on the CPU**: ``stylize_shard`` with AdaIN (random release-format weights);
    efficiency = achieved images/s over the model's own rate on preloaded batches.
 
-    python bench/pipeline.py [--quick] [--json] [--workers 2]
+6. **The host's share** (also alone: ``--host``): the *serial ceiling*, images per CPU second of
+   the stylize job's main process (all its threads; decode workers excluded) with a free device
+   and decoding made free (the workers serve pre-decoded images from shared memory), user and
+   system apart, at the margin between a job of N and one of 3N images, and for the whole job;
+   *host cores per 1,000 images/s*: CPU seconds per image of the whole job (main process + decode
+   workers) and of the workflow's other stages (index, manifests, validate, pack), for each decode
+   path; *bytes written and read per stored byte* across stylize, validate and pack (what the
+   processes pass through read/write system calls, direct I/O included; the modules a job imports
+   once are warmed first).
 
-Targets (issue 15): overlap_efficiency >= 0.9; host_ratio (``sin``) >= 0.8.
+    python bench/pipeline.py [--quick] [--json] [--workers 2] [--host]
+
+Targets: overlap_efficiency >= 0.9; host_ratio (``sin``) >= 0.8 (issue 15); serial ceiling ``sin``
+>= 10,000 and ``64`` >= 20,000 images/s; ``sin`` with ``decode: fast`` <= 2 host cores per
+1,000 images/s; one write and one read per stored byte (issue 33).
 """
 
 from __future__ import annotations

@@ -479,7 +479,14 @@ class _Reader:
         start = offset - offset % _PAGE if self._direct else offset
         end = -(-(offset + size) // _PAGE) * _PAGE if self._direct else offset + size
         view = memoryview(self._buffer)[: end - start]
-        got = os.preadv(self._fd, [view], start)
+        try:
+            got = os.preadv(self._fd, [view], start)
+        except OSError:  # the file system took O_DIRECT but refuses the read: through the page cache
+            if not self._direct:
+                raise
+            os.close(self._fd)
+            self._fd, self._direct = os.open(self.path, os.O_RDONLY), False
+            return self.read(offset, size)
         if got < offset + size - start:
             raise ShardError(f"{self.path}: ends inside its images (read {got} of {end - start} bytes at {start})")
         return np.frombuffer(view, dtype=np.uint8)[offset - start : offset - start + size]
