@@ -33,3 +33,5 @@ rule all:
     default_target: True
     input:
         get_final_targets,
+    message:
+        "all: every target is made"

@@ -7,6 +7,7 @@ folder of their own, older than the checkout); the tests below each check one as
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,8 +37,9 @@ def _mtimes(out: Path) -> dict[str, int]:
 
 
 def _jobs(result: subprocess.CompletedProcess) -> set[str]:
+    """The rules of the jobs a run started: each prints `Job <id>: <rule> ...` (its message)."""
     text = result.stdout + result.stderr
-    return {line.split()[1].rstrip(":") for line in text.splitlines() if line.startswith(("rule ", "localrule "))}
+    return {line.split()[2].rstrip(":") for line in text.splitlines() if re.match(r"Job \d+: ", line)}
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ rule stylize_shard:
         gpu=STYLIZE_GPUS,
     params:
         identity=get_planned_identity,
+    message:
+        "stylize_shard {wildcards.split}/{wildcards.shard} (log: {log})"
     script:
         "../scripts/stylize_shard.py"
 
@@ -33,6 +35,8 @@ rule validate_shard:
         mem_mb=4000,
     params:
         fingerprint=get_planned_fingerprint,
+    message:
+        "validate_shard {wildcards.split}/{wildcards.shard} (log: {log})"
     script:
         "../scripts/validate_shard.py"
 
@@ -49,5 +53,7 @@ rule pack_shard:
         "../../envs/adain.yaml"
     resources:
         mem_mb=4000,
+    message:
+        "pack_shard {wildcards.split}/{wildcards.shard} (log: {log})"
     script:
         "../scripts/pack_shard.py"

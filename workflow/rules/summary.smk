@@ -21,5 +21,7 @@ rule summarize:
         mem_mb=4000,
     params:
         expected=get_planned_fingerprints,
+    message:
+        "summarize: summary.json, rejects, sample grid, plots, dataset card (log: {log})"
     script:
         "../scripts/summarize.py"
