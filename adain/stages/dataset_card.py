@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from .counts import RunCounts
+
 if TYPE_CHECKING:
     from .settings import RunSettings
 
@@ -89,10 +91,10 @@ def _how_it_was_made(summary: dict, identity: dict, settings: RunSettings, metho
 
 
 def _what_it_holds(summary: dict) -> list[str]:
-    lines = [
-        "## What it holds",
-        "",
-        "| split | indexed | samples | images | rejected | classes |",
+    totals = RunCounts.from_summary(summary)
+    lines = ["## What it holds", "", f"**{totals.phrase()}.**" + _by_reason(summary), ""]
+    lines += [
+        "| split | indexed | samples | images | content rejects | classes |",
         "|---|---|---|---|---|---|",
     ]
     for split, counts in summary["splits"].items():
@@ -104,13 +106,24 @@ def _what_it_holds(summary: dict) -> list[str]:
         "",
         f"{summary['shards']} HDF5 shards under `shards/` (listed in `summary.json`, format in the "
         "project's docs/format.md); every rejected file and its reason in `rejects.tsv`"
-        + (f"; {summary['paintings_rejected']} painting(s) rejected" if summary.get("paintings_rejected") else "")
+        + ("; a rejected painting rejects no image: the draws use the usable ones" if totals.painting_rejects else "")
         + ". Images per class: `summary.json` (`splits.<split>.classes`).",
         "",
     ]
     if summary.get("notes"):
         lines += ["Notes from indexing:", ""] + [f"* {note}" for note in summary["notes"][:20]] + [""]
     return lines
+
+
+def _by_reason(summary: dict) -> str:
+    """`` Content rejects: 1 undecodable. Painting rejects: 1 too small.`` (nothing without rejects)."""
+    text = ""
+    for kind, reasons in (summary.get("rejects_by_reason") or {}).items():
+        if reasons:
+            text += (
+                f" {kind.capitalize()} rejects: " + ", ".join(f"{n} {reason}" for reason, n in reasons.items()) + "."
+            )
+    return text
 
 
 def _loading_and_licences(method: str) -> list[str]:

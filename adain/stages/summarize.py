@@ -17,14 +17,12 @@ from ..files.atomic import atomic_path, atomic_write_text
 from ..files.imagefiles import image_grid
 from ..files.tsv import read_tsv, write_tsv
 from ..shards.format import read_shard
+from .counts import RANDOM_STANDIN_WARNING, RunCounts, reason_kind
 from .index_images import iter_index, read_index_rejects
 from .settings import RunSettings
 from .speed import stylize_speed
 
 __all__ = ["summarize", "SummaryInputs", "SummaryOutputs", "sample_grid", "RANDOM_STANDIN_WARNING", "FingerprintError"]
-
-#: Said by every output made with :func:`adain.core.weights.write_random_weights`'s weights.
-RANDOM_STANDIN_WARNING = "random stand-in weights — not a real dataset"
 
 
 class FingerprintError(RuntimeError):
@@ -235,7 +233,21 @@ def summarize(
     write_tsv(outputs.rejects_tsv, ["split", "kind", "file", "reason"], sorted(tally.rejects))
     tally.check(styles_per_image)
     content_dir = settings.index.content_dir
+    method = settings.stylize.method
+    standin = any(r["random_standin_weights"] for r in records)
+    counts = RunCounts(
+        sum(tally.packed.values()),
+        sum(tally.rejected.values()),
+        sum(1 for r in tally.rejects if r[1] == "painting") if method == "adain" else None,
+        method,
+    )
     summary = {
+        "preset": settings.stylize.preset,
+        "method": method,
+        "random_standin_weights": standin,
+        # the run's three counts, as every report says them (adain.stages.counts)
+        "counts": counts.as_dict(),
+        "rejects_by_reason": _rejects_by_reason(tally.rejects),
         "splits": {
             split: {
                 "indexed": tally.indexed[split],
@@ -262,7 +274,6 @@ def summarize(
             {k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")} for r in records
         ],
     }
-    standin = any(r["random_standin_weights"] for r in records)
     if standin:
         summary = {"warning": RANDOM_STANDIN_WARNING, **summary}
     atomic_write_text(outputs.summary_json, json.dumps(summary, indent=1))
@@ -285,6 +296,15 @@ def summarize(
 
         plot_run(summary, tally.rejects, tally.reports, outputs.plots_png)
     return summary
+
+
+def _rejects_by_reason(rejects: Sequence[tuple]) -> dict[str, dict[str, int]]:
+    """``{"content": {reason: count}, "painting": {...}}`` of ``(split, kind, file, reason)`` rows,
+    the reasons without their details (``too small``, not ``too small: 180x140``), most first."""
+    kinds: dict[str, Counter] = {"content": Counter(), "painting": Counter()}
+    for _, kind, _, reason in rejects:
+        kinds.setdefault(kind, Counter())[reason_kind(reason)] += 1
+    return {kind: dict(found.most_common()) for kind, found in kinds.items()}
 
 
 def _write_card(card_md: str | Path, summary: dict, shards: Sequence[str | Path], settings: RunSettings) -> None:

@@ -275,7 +275,13 @@ def test_status_of_a_finished_run_with_stale_shards(scenario, capsys):
 
     assert main(["status", str(scenario["out"])]) == 0
     text = capsys.readouterr().out
-    assert "2 of 2 shards done (7 of 7 images)" in text and "0 to do" in text and "stale:" in text
+    assert "2 of 2 shards done," in text and "0 to do" in text and "stale:" in text
+    # the file the index could not use (a name that is not UTF-8) is a content reject here as in the summary
+    from adain.stages.counts import RunCounts
+
+    summary = json.loads((scenario["out"] / "summary.json").read_text())
+    assert summary["counts"]["content_rejects"] >= 1 and summary["rejects_by_reason"]["content"]
+    assert f"  {RunCounts.from_summary(summary).phrase()} (7 of 7 content images done)" in text
     assert f"`adain clean --stale {scenario['out']}` removes them" in text
 
 

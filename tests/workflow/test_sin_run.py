@@ -4,6 +4,7 @@ run, the report, the card, inspect, evaluation and the IN-beside-SIN alignment."
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -74,6 +75,52 @@ def test_sin_counts_labels_rejects_and_format(sin_run):
         assert len(attrs["dataset_fingerprint"]) == 64 and attrs["random_standin_weights"]
     assert (out / "report" / "sample_grid.png").is_file()
     assert not list((out / "stylized").rglob("*.h5"))  # staging files are temporary
+
+
+def test_one_count_in_the_run_status_inspect_verify_summary_and_card(sin_run, capsys):
+    """The demo copy holds a broken content image and the demo's too-small painting: rejects of
+    both kinds. The run's last lines, `adain status`, `adain inspect`, `adain verify`,
+    summary.json and the card say the same three counts, in the same words, and that the weights
+    were stand-ins."""
+    from adain.cli.main import main
+    from adain.stages.counts import RANDOM_STANDIN_WARNING, RunCounts
+
+    out, _ = sin_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"images": 19, "content_rejects": 1, "painting_rejects": 1}
+    assert summary["rejects_by_reason"] == {"content": {"undecodable": 1}, "painting": {"too small": 1}}
+    phrase = RunCounts.from_summary(summary).phrase()
+    assert phrase == "19 images stylized, 1 content reject, 1 painting reject"
+    console = (out.parent / "console.txt").read_text()
+    said = {"run": console[console.rindex(f"adain: {out}: ") :]}
+    for command in ("status", "inspect", "verify"):
+        main([command, str(out)])
+        said[command] = capsys.readouterr().out
+    said["card"] = (out / "README.md").read_text()
+    for where, text in said.items():
+        assert phrase in text and RANDOM_STANDIN_WARNING in text, (where, text)
+    assert "content rejects: 1 undecodable" in said["run"] and "painting rejects: 1 too small" in said["run"]
+    assert "(as summary.json says)" in said["verify"] and "19 images read" in said["verify"]
+    assert "(20 of 20 content images done)" in said["status"]
+
+
+def test_the_console_is_one_line_per_job_and_ends_with_where_to_look(sin_run):
+    """No Snakemake step counter (it went backwards when a checkpoint added jobs), no scheduling
+    chatter; the run's own progress only grows; the end names the grid, plots, card and the
+    report command."""
+    out, _ = sin_run
+    lines = (out.parent / "console.txt").read_text().splitlines()
+    jobs = [line for line in lines if re.match(r"Job \d+: \w+", line)]
+    # index, prepare, one statistics chunk, merge, assign, 3 x (stylize, validate, pack), summarize, all
+    assert len(jobs) == 16 and sum(": stylize_shard " in line for line in jobs) == 3, jobs
+    assert not [line for line in lines if " steps (" in line or line.startswith(("Select jobs", "Execute "))]
+    shards = [int(re.search(r"\| (\d+) of 3 shards", line)[1]) for line in lines if line.startswith("adain: stylized")]
+    assert shards == [1, 2, 3]
+    assert len(lines) <= 2 * len(jobs) + 25, len(lines)
+    end = "\n".join(lines[lines.index("adain: look at:") :])
+    for path in ("report/sample_grid.png", "report/plots.png", "README.md"):
+        assert f"{out / path}" in end
+    assert "snakemake -s " in end and " --report report.html" in end
 
 
 def test_sin_equals_the_engine_applied_by_hand(sin_run, weights):
