@@ -69,7 +69,7 @@ def command_line_booleans(config: dict, schema: dict) -> dict:
     return fixed
 
 
-def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
+def check_run(config: dict, more_problems: Sequence[str] = ()) -> list[str]:
     """Inputs, weights and output folder of a workflow configuration.
 
     Weight files that do not exist yet are left to the download rules; existing ones must be the
@@ -77,6 +77,9 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
     :func:`adain.evaluation.preflight.evaluation_problems`) are reported with these. The weights are
     read only once everything else is right: reading them imports torch (seconds), and a wrong
     folder or setting is refused before that.
+
+    Returns:
+        Warnings for the console: weights that are random stand-ins (``adain weights random``).
 
     Raises:
         PreflightError: listing every problem (those of the weights once the others are mended).
@@ -119,23 +122,31 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
         )
     problems += list(more_problems)
     problems += _output_problems(config)
-    if not problems:
-        problems = _weight_problems(weight_files)
     if problems:
         raise PreflightError(problems)
+    problems, standins = _check_weights(weight_files)
+    if problems:
+        raise PreflightError(problems)
+    if not standins:
+        return []
+    from ..stages.counts import RANDOM_STANDIN_WARNING, STANDIN_HINT
+
+    return [f"{', '.join(standins)}: {RANDOM_STANDIN_WARNING} ({STANDIN_HINT}); the images will not be meaningful"]
 
 
-def _weight_problems(weight_files: Sequence[tuple[str, Path, str]]) -> list[str]:
-    """``(config key, path, kind)`` of existing weight files: each must load as its network."""
-    from ..core.model import WeightsError, load_state_dict_file
+def _check_weights(weight_files: Sequence[tuple[str, Path, str]]) -> tuple[list[str], list[str]]:
+    """``(config key, path, kind)`` of existing weight files: each must load as its network.
+    Returns the problems and the files that are random stand-ins."""
+    from ..core.model import WeightsError, is_random_standin, load_state_dict_file
 
-    problems = []
+    problems, standins = [], []
     for key, path, kind in weight_files:
         try:
-            load_state_dict_file(path, kind)
+            if is_random_standin(load_state_dict_file(path, kind)):
+                standins.append(str(path))
         except WeightsError as error:
             problems.append(f"{key}: {error}")
-    return problems
+    return problems, standins
 
 
 def _output_problems(config: dict) -> list[str]:

@@ -189,7 +189,9 @@ def start_run(
     if not main_process:
         return RunStart(settings, main_process=False)
     with refusing():
-        check_run(config, more_problems)
+        warnings = check_run(config, more_problems)
+    for warning in warnings:
+        print(f"adain: warning: {warning}", flush=True)
     install_lost_metadata_filter()  # `--report` without .snakemake/: one line, not one per output
     chatter = install_chatter_filter()  # a job is one line: its rule's message (adain.run.chatter)
     if storage_provider is not None:

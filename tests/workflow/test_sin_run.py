@@ -116,6 +116,10 @@ def test_the_console_is_one_line_per_job_and_ends_with_where_to_look(sin_run):
     assert not [line for line in lines if " steps (" in line or line.startswith(("Select jobs", "Execute "))]
     shards = [int(re.search(r"\| (\d+) of 3 shards", line)[1]) for line in lines if line.startswith("adain: stylized")]
     assert shards == [1, 2, 3]
+    # stand-in weights are said before any job and after each shard, as at the end
+    first_job = lines.index(jobs[0])
+    assert [line for line in lines[:first_job] if "random stand-in weights — not a real dataset" in line]
+    assert all(line.endswith("| random stand-in weights") for line in lines if line.startswith("adain: stylized"))
     assert len(lines) <= 2 * len(jobs) + 25, len(lines)
     end = "\n".join(lines[lines.index("adain: look at:") :])
     for path in ("report/sample_grid.png", "report/plots.png", "README.md"):
