@@ -17,6 +17,7 @@ from ..files.imagefiles import image_grid
 from ..run.counts import FolderRecords, folder_records, run_counts
 from ..shards.format import read_shard
 from ..stages.assign_styles import sample_key
+from ..stages.fingerprints import recorded_stylization
 
 __all__ = ["inspect_shards", "export_shards", "export_webdataset", "methods_grid"]
 
@@ -30,7 +31,7 @@ _PROVENANCE = (
     "vgg_sha256",
     "decoder_sha256",
     "package_version",
-    "dataset_fingerprint",
+    "stylization_fingerprint",
     "validated",
     "random_standin_weights",
 )
@@ -51,9 +52,10 @@ def inspect_shards(path: str | Path) -> dict:
             ks = handle["rejected_k"][()] if "rejected_k" in handle else [0] * len(rejected)
             for content, k, reason in zip(rejected, ks, handle["rejected_reason"][()]):
                 report["rejected"][sample_key(content.decode(), int(k))] = reason.decode()
+            attrs = {**info.attrs, "stylization_fingerprint": recorded_stylization(info.attrs)}
             for key in _PROVENANCE:
-                if key in info.attrs:
-                    value = info.attrs[key]
+                if attrs.get(key) not in (None, ""):
+                    value = attrs[key]
                     value = value.item() if hasattr(value, "item") else value
                     report["provenance"].setdefault(key, set()).add(value)
     report["classes"] = dict(sorted(report["classes"].items()))
@@ -79,8 +81,8 @@ def format_report(report: dict) -> str:
     lines = [f"{report['shards']} shard(s), {len(report['classes'])} classes: {report['counts_phrase']}{painting}"]
     if report["provenance"].get("random_standin_weights") not in (None, False, [False]):
         lines.insert(0, f"WARNING: {RANDOM_STANDIN_WARNING} ({STANDIN_HINT})")
-    if isinstance(report["provenance"].get("dataset_fingerprint"), list):
-        lines.insert(0, "WARNING: these shards were made with different inputs, weights or settings")
+    if isinstance(report["provenance"].get("stylization_fingerprint"), list):
+        lines.insert(0, "WARNING: these shards were made in different ways (weights, settings or painting statistics)")
     lines += [f"  split {split}: {n} images" for split, n in sorted(report["splits"].items())]
     lines += [f"  provenance: {json.dumps(report['provenance'], default=str)}"]
     lines += [f"  content reject {content}: {reason}" for content, reason in list(report["rejected"].items())[:20]]

@@ -83,7 +83,8 @@ def _how_it_was_made(summary: dict, identity: dict, settings: RunSettings, metho
     lines += [
         f"| dtype, numerics | `{identity.get('dtype')}`, `{json.dumps(identity.get('numerics'), sort_keys=True)}` |",
         f"| shard size | {settings.manifest.shard_size} |",
-        f"| dataset fingerprint | `{summary.get('dataset_fingerprint')}` |",
+        f"| stylization fingerprint (how the images were made; not the seed) | "
+        f"`{summary.get('stylization_fingerprint') or summary.get('dataset_fingerprint')}` |",
         f"| speed | {summary.get('images_per_second', 0.0):.1f} images/s (stylizing, all jobs together) |",
         "",
     ]

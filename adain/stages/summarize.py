@@ -18,6 +18,7 @@ from ..files.imagefiles import image_grid
 from ..files.tsv import read_tsv, write_tsv
 from ..shards.format import read_shard
 from .counts import RANDOM_STANDIN_WARNING, RunCounts, reason_kind
+from .fingerprints import recorded_stylization
 from .index_images import iter_index, read_index_rejects
 from .settings import RunSettings
 from .speed import stylize_speed
@@ -38,7 +39,7 @@ def shard_record(path: Path, output_dir: Path | None) -> dict:
             "split": str(attrs.get("split", path.parent.name)),
             "images": int(len(handle["labels"])),
             "fingerprint": str(attrs.get("fingerprint", "")),
-            "dataset_fingerprint": str(attrs.get("dataset_fingerprint", "")),
+            "stylization_fingerprint": recorded_stylization(attrs),
             "pack_fingerprint": str(attrs.get("pack_fingerprint", "")),
             "random_standin_weights": bool(attrs.get("random_standin_weights", False)),
         }
@@ -47,7 +48,7 @@ def shard_record(path: Path, output_dir: Path | None) -> dict:
 
 
 def check_fingerprints(records: Sequence[dict], expected: dict[str, str] | None = None) -> None:
-    """Every shard must have its planned fingerprint, and all one dataset fingerprint.
+    """Every shard must have its planned fingerprint, and all one stylization fingerprint.
 
     Raises:
         FingerprintError: naming the shards that disagree.
@@ -61,10 +62,10 @@ def check_fingerprints(records: Sequence[dict], expected: dict[str, str] | None 
         ]
     groups: dict[str, list[str]] = {}
     for r in records:
-        groups.setdefault(r["dataset_fingerprint"] or "missing", []).append(r["file"])
+        groups.setdefault(r["stylization_fingerprint"] or "missing", []).append(r["file"])
     if len(groups) > 1:
         problems += [
-            f"dataset fingerprint {fp[:16]}: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
+            f"stylization fingerprint {fp[:16]}: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
             for fp, files in sorted(groups.items())
         ]
     if problems:
@@ -269,9 +270,11 @@ def summarize(
         "notes": list(inputs.notes),
         "content_dir": None if content_dir is None else str(Path(content_dir).resolve()),  # for the grids
         "style_dir": str(Path(settings.paintings.style_dir).resolve()) if settings.stylize.method == "adain" else None,
-        "dataset_fingerprint": records[0]["dataset_fingerprint"] if records else None,
+        # how the images were made (the shards' identity); the seed and the shards are not in it
+        "stylization_fingerprint": records[0]["stylization_fingerprint"] if records else None,
         "shard_files": [
-            {k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")} for r in records
+            {k: v for k, v in r.items() if k not in ("stylization_fingerprint", "random_standin_weights")}
+            for r in records
         ],
     }
     if standin:

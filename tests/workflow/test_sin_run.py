@@ -72,7 +72,8 @@ def test_sin_counts_labels_rejects_and_format(sin_run):
             attrs = dict(handle.attrs)
         assert attrs["preset"] == "sin" and attrs["seed"] == 0 and attrs["alpha"] == 1.0
         assert len(attrs["vgg_sha256"]) == 64 and len(attrs["fingerprint"]) == 64 and attrs["validated"]
-        assert len(attrs["dataset_fingerprint"]) == 64 and attrs["random_standin_weights"]
+        assert len(attrs["stylization_fingerprint"]) == 64 and attrs["random_standin_weights"]
+        assert "dataset_fingerprint" not in attrs  # its name before #36, still read in older shards
     assert (out / "report" / "sample_grid.png").is_file()
     assert not list((out / "stylized").rglob("*.h5"))  # staging files are temporary
 
@@ -417,7 +418,9 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
     console = (out.parent / "console.txt").read_text()
     assert console.count("adain: warning: style_dir has 5 usable paintings for shards of 8 images") == 1
     assert (
-        f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
+        f"`{vgg}`" in card
+        and f"`{summary['stylization_fingerprint']}`" in card
+        and "| seed (painting draws) | 0 |" in card
     )
     assert "ShardDataset" in card and "ImageNet terms of access" in card and "Painter-by-Numbers" in card
 
