@@ -154,6 +154,10 @@ class SummaryOutputs:
     grid_png: str | Path
     card_md: str | Path | None = None  # the dataset card (:func:`adain.stages.dataset_card.dataset_card`)
     plots_png: str | Path | None = None  # :func:`adain.stages.summary_plots.plot_run`
+    # the report's pages (adain.stages.report_pages): its landing text, the card and the rejects as HTML
+    overview_rst: str | Path | None = None
+    card_html: str | Path | None = None
+    rejects_html: str | Path | None = None
 
 
 @dataclass
@@ -298,7 +302,33 @@ def summarize(
         from .summary_plots import plot_run
 
         plot_run(summary, tally.rejects, tally.reports, outputs.plots_png)
+    _write_report_pages(outputs, summary, tally.rejects, counts)
     return summary
+
+
+def _write_report_pages(outputs: SummaryOutputs, summary: dict, rejects: Sequence[tuple], counts: RunCounts) -> None:
+    """The report's landing text, the card and the rejects as pages (those of ``outputs`` that are set)."""
+    from . import report_pages
+
+    if outputs.card_html is not None and outputs.card_md is not None:
+        atomic_write_text(outputs.card_html, report_pages.card_page(Path(outputs.card_md).read_text()))
+    if outputs.rejects_html is not None:
+        atomic_write_text(outputs.rejects_html, report_pages.rejects_page(rejects, counts, str(outputs.rejects_tsv)))
+    if outputs.overview_rst is not None:
+        files = {
+            Path(outputs.grid_png).name: "the sample grid: each sample as content | painting | stylized",
+            **(
+                {Path(outputs.plots_png).name: "images per class, rejects by reason, speed"}
+                if outputs.plots_png
+                else {}
+            ),
+            **({Path(outputs.card_html).name: "the dataset card (README.md)"} if outputs.card_html else {}),
+            **({Path(outputs.rejects_html).name: "every reject and its reason"} if outputs.rejects_html else {}),
+            Path(outputs.summary_json).name: "the counts per split and class, rejects and speed, as JSON",
+        }
+        output_dir = str(Path(outputs.summary_json).parent)
+        text = report_pages.overview_rst(summary, output_dir, report_pages.grid_data_uri(outputs.grid_png), files)
+        atomic_write_text(outputs.overview_rst, text)
 
 
 def _rejects_by_reason(rejects: Sequence[tuple]) -> dict[str, dict[str, int]]:

@@ -217,14 +217,81 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
     assert not list((tmp_path / "out").rglob("*.lock"))
 
 
-def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
+@pytest.fixture(scope="module")
+def sin_report(sin_run):
+    """`snakemake --report report.html` of the sin run, in its working folder."""
     out, config = sin_run
     report = out.parent / "report.html"
     run_workflow(
         out.parent, "--report", str(report), **config, output_dir=out, preset="sin", shard_size=8, **SIN_SETTINGS
     )
-    html = report.read_text(errors="replace")
-    assert "sample_grid.png" in html and "summary.json" in html
+    return report
+
+
+def test_report_bundles_the_pages_and_its_rule_graph_is_the_whole_chain(sin_report):
+    html = sin_report.read_text(errors="replace")
+    for bundled in ("sample_grid.png", "plots.png", "card.html", "rejects.html", "summary.json", "rejects.tsv"):
+        assert bundled in html, bundled
+    start = html.index("var rulegraph_spec = ") + len("var rulegraph_spec = ")
+    spec = json.loads(html[start : html.index("\n", start)].rstrip().rstrip(";"))
+    data = {d["name"]: d.get("values", []) for d in spec["data"]}
+    assert [n["rule"] for n in data["node-data"]] == [
+        "index_images",
+        "prepare_paintings",
+        "compute_painting_stats",
+        "merge_painting_stats",
+        "assign_styles",  # missing before #36: no input of a later rule named its output folder
+        "stylize_shard",
+        "validate_shard",
+        "pack_shard",
+        "summarize",
+        "all",
+    ]
+
+
+def test_the_report_shows_what_was_built_the_grid_and_the_card_in_a_browser(sin_run, sin_report):
+    """Rendered by headless Chromium: the landing page says what was built (counts, rejects, speed,
+    stand-in weights) and shows the sample grid; the dataset card opens rendered in the page."""
+    from adain.stages.counts import RANDOM_STANDIN_WARNING
+    from tests.browser import NO_CHROMIUM, HeadlessChromium, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip(NO_CHROMIUM)
+    out, _ = sin_run
+    phrase = "19 images stylized, 1 content reject, 1 painting reject"
+    with HeadlessChromium(chromium) as browser:
+        browser.open(sin_report.as_uri())
+        landing = browser.wait_for(
+            f"typeof app === 'object' && document.body.innerText.includes({json.dumps(phrase)}) "
+            "&& document.body.innerText"
+        )
+        assert landing, "the landing page never said what was built"
+        for said in ("Stylized-ImageNet, preset sin", RANDOM_STANDIN_WARNING, "content rejects: 1 undecodable"):
+            assert said in landing, said
+        assert "painting rejects: 1 too small" in landing and "images/s" in landing
+        grid = browser.wait_for(
+            "(() => { const i = [...document.images].find(i => (i.alt || '').startsWith('sample grid'));"
+            " return i && i.complete && [i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width]; })()"
+        )
+        assert grid and grid[0] > 500 and grid[1] > 200 and grid[2] > 200, grid  # decoded and drawn
+        browser.evaluate("app.showCategory('1. Dataset')")  # as a click on "1. Dataset" in the menu
+        assert browser.wait_for("[...document.querySelectorAll('tr')].some(r => r.innerText.includes('dataset card'))")
+        browser.evaluate(  # the row's view button, clicked
+            "[...document.querySelectorAll('tr')].find(r => r.innerText.includes('dataset card')).querySelector('a')"
+            ".click()"
+        )
+        assert browser.wait_for("document.querySelector('iframe') !== null")
+        frame = None
+        for _ in range(50):
+            frame = browser.frame_context("data:text/html")
+            if frame is not None:
+                break
+            time.sleep(0.1)
+        card = browser.wait_for("document.body && document.body.innerText", context=frame)
+    assert card and card.startswith("Stylized-ImageNet, preset sin"), card
+    assert f"{phrase}." in card and "How it was made" in card and "Licences" in card
+    assert "| split |" not in card  # a table, rendered, not Markdown source
 
 
 def test_a_report_without_snakemakes_records_says_so_in_one_line(sin_run, tmp_path):

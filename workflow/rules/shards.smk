@@ -1,6 +1,8 @@
 rule stylize_shard:
     input:
         unpack(get_weights),
+        # the folder assign_styles makes: the DAG (and the report's rule graph) then links the two
+        manifests=ancient(PATHS.manifest_dir),
         manifest=ancient(PATHS.manifest("{split}", "{shard}")),
         stats=get_painting_stats,
     output:
