@@ -228,7 +228,10 @@ def hf_card(source: str | Path, names: list[str], counts: dict[str, int], sizes:
         },
     }
     classes = "\n".join(f"| {i} | {n} | {readable.get(n, '')} |" for i, n in enumerate(names))
-    attrs = {**attrs, "stylization_fingerprint": recorded_stylization(attrs)}  # either name (before #36)
+    attrs = {
+        **attrs,
+        "stylization_fingerprint": recorded_stylization(attrs),
+    }  # either name: older shards say dataset_fingerprint
     provenance = "\n".join(
         f"| {key} | {attrs[key]} |"
         for key in ("preset", "method", "seed", "alpha", "codec", "stylization_fingerprint", "package_version")

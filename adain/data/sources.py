@@ -77,7 +77,7 @@ class MixedShardsError(ValueError):
     """The shards to read were made with different inputs, weights or settings."""
 
 
-#: The shard attribute saying how its images were made, and its name in shards made before #36
+#: The shard attribute saying how its images were made, and its name in older shards
 #: (the same value; adain.stages.fingerprints.STYLIZATION_ATTRS): either is read.
 STYLIZATION_ATTRS = ("stylization_fingerprint", "dataset_fingerprint")
 

@@ -170,11 +170,11 @@ def stylization_fingerprint(identity: dict) -> str:
     """What every shard of one run shares: how its images were made (the shard identity: method,
     preset, weights, painting statistics, numerics, codec), not which images and paintings (the
     manifests: seed, shard size, order, styles per image). Two runs that differ only in ``seed``
-    share it; their shards' ``fingerprint`` differ. Called ``dataset_fingerprint`` before #36."""
+    share it; their shards' ``fingerprint`` differ. Called ``dataset_fingerprint`` in older shards (docs/resume.md)."""
     return digest(identity)
 
 
-#: The name before #36 (same function).
+#: Its older name (the same function), for the imports that use it.
 dataset_fingerprint = stylization_fingerprint
 
 

@@ -215,7 +215,7 @@ def _describe(
         # the checkpoints (a resume under another environment starts the shard over)
         "environment": json.dumps(cuda_environment(stylizer.device), sort_keys=True),
         "fingerprint": shard_fingerprint(stylization, file_sha256(manifest_tsv)),
-        "stylization_fingerprint": stylization,  # "dataset_fingerprint" in shards made before #36
+        "stylization_fingerprint": stylization,  # "dataset_fingerprint" in older shards (docs/resume.md)
         "identity": json.dumps(identity, sort_keys=True),
         "random_standin_weights": random_standin,
     }

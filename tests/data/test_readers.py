@@ -223,11 +223,11 @@ def test_shards_of_other_image_sizes_are_refused_naming_them(tmp_path):
 
 def test_shards_made_before_the_stylization_fingerprint_was_named_so_are_read_beside_new_ones(tmp_path):
     """Shards on disk carry `dataset_fingerprint`; new ones `stylization_fingerprint` (the same
-    value, renamed in #36): read together when equal, refused when not, under either name."""
+    value, renamed; docs/resume.md): read together when equal, refused when not, under either name."""
     from adain.data import MixedShardsError
 
     for name, attrs in (
-        ("train-00000.h5", {"dataset_fingerprint": "a" * 64}),  # made before #36
+        ("train-00000.h5", {"dataset_fingerprint": "a" * 64}),  # an older shard
         ("train-00001.h5", {"stylization_fingerprint": "a" * 64}),
     ):
         data, _ = make_shard(tmp_path / name, 3, 8)

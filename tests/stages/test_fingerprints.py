@@ -73,7 +73,7 @@ def test_packing_is_a_second_identity():
 
 
 def test_the_stylization_fingerprint_is_the_value_shards_called_dataset_fingerprint():
-    """Renamed for what it covers (#36): equal for two seeds; the shards' own fingerprints differ by
+    """Renamed for what it covers (docs/resume.md): equal for two seeds; the shards' own fingerprints differ by
     their manifests; the value is the one shards made before carry as `dataset_fingerprint`."""
     from adain.stages.fingerprints import dataset_fingerprint, digest, recorded_stylization
 

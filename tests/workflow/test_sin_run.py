@@ -73,7 +73,7 @@ def test_sin_counts_labels_rejects_and_format(sin_run):
         assert attrs["preset"] == "sin" and attrs["seed"] == 0 and attrs["alpha"] == 1.0
         assert len(attrs["vgg_sha256"]) == 64 and len(attrs["fingerprint"]) == 64 and attrs["validated"]
         assert len(attrs["stylization_fingerprint"]) == 64 and attrs["random_standin_weights"]
-        assert "dataset_fingerprint" not in attrs  # its name before #36, still read in older shards
+        assert "dataset_fingerprint" not in attrs  # its older name, still read in older shards
     assert (out / "report" / "sample_grid.png").is_file()
     assert not list((out / "stylized").rglob("*.h5"))  # staging files are temporary
 
@@ -240,7 +240,7 @@ def test_report_bundles_the_pages_and_its_rule_graph_is_the_whole_chain(sin_repo
         "prepare_paintings",
         "compute_painting_stats",
         "merge_painting_stats",
-        "assign_styles",  # missing before #36: no input of a later rule named its output folder
+        "assign_styles",  # once missing: no input of a later rule named its output folder
         "stylize_shard",
         "validate_shard",
         "pack_shard",
