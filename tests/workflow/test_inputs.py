@@ -101,7 +101,8 @@ def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
     )
     # the end of the run says what was rejected and noted, on the console
     console = result.stdout + result.stderr
-    assert f"adain: {tmp_path / 'out'}: val " in console and "file(s): " in console
+    assert f"adain: {tmp_path / 'out'}: " in console and " images stylized, " in console
+    assert "adain:   content rejects: " in console and "adain:   painting rejects: " in console
     assert "note(s) from indexing" in console and "class folder val/n08888888 holds no images" in console
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())["splits"]["val"]
     # sin resizes the shorter side to 256, so a 1x1 image and a 3000x7 sliver become usable
