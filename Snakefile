@@ -12,6 +12,10 @@ min_version("9.0")
 configfile: Path(workflow.basedir) / "config.yaml"
 
 
+# the landing page of `snakemake --report report.html`: what the run built, and where to look
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/paintings.smk"
@@ -33,3 +37,5 @@ rule all:
     default_target: True
     input:
         get_final_targets,
+    message:
+        "all: every target is made"

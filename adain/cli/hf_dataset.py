@@ -29,6 +29,7 @@ from tqdm import tqdm
 from ..data import find_shards, shard_split
 from ..files.atomic import atomic_path
 from ..shards.format import read_shard
+from ..stages.fingerprints import recorded_stylization
 
 __all__ = ["export_hf", "class_names"]
 
@@ -227,10 +228,14 @@ def hf_card(source: str | Path, names: list[str], counts: dict[str, int], sizes:
         },
     }
     classes = "\n".join(f"| {i} | {n} | {readable.get(n, '')} |" for i, n in enumerate(names))
+    attrs = {
+        **attrs,
+        "stylization_fingerprint": recorded_stylization(attrs),
+    }  # either name: older shards say dataset_fingerprint
     provenance = "\n".join(
         f"| {key} | {attrs[key]} |"
-        for key in ("preset", "method", "seed", "alpha", "codec", "dataset_fingerprint", "package_version")
-        if key in attrs
+        for key in ("preset", "method", "seed", "alpha", "codec", "stylization_fingerprint", "package_version")
+        if attrs.get(key) not in (None, "")
     )
     return f"""---
 {yaml.safe_dump(header, sort_keys=False, allow_unicode=True)}---

@@ -14,8 +14,10 @@ from tqdm import tqdm
 from ..data import find_shards, read_shard_info, shard_split
 from ..files.atomic import atomic_path
 from ..files.imagefiles import image_grid
+from ..run.counts import FolderRecords, folder_records, run_counts
 from ..shards.format import read_shard
 from ..stages.assign_styles import sample_key
+from ..stages.fingerprints import recorded_stylization
 
 __all__ = ["inspect_shards", "export_shards", "export_webdataset", "methods_grid"]
 
@@ -29,7 +31,7 @@ _PROVENANCE = (
     "vgg_sha256",
     "decoder_sha256",
     "package_version",
-    "dataset_fingerprint",
+    "stylization_fingerprint",
     "validated",
     "random_standin_weights",
 )
@@ -50,32 +52,41 @@ def inspect_shards(path: str | Path) -> dict:
             ks = handle["rejected_k"][()] if "rejected_k" in handle else [0] * len(rejected)
             for content, k, reason in zip(rejected, ks, handle["rejected_reason"][()]):
                 report["rejected"][sample_key(content.decode(), int(k))] = reason.decode()
+            attrs = {**info.attrs, "stylization_fingerprint": recorded_stylization(info.attrs)}
             for key in _PROVENANCE:
-                if key in info.attrs:
-                    value = info.attrs[key]
+                if attrs.get(key) not in (None, ""):
+                    value = attrs[key]
                     value = value.item() if hasattr(value, "item") else value
                     report["provenance"].setdefault(key, set()).add(value)
     report["classes"] = dict(sorted(report["classes"].items()))
     report["provenance"] = {
         k: sorted(v, key=str) if len(v) > 1 else next(iter(v)) for k, v in report["provenance"].items()
     }
+    method = report["provenance"].get("method")
+    records = folder_records(path) if Path(path).is_dir() else FolderRecords()
+    counts = run_counts(report["images"], len(report["rejected"]), records, method if isinstance(method, str) else None)
+    report["counts"] = counts.as_dict()
+    report["counts_phrase"] = counts.phrase()
+    report["painting_reasons"] = dict(records.painting_reasons)
     return report
 
 
 def format_report(report: dict) -> str:
-    from ..stages.summarize import RANDOM_STANDIN_WARNING
+    """A few lines for a person: the run's counts as every report says them, the stand-in
+    warning, splits, provenance and the first rejects."""
+    from ..stages.counts import RANDOM_STANDIN_WARNING, STANDIN_HINT
 
-    lines = [
-        f"{report['shards']} shard(s), {report['images']} images, {len(report['classes'])} classes, "
-        f"{len(report['rejected'])} rejected"
-    ]
+    unknown = report["counts"]["painting_rejects"] is None and report["provenance"].get("method", "adain") == "adain"
+    painting = " (painting rejects: listed in a run's output folder only)" if unknown else ""
+    lines = [f"{report['shards']} shard(s), {len(report['classes'])} classes: {report['counts_phrase']}{painting}"]
     if report["provenance"].get("random_standin_weights") not in (None, False, [False]):
-        lines.insert(0, f"WARNING: {RANDOM_STANDIN_WARNING}")
-    if isinstance(report["provenance"].get("dataset_fingerprint"), list):
-        lines.insert(0, "WARNING: these shards were made with different inputs, weights or settings")
+        lines.insert(0, f"WARNING: {RANDOM_STANDIN_WARNING} ({STANDIN_HINT})")
+    if isinstance(report["provenance"].get("stylization_fingerprint"), list):
+        lines.insert(0, "WARNING: these shards were made in different ways (weights, settings or painting statistics)")
     lines += [f"  split {split}: {n} images" for split, n in sorted(report["splits"].items())]
     lines += [f"  provenance: {json.dumps(report['provenance'], default=str)}"]
-    lines += [f"  rejected {content}: {reason}" for content, reason in list(report["rejected"].items())[:20]]
+    lines += [f"  content reject {content}: {reason}" for content, reason in list(report["rejected"].items())[:20]]
+    lines += [f"  painting rejects: {n} {reason}" for reason, n in report.get("painting_reasons", {}).items()]
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..core.release import DEFAULT_WEIGHTS_DIR, default_weights_path
+from ..core.release import DEFAULT_WEIGHTS_DIR
 from ..engine.images import DEFAULT_MAX_PIXELS
 from .analyses import add_commands as add_analysis_commands
 from .evaluation import add_commands as add_evaluation_commands
@@ -60,10 +60,16 @@ def _add_stylize(commands) -> None:
         "--crop", type=int, default=0, help="center crop of this size after resizing the content; 0: none"
     )
     parser.add_argument(
-        "--vgg", default=default_weights_path("vgg"), help="pytorch-AdaIN vgg_normalised.pth (default: %(default)s)"
+        "--vgg",
+        default=None,
+        help="pytorch-AdaIN vgg_normalised.pth (default: weights/ of the current folder, else the workflow's: "
+        "the checkout's config.yaml vgg_weights)",
     )
     parser.add_argument(
-        "--decoder", default=default_weights_path("decoder"), help="pytorch-AdaIN decoder.pth (default: %(default)s)"
+        "--decoder",
+        default=None,
+        help="pytorch-AdaIN decoder.pth (default: weights/ of the current folder, else the workflow's: "
+        "the checkout's config.yaml decoder_weights)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the painting draws: the same seed repeats a run")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
@@ -94,8 +100,11 @@ def _add_stylize(commands) -> None:
 
 def _run_stylize(args: argparse.Namespace) -> int:
     from ..engine.cache import default_cache_dir
+    from ..stages.counts import RANDOM_STANDIN_WARNING, STANDIN_HINT
+    from .find_weights import find_weights
     from .stylize import FolderSettings, stylize_folder
 
+    vgg, decoder = find_weights("vgg", args.vgg), find_weights("decoder", args.decoder)
     cache_dir = None if args.cache_dir == "none" else (args.cache_dir or default_cache_dir())
     settings = FolderSettings(
         num_styles=args.num_styles,
@@ -115,11 +124,13 @@ def _run_stylize(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         preserve_color=args.preserve_color,
     )
-    summary = stylize_folder(args.content_dir, args.style_dir, args.output_dir, args.vgg, args.decoder, settings)
+    summary = stylize_folder(args.content_dir, args.style_dir, args.output_dir, vgg, decoder, settings)
     print(
         f"{summary.written} images written to {args.output_dir} "
-        f"({summary.images_per_second:.1f} images/s), {len(summary.skipped)} skipped"
+        f"({summary.images_per_second:.1f} images/s), {len(summary.skipped)} skipped (weights {vgg}, {decoder})"
     )
+    if summary.random_standin:
+        print(f"WARNING: {RANDOM_STANDIN_WARNING} ({STANDIN_HINT}); noted in {summary.standin_note}")
     return 0
 
 

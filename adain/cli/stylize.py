@@ -26,7 +26,7 @@ from ..engine.painting_draws import assign_paintings
 from ..engine.stylizer import Flushed, Rejected, Stylizer
 from ..files.imagefiles import list_images, save_image_file
 
-__all__ = ["stylize_folder", "FolderSettings", "FolderSummary"]
+__all__ = ["stylize_folder", "FolderSettings", "FolderSummary", "STANDIN_NOTE"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class FolderSummary:
     written: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    random_standin: bool = False  # made with random stand-in weights (adain weights random)
+    standin_note: Path | None = None  # the note saying so, in the output folder
 
     @property
     def images_per_second(self) -> float:
@@ -101,6 +103,8 @@ def stylize_folder(
     cache = StatsCache(settings.cache_dir, model.weights.vgg_sha256, painting_recipe.key)
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = FolderSummary(contents=len(contents), paintings=len(styles))
+    if model.weights.random_standin:
+        summary.random_standin, summary.standin_note = True, _note_standin(output_dir, vgg, decoder)
     skip = _skipper(summary, output_dir / "skipped_imgs.txt")
 
     keys = [p.relative_to(content_dir).as_posix() for p in contents]
@@ -127,6 +131,25 @@ def stylize_folder(
         cache.misses,
     )
     return summary
+
+
+#: The note ``adain stylize`` leaves in an output folder made with random stand-in weights.
+STANDIN_NOTE = "WARNING-random-stand-in-weights.txt"
+
+
+def _note_standin(output_dir: Path, vgg, decoder) -> Path:
+    """Say in ``output_dir`` (and the log) that its images come from random stand-in weights."""
+    from ..files.atomic import atomic_write_text
+    from ..stages.counts import RANDOM_STANDIN_WARNING, STANDIN_HINT
+
+    log.warning("%s: %s and %s (%s)", RANDOM_STANDIN_WARNING, vgg, decoder, STANDIN_HINT)
+    note = output_dir / STANDIN_NOTE
+    atomic_write_text(
+        note,
+        f"WARNING: {RANDOM_STANDIN_WARNING}.\n\nThe images in this folder were stylized with random stand-in "
+        f"weights ({vgg}, {decoder}; {STANDIN_HINT}).\nThey show that the tool runs; they are not style transfer.\n",
+    )
+    return note
 
 
 def _list(folder: Path, role: str, settings: FolderSettings) -> list[Path]:

@@ -77,15 +77,31 @@ class MixedShardsError(ValueError):
     """The shards to read were made with different inputs, weights or settings."""
 
 
+#: The shard attribute saying how its images were made, and its name in older shards
+#: (the same value; adain.stages.fingerprints.STYLIZATION_ATTRS): either is read.
+STYLIZATION_ATTRS = ("stylization_fingerprint", "dataset_fingerprint")
+
+
+def stylization_of(info: ShardInfo) -> str:
+    """A shard's stylization fingerprint under either name, "unknown" if it has none."""
+    for key in STYLIZATION_ATTRS:
+        value = info.attrs.get(key)
+        if value:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return "unknown"
+
+
 def check_one_dataset(infos: Sequence[ShardInfo]) -> None:
-    """Refuse shards of different datasets (``dataset_fingerprint``) or image sizes, naming them.
+    """Refuse shards made in different ways (their stylization fingerprint: method, preset,
+    weights, painting statistics, numerics) or of different image sizes, naming them. Shards that
+    differ only in the seed or shard size share it: a folder mixing two such runs' shards is read.
 
     Raises:
         MixedShardsError: listing each group with a few of its shards.
     """
     groups: dict[tuple, list[str]] = {}
     for info in infos:
-        key = (str(info.attrs.get("dataset_fingerprint", "")) or "unknown", info.image_shape)
+        key = (stylization_of(info), info.image_shape)
         groups.setdefault(key, []).append(str(info.path))
     if len(groups) > 1:
         lines = [

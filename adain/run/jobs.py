@@ -225,6 +225,9 @@ def summarize_job(
     plots_png=None,
     expected: dict | None = None,
     painting_stats=None,
+    overview_rst=None,
+    card_html=None,
+    rejects_html=None,
 ) -> None:
     from ..stages.summarize import SummaryInputs, SummaryOutputs, summarize
 
@@ -232,6 +235,8 @@ def summarize_job(
     inputs = SummaryInputs(
         images_tsv, reports, shards, painting_rejects, index_rejects_tsv, notes, single(painting_stats)
     )
-    outputs = SummaryOutputs(summary_json, rejects_tsv, grid_png, card_md, plots_png)
+    outputs = SummaryOutputs(
+        summary_json, rejects_tsv, grid_png, card_md, plots_png, overview_rst, card_html, rejects_html
+    )
     summary = summarize(inputs, outputs, settings, expected)
     log.info("summary: %s", json.dumps(summary["splits"]))

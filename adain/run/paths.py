@@ -13,7 +13,8 @@ shard are strings, so the rules can pass wildcards: ``paths.shard("{split}", "{s
       stylized/       <split>/<shard>.h5                                    (stylize_shard: staging)
       validated/      <split>/<shard>.json                                  (validate_shard)
       shards/         <split>/<split>-<shard>.h5                            (pack_shard: the dataset)
-      summary.json rejects.tsv report/sample_grid.png README.md            (summarize)
+      summary.json rejects.tsv README.md report/(sample_grid.png plots.png
+                   overview.rst card.html rejects.html)                     (summarize)
       evaluation/     ...                                                   (evaluation rules)
       logs/<rule>/    ...                                                   (every rule's log)
       stale/<time>/   outputs that left the dataset, listed in stale/stale.tsv
@@ -157,8 +158,32 @@ class RunPaths:
         return self.below("README.md")
 
     @property
+    def report_overview(self) -> Path:
+        """The report's landing text (``snakemake --report``; workflow/report/workflow.rst includes it)."""
+        return self.below("report", "overview.rst")
+
+    @property
+    def card_html(self) -> Path:
+        """The dataset card as a page, for the report."""
+        return self.below("report", "card.html")
+
+    @property
+    def rejects_html(self) -> Path:
+        """Every reject as a page, for the report."""
+        return self.below("report", "rejects.html")
+
+    @property
     def summary_files(self) -> list[Path]:
-        return [self.summary_json, self.rejects_tsv, self.sample_grid, self.card, self.summary_plots]
+        return [
+            self.summary_json,
+            self.rejects_tsv,
+            self.sample_grid,
+            self.card,
+            self.summary_plots,
+            self.report_overview,
+            self.card_html,
+            self.rejects_html,
+        ]
 
     # --- the rest --------------------------------------------------------------------------
     def evaluation(self, *parts: str) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..files.hashing import file_sha256
 from ..files.tsv import read_tsv
-from ..stages.fingerprints import dataset_fingerprint, shard_fingerprint
+from ..stages.fingerprints import shard_fingerprint, stylization_fingerprint
 from ..stages.settings import RunSettings
 from .paths import RunPaths
 
@@ -82,13 +82,14 @@ class Plan:
 
         return stats_fingerprint(accepted_tsv, self.weights_sha256["vgg"], self.recipe_key)
 
-    def manifest_fingerprint(self) -> str:
-        from ..stages.assign_styles import manifest_fingerprint, names_digest
+    def manifest_settings(self) -> dict:
+        """What decides the manifests (:func:`adain.stages.assign_styles.manifest_settings`)."""
+        from ..stages.assign_styles import manifest_settings, names_digest
         from ..stages.paintings import PaintingStats
 
         names = PaintingStats(self.paths.painting_stats).names if self.adain else None
         manifest = self.run.manifest
-        return manifest_fingerprint(
+        return manifest_settings(
             self.paths.images_tsv,
             names_digest(names),
             manifest.seed,
@@ -96,6 +97,11 @@ class Plan:
             manifest.order,
             manifest.styles_per_image,
         )
+
+    def manifest_fingerprint(self) -> str:
+        from ..stages.fingerprints import digest
+
+        return digest(self.manifest_settings())
 
     # --- shards ----------------------------------------------------------------------------
     @cached_property
@@ -118,8 +124,8 @@ class Plan:
         return self.settings.identity(self.device_type, self.weights_sha256, stats_digest)
 
     @cached_property
-    def dataset_fingerprint(self) -> str:
-        return dataset_fingerprint(self.identity)
+    def stylization_fingerprint(self) -> str:
+        return stylization_fingerprint(self.identity)
 
     def write_identity(self) -> Path:
         """Record the controller's planned identity beside the manifests, for jobs on other machines."""
@@ -140,7 +146,7 @@ class Plan:
             return self.identity
 
     def shard_fingerprint(self, split: str, shard: str) -> str:
-        return shard_fingerprint(self.dataset_fingerprint, file_sha256(self.paths.manifest(split, shard)))
+        return shard_fingerprint(self.stylization_fingerprint, file_sha256(self.paths.manifest(split, shard)))
 
     @property
     def shards(self) -> list[tuple[str, str, int]]:

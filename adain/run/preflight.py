@@ -1,5 +1,9 @@
 """Checks made when the workflow loads, before any job runs: a wrong setting fails in seconds,
-with every problem listed, instead of hours later in the middle of a run."""
+with every problem listed, instead of hours later in the middle of a run.
+
+Nothing here imports torch at module level: a refusal for a wrong folder or setting comes before
+the seconds that importing torch takes (only reading existing weight files needs it).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from ..core.model import WeightsError, load_state_dict_file
 from ..files.locking import try_lock
 from .paths import RunPaths
 
@@ -66,15 +69,20 @@ def command_line_booleans(config: dict, schema: dict) -> dict:
     return fixed
 
 
-def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
+def check_run(config: dict, more_problems: Sequence[str] = ()) -> list[str]:
     """Inputs, weights and output folder of a workflow configuration.
 
     Weight files that do not exist yet are left to the download rules; existing ones must be the
     right networks (a swapped, truncated or foreign file fails here). ``more_problems`` (e.g.
-    :func:`adain.evaluation.preflight.evaluation_problems`) are reported with these.
+    :func:`adain.evaluation.preflight.evaluation_problems`) are reported with these. The weights are
+    read only once everything else is right: reading them imports torch (seconds), and a wrong
+    folder or setting is refused before that.
+
+    Returns:
+        Warnings for the console: weights that are random stand-ins (``adain weights random``).
 
     Raises:
-        PreflightError: listing every problem.
+        PreflightError: listing every problem (those of the weights once the others are mended).
     """
     problems = []
     suffixes = {"." + e.lower().lstrip(".") for e in config["extensions"]}
@@ -98,15 +106,13 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
         problems.append(f"style_dir {style} is a file, not a folder")
     elif adain and not _has_image(style, suffixes):
         problems.append(f"style_dir {style} holds no images with extensions {sorted(suffixes)}")
+    weight_files = []
     for key, kind in (("vgg_weights", "vgg"), ("decoder_weights", "decoder")) if adain else ():
         path = Path(config[key])
         if path.is_dir():
             problems.append(f"{key}: {path} is a folder, not a weights file")
         elif path.exists():
-            try:
-                load_state_dict_file(path, kind)
-            except WeightsError as error:
-                problems.append(f"{key}: {error}")
+            weight_files.append((key, path, kind))
     if not adain and config["preserve_color"]:
         problems.append(f"preserve_color needs method adain (method {config['method']} has no painting)")
     if not adain and int(config["styles_per_image"]) > 1:
@@ -118,6 +124,29 @@ def check_run(config: dict, more_problems: Sequence[str] = ()) -> None:
     problems += _output_problems(config)
     if problems:
         raise PreflightError(problems)
+    problems, standins = _check_weights(weight_files)
+    if problems:
+        raise PreflightError(problems)
+    if not standins:
+        return []
+    from ..stages.counts import RANDOM_STANDIN_WARNING, STANDIN_HINT
+
+    return [f"{', '.join(standins)}: {RANDOM_STANDIN_WARNING} ({STANDIN_HINT}); the images will not be meaningful"]
+
+
+def _check_weights(weight_files: Sequence[tuple[str, Path, str]]) -> tuple[list[str], list[str]]:
+    """``(config key, path, kind)`` of existing weight files: each must load as its network.
+    Returns the problems and the files that are random stand-ins."""
+    from ..core.model import WeightsError, is_random_standin, load_state_dict_file
+
+    problems, standins = [], []
+    for key, path, kind in weight_files:
+        try:
+            if is_random_standin(load_state_dict_file(path, kind)):
+                standins.append(str(path))
+        except WeightsError as error:
+            problems.append(f"{key}: {error}")
+    return problems, standins
 
 
 def _output_problems(config: dict) -> list[str]:
@@ -189,6 +218,7 @@ def ensure_weights(config: dict) -> list[Path]:
     """
     if config["method"] != "adain":
         return []
+    from ..core.model import WeightsError
     from ..core.release import RELEASE_FILES, RELEASE_URL
     from ..core.weights import download_weights
 

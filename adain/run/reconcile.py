@@ -32,7 +32,7 @@ from ..shards.checkpoint import PARTS_SUFFIX
 from .paths import RunPaths
 from .plan import Plan, shard_key
 
-__all__ = ["Reconciler", "retire"]
+__all__ = ["Reconciler", "retire", "identity_changes"]
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,15 @@ class Reconciler:
             return False
         if not plan.paths.manifest_dir.exists():
             return False
-        from ..stages.assign_styles import read_manifest_fingerprint
+        from ..stages.assign_styles import manifest_changes, read_manifest_fingerprint, read_manifest_settings
 
         if read_manifest_fingerprint(plan.paths.manifest_dir) != plan.manifest_fingerprint():
+            changes = manifest_changes(read_manifest_settings(plan.paths.manifest_dir), plan.manifest_settings())
             self._remove_plan(
-                "the manifests are out of date (seed, shard_size, order, styles_per_image, index or paintings changed)"
+                f"the manifests are out of date: {', '.join(changes)} changed"
+                if changes
+                else "the manifests are out of date (seed, shard_size, order, styles_per_image, index or paintings "
+                "changed; manifests of this age do not record which)"
             )
             return False
         return not self.dry_run or plan.paths.shards_tsv.exists()
@@ -236,7 +240,7 @@ class Reconciler:
             if attrs is None:
                 self._retire(path, "damaged: unreadable, truncated or incomplete")
             elif attrs.get("fingerprint") != expected[key]:
-                self._retire(path, "made with other inputs, weights or settings")
+                self._retire(path, f"made with other settings or inputs: {self._shard_changes(attrs)}")
             elif attrs.get("pack_fingerprint") != pack:
                 staging = plan.paths.staged(*key)
                 self.say(
@@ -246,6 +250,21 @@ class Reconciler:
                     from ..stages.pack_shard import unpack_for_repacking
 
                     unpack_for_repacking(path, plan.paths.report(*key), staging)
+
+    def _shard_changes(self, attrs: dict) -> str:
+        """What differs between a shard's recorded making and the plan: ``alpha 1.0 -> 0.5``,
+        ``seed 0 -> 1``, ``weights_sha256.vgg 463b134b... -> 9a1c2e0f...``; else its manifest."""
+        import json
+
+        try:
+            recorded = json.loads(attrs.get("identity") or "null")
+        except ValueError:
+            recorded = None
+        changes = identity_changes(recorded, self.plan.identity) if isinstance(recorded, dict) else []
+        seed = attrs.get("seed")
+        if seed is not None and int(seed) != self.plan.run.manifest.seed:
+            changes.append(f"seed {int(seed)} -> {self.plan.run.manifest.seed}")
+        return ", ".join(changes) if changes else "its manifest (images, paintings or shard_size) changed"
 
     def _check_staging(self, expected: dict) -> None:
         staging = self.plan.paths.staging_dir
@@ -260,8 +279,10 @@ class Reconciler:
                 continue
             elif name.endswith(".h5") and (split, name[:-3]) in expected:
                 attrs = _final_attrs(path, final=False)
-                if attrs is None or attrs.get("fingerprint") != expected[(split, name[:-3])]:
-                    self._remove(path, "a stylized shard of other inputs or settings, or damaged")
+                if attrs is None:
+                    self._remove(path, "a stylized shard, damaged or unfinished")
+                elif attrs.get("fingerprint") != expected[(split, name[:-3])]:
+                    self._remove(path, f"a stylized shard of other settings or inputs: {self._shard_changes(attrs)}")
             elif not name.startswith("."):
                 self._remove(path, "a stylized shard no longer planned")
 
@@ -324,6 +345,33 @@ class Reconciler:
             )
             for path in self.plan.paths.summary_files:
                 self._remove(path, reason)
+
+
+def _short(value) -> str:
+    """A setting's value for a line: digests cut to 12 characters."""
+    text = json_text(value)
+    return text[:12] + "..." if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
+
+
+def json_text(value) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def identity_changes(recorded: dict, planned: dict, prefix: str = "") -> list[str]:
+    """``key old -> new`` for each setting of a shard identity that differs (nested keys dotted:
+    ``numerics.threads 2 -> 4``)."""
+    changes = []
+    for key in sorted(set(recorded) | set(planned)):
+        old, new = recorded.get(key), planned.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes += identity_changes(old, new, f"{prefix}{key}.")
+        else:
+            changes.append(f"{prefix}{key} {_short(old)} -> {_short(new)}")
+    return changes
 
 
 def _final_attrs(path: Path, final: bool = True) -> dict | None:

@@ -8,8 +8,9 @@ lives here, in two steps, each documented:
   conda`` environment); in the main process only, checks inputs, weights and output folder
   (:func:`adain.run.preflight.check_run`: a wrong setting fails in seconds) and takes over the
   working directory (:func:`adain.run.preflight.claim_workdir`: Snakemake locks left by a killed
-  run are removed, never those of a live one), and makes Snakemake's per-file "Missing metadata"
-  warnings of a ``--report`` without ``.snakemake/`` one line (:mod:`adain.run.lost_metadata`).
+  run are removed, never those of a live one), makes Snakemake's per-file "Missing metadata"
+  warnings of a ``--report`` without ``.snakemake/`` one line (:mod:`adain.run.lost_metadata`) and
+  leaves its scheduling lines out of the console (:mod:`adain.run.chatter`).
 * :meth:`RunStart.reconcile`, once, when Snakemake first asks for the run's targets (before it
   looks at any output; only then does it know whether this is a dry run): in a real run it claims
   the output folder (one live run per folder) and downloads missing release weights; then it
@@ -43,7 +44,12 @@ class RunStart:
     """A started workflow run: its settings, plan, paths and the locks it holds."""
 
     def __init__(
-        self, settings: RunSettings, main_process: bool, workdir_lock: IO | None = None, storage_provider=None
+        self,
+        settings: RunSettings,
+        main_process: bool,
+        workdir_lock: IO | None = None,
+        storage_provider=None,
+        chatter=None,
     ) -> None:
         self.settings = settings
         self.plan = Plan(settings)
@@ -51,8 +57,10 @@ class RunStart:
         self.workdir_lock = workdir_lock  # held for the life of the run
         self.output_lock: IO | None = None
         self.storage_provider = storage_provider  # Snakemake's S3 provider, when output_dir is a bucket
+        self.chatter = chatter  # adain.run.chatter's filter: it notes when Snakemake finds nothing to do
         self.mirror = None
         self._reconciled = False
+        self._said_end = False
 
     @property
     def paths(self):
@@ -76,6 +84,7 @@ class RunStart:
         if not dry_run:
             self.output_lock = claim_output_dir(self.paths.root)
             ensure_weights(self.settings.config)
+            atexit.register(self._at_exit)
         if self.settings.output_storage:
             self.mirror = self._pull(dry_run)
         reconciler = Reconciler(self.plan, dry_run=dry_run)
@@ -114,18 +123,30 @@ class RunStart:
 
     def finish(self, succeeded: bool = False) -> None:
         """When the run ends (``onsuccess``/``onerror``): on success, what the run made, rejected
-        and noted; then the last push to the bucket, if any."""
+        and noted, and where to look; then the last push to the bucket, if any."""
         if succeeded and self.main_process:
-            from .status import run_end_lines
-
-            for line in run_end_lines(self.paths.root):
-                print(f"adain: {line}", flush=True)
+            self._say_end()
         if self.mirror is not None:
             pushed = self.mirror.finish()
             print(
                 f"adain: {self.settings.output_storage} holds the run's outputs (this run pushed {pushed})", flush=True
             )
             self.mirror = None
+
+    def _say_end(self) -> None:
+        """The run's end lines (:func:`adain.run.status.run_end_lines`), once."""
+        from .status import run_end_lines
+
+        if self._said_end:
+            return
+        self._said_end = True
+        for line in run_end_lines(self.paths.root):
+            print(f"adain: {line}", flush=True)
+
+    def _at_exit(self) -> None:
+        """Snakemake runs no ``onsuccess`` when every target is current: the end lines then too."""
+        if self.chatter is not None and self.chatter.nothing_to_be_done:
+            self._say_end()
 
 
 @contextmanager
@@ -158,6 +179,7 @@ def start_run(
         adain.run.preflight.PreflightError: listing every problem, before any work.
     """
     from ..files.objectstore import export_s3_settings
+    from .chatter import install_chatter_filter
     from .lost_metadata import install_lost_metadata_filter
     from .preflight import check_run, claim_workdir
 
@@ -167,11 +189,16 @@ def start_run(
     if not main_process:
         return RunStart(settings, main_process=False)
     with refusing():
-        check_run(config, more_problems)
+        warnings = check_run(config, more_problems)
+    for warning in warnings:
+        print(f"adain: warning: {warning}", flush=True)
     install_lost_metadata_filter()  # `--report` without .snakemake/: one line, not one per output
+    chatter = install_chatter_filter()  # a job is one line: its rule's message (adain.run.chatter)
     if storage_provider is not None:
         export_s3_settings(storage_provider)
-    return RunStart(settings, main_process=True, workdir_lock=claim_workdir(), storage_provider=storage_provider)
+    return RunStart(
+        settings, main_process=True, workdir_lock=claim_workdir(), storage_provider=storage_provider, chatter=chatter
+    )
 
 
 def after_painting_list(settings: RunSettings) -> None:

@@ -23,11 +23,13 @@ __all__ = ["ShardCheck", "verify_shard", "verify_shards", "verify_output"]
 
 @dataclass(frozen=True)
 class ShardCheck:
-    """The outcome for one shard: ``problem`` is ``None`` when every row matches its checksum."""
+    """The outcome for one shard: ``problem`` is ``None`` when every row matches its checksum;
+    ``rejected``: the content rejects the shard lists."""
 
     path: Path
     images: int
     problem: str | None
+    rejected: int = 0
 
 
 def verify_shard(path: str | Path, block: int = 256) -> ShardCheck:
@@ -46,9 +48,10 @@ def verify_shard(path: str | Path, block: int = 256) -> ShardCheck:
                 rows = images[start : start + block]
                 found = row_checksums(rows if codec == "raw" else list(rows), codec)
                 bad += (np.flatnonzero(found != stored[start : start + len(found)]) + start).tolist()
+            rejected = len(handle["rejected_content"]) if "rejected_content" in handle else 0
             if bad:
-                return ShardCheck(path, len(images), f"{len(bad)} image(s) damaged, e.g. rows {bad[:5]}")
-            return ShardCheck(path, len(images), None)
+                return ShardCheck(path, len(images), f"{len(bad)} image(s) damaged, e.g. rows {bad[:5]}", rejected)
+            return ShardCheck(path, len(images), None, rejected)
     except (OSError, KeyError, ValueError) as error:
         return ShardCheck(path, 0, f"unreadable: {error}")
 
@@ -81,7 +84,10 @@ def verify_output(path: str | Path, workers: int = 4, repair: bool = False) -> i
     for check in damaged:
         print(f"damaged {check.path}: {check.problem}")
     total = len(checks) + len(missing)
-    print(f"{len(checks) - len(damaged)} of {total} shard(s) intact, {sum(c.images for c in checks)} images read")
+    images = sum(c.images for c in checks)
+    print(f"{len(checks) - len(damaged)} of {total} shard(s) intact, {images} images read")
+    if paths.summary_json.is_file():
+        print(_counts_line(paths, images, sum(c.rejected for c in checks)))
     if damaged and repair:
         if not paths.manifest_dir.is_dir() and not paths.summary_json.is_file():
             raise ValueError(
@@ -91,6 +97,22 @@ def verify_output(path: str | Path, workers: int = 4, repair: bool = False) -> i
             retire(root, check.path, f"damaged: {check.problem}")
         print(f"moved {len(damaged)} damaged shard(s) to {paths.stale_dir}; run the workflow again to remake them")
     return 1 if damaged or missing else 0
+
+
+def _counts_line(paths: RunPaths, images: int, shard_rejects: int) -> str:
+    """The run's counts as the shards just read say them (as every report of the run says them),
+    and whether ``summary.json`` agrees."""
+    import json
+
+    from ..stages.counts import RANDOM_STANDIN_WARNING, RunCounts
+    from .counts import folder_records, run_counts
+
+    records = folder_records(paths.root)
+    summary = json.loads(paths.summary_json.read_text())
+    found, recorded = run_counts(images, shard_rejects, records), RunCounts.from_summary(summary)
+    agreed = "as summary.json says" if found == recorded else f"but summary.json says {recorded.phrase()}"
+    standin = f"; WARNING: {RANDOM_STANDIN_WARNING}" if records.random_standin_weights else ""
+    return f"the run: {found.phrase()} ({agreed}){standin}"
 
 
 def _listed_or_present(paths: RunPaths, missing: list[Path]) -> list[Path]:

@@ -36,8 +36,11 @@ __all__ = [
     "read_shard_list",
     "shard_name",
     "manifest_fingerprint",
+    "manifest_settings",
+    "manifest_changes",
     "names_digest",
     "read_manifest_fingerprint",
+    "read_manifest_settings",
     "shuffle_key",
     "ORDERS",
     "sample_key",
@@ -70,17 +73,18 @@ def names_digest(paintings: Sequence[str] | None) -> str | None:
     return None if paintings is None else digest(list(paintings))
 
 
-def manifest_fingerprint(
+def manifest_settings(
     images_tsv: str | Path,
     paintings_digest: str | None,
     seed: int,
     shard_size: int,
     order: str = "shuffled",
     styles_per_image: int = 1,
-) -> str:
+) -> dict:
     """What decides the manifests: the index's rows, the painting names, the seed, the shard size,
     the order of images over the shards and the styles per image (recorded only when > 1, so the
-    fingerprint of a K = 1 run is the one it always had)."""
+    fingerprint of a K = 1 run is the one it always had). ``shards.tsv`` records it beside its
+    fingerprint, so that a rebuild can say which of them changed (:func:`manifest_changes`)."""
     decided = {
         "index": rows_digest(images_tsv),
         "paintings": paintings_digest,
@@ -91,7 +95,45 @@ def manifest_fingerprint(
     }
     if int(styles_per_image) != 1:
         decided.update(styles_per_image=int(styles_per_image), columns=MANIFEST_COLUMNS + ["k"])
-    return digest(decided)
+    return decided
+
+
+def manifest_fingerprint(*args, **kwargs) -> str:
+    """The digest of :func:`manifest_settings` (same arguments)."""
+    return digest(manifest_settings(*args, **kwargs))
+
+
+#: What a change of each manifest input is called, for the ones that are not a setting's value.
+_INPUT_NAMES = {
+    "index": "the indexed content images (files added, removed or changed)",
+    "paintings": "the usable paintings",
+    "columns": "the manifest columns (another version of adain-datasets)",
+}
+
+
+def manifest_changes(recorded: dict | None, planned: dict) -> list[str]:
+    """What differs between the manifest settings ``shards.tsv`` recorded and the planned ones:
+    ``["seed 0 -> 1"]``, ``["shard_size 8 -> 4", "the usable paintings"]``; ``[]`` when nothing
+    is known (manifests made before the settings were recorded: ``recorded`` is ``None``)."""
+    if not recorded:
+        return []
+    changes, default = [], {"styles_per_image": 1}  # recorded only when > 1
+    for key in ("seed", "shard_size", "order", "styles_per_image"):
+        old, new = recorded.get(key, default.get(key)), planned.get(key, default.get(key))
+        if old != new:
+            changes.append(f"{key} {old} -> {new}")
+    styles_changed = recorded.get("styles_per_image", 1) != planned.get("styles_per_image", 1)
+    changes += [
+        name
+        for key, name in _INPUT_NAMES.items()
+        if recorded.get(key) != planned.get(key) and not (key == "columns" and styles_changed)
+    ]
+    return changes
+
+
+def read_manifest_settings(manifest_dir: str | Path) -> dict | None:
+    """The manifest settings recorded in ``<manifest_dir>/shards.tsv`` (``None`` if absent)."""
+    return (read_meta(Path(manifest_dir) / "shards.tsv") or {}).get("settings")
 
 
 def shard_name(shard: int) -> str:
@@ -157,14 +199,16 @@ def write_manifests(
             its own of K distinct paintings; needs ``paintings``. Shards count samples.
 
     The index is streamed (once per group of shards that fits in memory), so memory stays flat in
-    the number of images. ``shards.tsv`` records the fingerprint (:func:`manifest_fingerprint`).
+    the number of images. ``shards.tsv`` records the fingerprint (:func:`manifest_fingerprint`) and
+    the settings it is the digest of (:func:`manifest_settings`).
 
     Returns:
         split -> number of shards.
     """
     styles = int(styles_per_image)
     _check_arguments(order, shard_size, styles, paintings)
-    fingerprint = manifest_fingerprint(images_tsv, names_digest(paintings), seed, shard_size, order, styles)
+    settings = manifest_settings(images_tsv, names_digest(paintings), seed, shard_size, order, styles)
+    fingerprint = digest(settings)
     columns = MANIFEST_COLUMNS + (["k"] if styles > 1 else [])
     out_dir = Path(out_dir)
     positions = _positions(Path(images_tsv), seed, order, styles)
@@ -194,7 +238,8 @@ def write_manifests(
                 )
                 for shard, rows in held.items():
                     write_tsv(tmp / split / f"{shard_name(shard)}.tsv", columns, (r for _, r in sorted(rows)))
-        write_tsv(tmp / "shards.tsv", ["split", "shard", "images"], listing, {"fingerprint": fingerprint})
+        meta = {"fingerprint": fingerprint, "settings": settings}
+        write_tsv(tmp / "shards.tsv", ["split", "shard", "images"], listing, meta)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

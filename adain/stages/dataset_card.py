@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from .counts import RunCounts
+
 if TYPE_CHECKING:
     from .settings import RunSettings
 
@@ -81,7 +83,8 @@ def _how_it_was_made(summary: dict, identity: dict, settings: RunSettings, metho
     lines += [
         f"| dtype, numerics | `{identity.get('dtype')}`, `{json.dumps(identity.get('numerics'), sort_keys=True)}` |",
         f"| shard size | {settings.manifest.shard_size} |",
-        f"| dataset fingerprint | `{summary.get('dataset_fingerprint')}` |",
+        f"| stylization fingerprint (how the images were made; not the seed) | "
+        f"`{summary.get('stylization_fingerprint') or summary.get('dataset_fingerprint')}` |",
         f"| speed | {summary.get('images_per_second', 0.0):.1f} images/s (stylizing, all jobs together) |",
         "",
     ]
@@ -89,10 +92,10 @@ def _how_it_was_made(summary: dict, identity: dict, settings: RunSettings, metho
 
 
 def _what_it_holds(summary: dict) -> list[str]:
-    lines = [
-        "## What it holds",
-        "",
-        "| split | indexed | samples | images | rejected | classes |",
+    totals = RunCounts.from_summary(summary)
+    lines = ["## What it holds", "", f"**{totals.phrase()}.**" + _by_reason(summary), ""]
+    lines += [
+        "| split | indexed | samples | images | content rejects | classes |",
         "|---|---|---|---|---|---|",
     ]
     for split, counts in summary["splits"].items():
@@ -104,13 +107,24 @@ def _what_it_holds(summary: dict) -> list[str]:
         "",
         f"{summary['shards']} HDF5 shards under `shards/` (listed in `summary.json`, format in the "
         "project's docs/format.md); every rejected file and its reason in `rejects.tsv`"
-        + (f"; {summary['paintings_rejected']} painting(s) rejected" if summary.get("paintings_rejected") else "")
+        + ("; a rejected painting rejects no image: the draws use the usable ones" if totals.painting_rejects else "")
         + ". Images per class: `summary.json` (`splits.<split>.classes`).",
         "",
     ]
     if summary.get("notes"):
         lines += ["Notes from indexing:", ""] + [f"* {note}" for note in summary["notes"][:20]] + [""]
     return lines
+
+
+def _by_reason(summary: dict) -> str:
+    """`` Content rejects: 1 undecodable. Painting rejects: 1 too small.`` (nothing without rejects)."""
+    text = ""
+    for kind, reasons in (summary.get("rejects_by_reason") or {}).items():
+        if reasons:
+            text += (
+                f" {kind.capitalize()} rejects: " + ", ".join(f"{n} {reason}" for reason, n in reasons.items()) + "."
+            )
+    return text
 
 
 def _loading_and_licences(method: str) -> list[str]:

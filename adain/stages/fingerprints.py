@@ -32,7 +32,10 @@ __all__ = [
     "file_identity",
     "tree_signature",
     "shard_identity",
+    "stylization_fingerprint",
     "dataset_fingerprint",
+    "recorded_stylization",
+    "STYLIZATION_ATTRS",
     "shard_fingerprint",
     "pack_fingerprint",
     "numerics",
@@ -158,14 +161,35 @@ def shard_identity(
     return identity
 
 
-def dataset_fingerprint(identity: dict) -> str:
-    """The fingerprint shared by every shard of one dataset (all but the rows)."""
+#: The shard attribute holding :func:`stylization_fingerprint`, and its name in shards made before
+#: it was named for what it covers (the same value): readers take either (:func:`recorded_stylization`).
+STYLIZATION_ATTRS = ("stylization_fingerprint", "dataset_fingerprint")
+
+
+def stylization_fingerprint(identity: dict) -> str:
+    """What every shard of one run shares: how its images were made (the shard identity: method,
+    preset, weights, painting statistics, numerics, codec), not which images and paintings (the
+    manifests: seed, shard size, order, styles per image). Two runs that differ only in ``seed``
+    share it; their shards' ``fingerprint`` differ. Called ``dataset_fingerprint`` in older shards (docs/resume.md)."""
     return digest(identity)
 
 
-def shard_fingerprint(dataset: str, manifest_digest: str) -> str:
-    """One shard's fingerprint: its dataset's and the sha256 of its manifest file."""
-    return digest([dataset, manifest_digest])
+#: Its older name (the same function), for the imports that use it.
+dataset_fingerprint = stylization_fingerprint
+
+
+def recorded_stylization(attrs) -> str:
+    """A shard's stylization fingerprint from its attributes, under either name ("" if none)."""
+    for key in STYLIZATION_ATTRS:
+        value = attrs.get(key)
+        if value:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return ""
+
+
+def shard_fingerprint(stylization: str, manifest_digest: str) -> str:
+    """One shard's fingerprint: its stylization fingerprint and the sha256 of its manifest file."""
+    return digest([stylization, manifest_digest])
 
 
 def pack_fingerprint(compression: str | None, chunk_images: int) -> str:

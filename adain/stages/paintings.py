@@ -46,9 +46,10 @@ def painting_warnings(paintings: int, shard_size: int) -> list[str]:
     if paintings == 1:
         return ["style_dir has one usable painting: every image is stylized with the same one"]
     if 1 < paintings < shard_size:
+        share = f"{shard_size / paintings:.1f}".removesuffix(".0")  # 1.6, 1.2, 2 (never "about 1 images")
         return [
             f"style_dir has {paintings} usable paintings for shards of {shard_size} images: each painting styles "
-            f"about {shard_size / paintings:.0f} images of every shard (Painter-by-Numbers' train/ has 79,433)"
+            f"about {share} images of every shard (Painter-by-Numbers' train/ has 79,433)"
         ]
     return []
 

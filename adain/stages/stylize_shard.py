@@ -32,7 +32,7 @@ from ..files.locking import held_lock
 from ..shards.checkpoint import WORK_FILE, CheckpointedStaging, PartStore, parts_folder
 from ..shards.format import ShardData, ShardWriter, encode_image, read_shard
 from .assign_styles import read_manifest, sample_key
-from .fingerprints import dataset_fingerprint, shard_fingerprint
+from .fingerprints import shard_fingerprint, stylization_fingerprint
 from .paintings import PaintingStats
 from .settings import StylizeSettings
 from .speed import DONE, FINISHED, STARTED
@@ -94,7 +94,7 @@ def stylize_shard(
             file is quiet (e.g. :func:`adain.run.mirror.checkpoint_copier`).
 
     The shard records ``fingerprint`` (:func:`adain.stages.fingerprints.shard_fingerprint`: its manifest file
-    and its identity), ``dataset_fingerprint`` and ``identity``; checkpoints are keyed by the
+    and its identity), ``stylization_fingerprint`` and ``identity``; checkpoints are keyed by the
     fingerprint, so a part made for other inputs or settings is never reused.
 
     Returns:
@@ -208,14 +208,14 @@ def _describe(
             f"{out_h5}: this job would not make the shard the run planned:\n  - "
             + "\n  - ".join(_differences(identity, expected_identity))
         )
-    dataset = dataset_fingerprint(identity)
+    stylization = stylization_fingerprint(identity)
     return {
         **described,
         # what else decides the bits (device name, torch, CUDA, cuDNN): provenance, and the key of
         # the checkpoints (a resume under another environment starts the shard over)
         "environment": json.dumps(cuda_environment(stylizer.device), sort_keys=True),
-        "fingerprint": shard_fingerprint(dataset, file_sha256(manifest_tsv)),
-        "dataset_fingerprint": dataset,
+        "fingerprint": shard_fingerprint(stylization, file_sha256(manifest_tsv)),
+        "stylization_fingerprint": stylization,  # "dataset_fingerprint" in older shards (docs/resume.md)
         "identity": json.dumps(identity, sort_keys=True),
         "random_standin_weights": random_standin,
     }

@@ -17,14 +17,13 @@ from ..files.atomic import atomic_path, atomic_write_text
 from ..files.imagefiles import image_grid
 from ..files.tsv import read_tsv, write_tsv
 from ..shards.format import read_shard
+from .counts import RANDOM_STANDIN_WARNING, RunCounts, reason_kind
+from .fingerprints import recorded_stylization
 from .index_images import iter_index, read_index_rejects
 from .settings import RunSettings
 from .speed import stylize_speed
 
 __all__ = ["summarize", "SummaryInputs", "SummaryOutputs", "sample_grid", "RANDOM_STANDIN_WARNING", "FingerprintError"]
-
-#: Said by every output made with :func:`adain.core.weights.write_random_weights`'s weights.
-RANDOM_STANDIN_WARNING = "random stand-in weights — not a real dataset"
 
 
 class FingerprintError(RuntimeError):
@@ -40,7 +39,7 @@ def shard_record(path: Path, output_dir: Path | None) -> dict:
             "split": str(attrs.get("split", path.parent.name)),
             "images": int(len(handle["labels"])),
             "fingerprint": str(attrs.get("fingerprint", "")),
-            "dataset_fingerprint": str(attrs.get("dataset_fingerprint", "")),
+            "stylization_fingerprint": recorded_stylization(attrs),
             "pack_fingerprint": str(attrs.get("pack_fingerprint", "")),
             "random_standin_weights": bool(attrs.get("random_standin_weights", False)),
         }
@@ -49,7 +48,7 @@ def shard_record(path: Path, output_dir: Path | None) -> dict:
 
 
 def check_fingerprints(records: Sequence[dict], expected: dict[str, str] | None = None) -> None:
-    """Every shard must have its planned fingerprint, and all one dataset fingerprint.
+    """Every shard must have its planned fingerprint, and all one stylization fingerprint.
 
     Raises:
         FingerprintError: naming the shards that disagree.
@@ -63,10 +62,10 @@ def check_fingerprints(records: Sequence[dict], expected: dict[str, str] | None 
         ]
     groups: dict[str, list[str]] = {}
     for r in records:
-        groups.setdefault(r["dataset_fingerprint"] or "missing", []).append(r["file"])
+        groups.setdefault(r["stylization_fingerprint"] or "missing", []).append(r["file"])
     if len(groups) > 1:
         problems += [
-            f"dataset fingerprint {fp[:16]}: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
+            f"stylization fingerprint {fp[:16]}: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
             for fp, files in sorted(groups.items())
         ]
     if problems:
@@ -155,6 +154,10 @@ class SummaryOutputs:
     grid_png: str | Path
     card_md: str | Path | None = None  # the dataset card (:func:`adain.stages.dataset_card.dataset_card`)
     plots_png: str | Path | None = None  # :func:`adain.stages.summary_plots.plot_run`
+    # the report's pages (adain.stages.report_pages): its landing text, the card and the rejects as HTML
+    overview_rst: str | Path | None = None
+    card_html: str | Path | None = None
+    rejects_html: str | Path | None = None
 
 
 @dataclass
@@ -235,7 +238,21 @@ def summarize(
     write_tsv(outputs.rejects_tsv, ["split", "kind", "file", "reason"], sorted(tally.rejects))
     tally.check(styles_per_image)
     content_dir = settings.index.content_dir
+    method = settings.stylize.method
+    standin = any(r["random_standin_weights"] for r in records)
+    counts = RunCounts(
+        sum(tally.packed.values()),
+        sum(tally.rejected.values()),
+        sum(1 for r in tally.rejects if r[1] == "painting") if method == "adain" else None,
+        method,
+    )
     summary = {
+        "preset": settings.stylize.preset,
+        "method": method,
+        "random_standin_weights": standin,
+        # the run's three counts, as every report says them (adain.stages.counts)
+        "counts": counts.as_dict(),
+        "rejects_by_reason": _rejects_by_reason(tally.rejects),
         "splits": {
             split: {
                 "indexed": tally.indexed[split],
@@ -257,12 +274,13 @@ def summarize(
         "notes": list(inputs.notes),
         "content_dir": None if content_dir is None else str(Path(content_dir).resolve()),  # for the grids
         "style_dir": str(Path(settings.paintings.style_dir).resolve()) if settings.stylize.method == "adain" else None,
-        "dataset_fingerprint": records[0]["dataset_fingerprint"] if records else None,
+        # how the images were made (the shards' identity); the seed and the shards are not in it
+        "stylization_fingerprint": records[0]["stylization_fingerprint"] if records else None,
         "shard_files": [
-            {k: v for k, v in r.items() if k not in ("dataset_fingerprint", "random_standin_weights")} for r in records
+            {k: v for k, v in r.items() if k not in ("stylization_fingerprint", "random_standin_weights")}
+            for r in records
         ],
     }
-    standin = any(r["random_standin_weights"] for r in records)
     if standin:
         summary = {"warning": RANDOM_STANDIN_WARNING, **summary}
     atomic_write_text(outputs.summary_json, json.dumps(summary, indent=1))
@@ -284,7 +302,42 @@ def summarize(
         from .summary_plots import plot_run
 
         plot_run(summary, tally.rejects, tally.reports, outputs.plots_png)
+    _write_report_pages(outputs, summary, tally.rejects, counts)
     return summary
+
+
+def _write_report_pages(outputs: SummaryOutputs, summary: dict, rejects: Sequence[tuple], counts: RunCounts) -> None:
+    """The report's landing text, the card and the rejects as pages (those of ``outputs`` that are set)."""
+    from . import report_pages
+
+    if outputs.card_html is not None and outputs.card_md is not None:
+        atomic_write_text(outputs.card_html, report_pages.card_page(Path(outputs.card_md).read_text()))
+    if outputs.rejects_html is not None:
+        atomic_write_text(outputs.rejects_html, report_pages.rejects_page(rejects, counts, str(outputs.rejects_tsv)))
+    if outputs.overview_rst is not None:
+        files = {
+            Path(outputs.grid_png).name: "the sample grid: each sample as content | painting | stylized",
+            **(
+                {Path(outputs.plots_png).name: "images per class, rejects by reason, speed"}
+                if outputs.plots_png
+                else {}
+            ),
+            **({Path(outputs.card_html).name: "the dataset card (README.md)"} if outputs.card_html else {}),
+            **({Path(outputs.rejects_html).name: "every reject and its reason"} if outputs.rejects_html else {}),
+            Path(outputs.summary_json).name: "the counts per split and class, rejects and speed, as JSON",
+        }
+        output_dir = str(Path(outputs.summary_json).parent)
+        text = report_pages.overview_rst(summary, output_dir, report_pages.grid_data_uri(outputs.grid_png), files)
+        atomic_write_text(outputs.overview_rst, text)
+
+
+def _rejects_by_reason(rejects: Sequence[tuple]) -> dict[str, dict[str, int]]:
+    """``{"content": {reason: count}, "painting": {...}}`` of ``(split, kind, file, reason)`` rows,
+    the reasons without their details (``too small``, not ``too small: 180x140``), most first."""
+    kinds: dict[str, Counter] = {"content": Counter(), "painting": Counter()}
+    for _, kind, _, reason in rejects:
+        kinds.setdefault(kind, Counter())[reason_kind(reason)] += 1
+    return {kind: dict(found.most_common()) for kind, found in kinds.items()}
 
 
 def _write_card(card_md: str | Path, summary: dict, shards: Sequence[str | Path], settings: RunSettings) -> None:

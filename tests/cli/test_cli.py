@@ -4,6 +4,7 @@ import sys
 import numpy as np
 
 from adain.cli.main import main
+from adain.cli.stylize import STANDIN_NOTE
 from tests.conftest import as_array
 from tests.reference_adain import ReferenceStylizer
 
@@ -32,7 +33,8 @@ def _stylize(weights, content_dir, style_dir, out, *extra):
         *extra,
     ]
     assert main(argv) == 0
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert (out / STANDIN_NOTE).is_file()  # the test weights are random stand-ins: the folder says so
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != STANDIN_NOTE)
 
 
 def test_output_tree_names_and_reference_pixels(weights, content_dir, style_dir, tmp_path):
@@ -186,3 +188,70 @@ def test_preserve_color_equals_the_reference(weights, content_dir, style_dir, tm
         assert np.abs(got.astype(float) - as_array(tmp_path / "plain" / name)).mean() > 1.0
         compared += 1
     assert compared >= 2
+
+
+def test_stylize_says_stand_in_weights_on_the_console_and_in_its_output_folder(
+    weights, content_dir, style_dir, tmp_path, capsys, monkeypatch
+):
+    """Without --vgg/--decoder the weights come from weights/ of the folder it runs in, and
+    stand-in weights are said where the images are."""
+    import shutil
+
+    from adain.stages.counts import RANDOM_STANDIN_WARNING
+
+    (tmp_path / "weights").mkdir()
+    for path in weights:
+        shutil.copy(path, tmp_path / "weights" / path.name)
+    monkeypatch.chdir(tmp_path)
+    argv = ["stylize", "--content-dir", str(content_dir), "--style-dir", str(style_dir), "--output-dir", "out"]
+    assert main([*argv, "--device", "cpu", "--style-size", "64", "--cache-dir", "none", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert f"WARNING: {RANDOM_STANDIN_WARNING}" in printed and "weights/vgg_normalised.pth" in printed
+    assert RANDOM_STANDIN_WARNING in (tmp_path / "out" / STANDIN_NOTE).read_text()
+
+
+def test_stylize_looks_for_weights_where_the_workflow_does_and_says_where_it_looked(weights, tmp_path):
+    import shutil
+
+    from adain.cli.find_weights import WeightsNotFound, checkout_root, find_weights
+    from adain.core.release import RELEASE_URL
+    from tests.workflow_utils import REPO
+
+    assert checkout_root() == REPO  # this package runs from the checkout
+    checkout, elsewhere = tmp_path / "checkout", tmp_path / "elsewhere"
+    for folder in (checkout, elsewhere):
+        folder.mkdir()
+    (checkout / "Snakefile").write_text("")
+    (checkout / "config.yaml").write_text("vgg_weights: w/vgg.pth\n")  # decoder_weights: the default
+    try:
+        find_weights("vgg", cwd=elsewhere, checkout=checkout)
+        raise AssertionError("found weights that are not there")
+    except WeightsNotFound as error:
+        message = str(error)
+    for said in (
+        str(elsewhere / "weights" / "vgg_normalised.pth"),
+        str(checkout / "w" / "vgg.pth"),
+        f"{RELEASE_URL}/vgg_normalised.pth",
+        "adain weights download",
+        "adain weights random",
+        "--vgg",
+    ):
+        assert said in message, said
+    (checkout / "w").mkdir()
+    shutil.copy(weights[0], checkout / "w" / "vgg.pth")
+    (checkout / "weights").mkdir()
+    shutil.copy(weights[1], checkout / "weights" / "decoder.pth")
+    assert find_weights("vgg", cwd=elsewhere, checkout=checkout) == checkout / "w" / "vgg.pth"
+    assert find_weights("decoder", cwd=elsewhere, checkout=checkout) == checkout / "weights" / "decoder.pth"
+    (elsewhere / "weights").mkdir()  # the current folder's weights/ comes first
+    shutil.copy(weights[0], elsewhere / "weights" / "vgg_normalised.pth")
+    assert find_weights("vgg", cwd=elsewhere, checkout=checkout) == elsewhere / "weights" / "vgg_normalised.pth"
+    assert "given with --vgg" in _refused(lambda: find_weights("vgg", tmp_path / "nowhere.pth"))
+
+
+def _refused(call) -> str:
+    try:
+        call()
+    except FileNotFoundError as error:
+        return str(error)
+    raise AssertionError("not refused")

@@ -187,8 +187,8 @@ def test_inspect_and_export(shards, tmp_path, capsys):
 
     assert main(["inspect", str(shards), "--grid", str(tmp_path / "grid.png")]) == 0
     out = capsys.readouterr().out
-    assert "6 shard(s), 49 images, 7 classes, 1 rejected" in out and "split train: 45 images" in out
-    assert "rejected train/n00/bad.JPEG: undecodable: empty file" in out
+    assert "6 shard(s), 7 classes: 49 images stylized, 1 content reject" in out and "split train: 45 images" in out
+    assert "content reject train/n00/bad.JPEG: undecodable: empty file" in out
     assert Image.open(tmp_path / "grid.png").size[0] > 0
     assert main(["export", str(shards), str(tmp_path / "tree"), "--format", "png"]) == 0
     files = sorted((tmp_path / "tree").rglob("*.png"))
@@ -219,6 +219,26 @@ def test_shards_of_other_image_sizes_are_refused_naming_them(tmp_path):
     with pytest.raises(MixedShardsError, match="train-00001.h5"):
         ShardDataset(tmp_path)
     assert len(ShardDataset(tmp_path, allow_mixed=True)) == 6
+
+
+def test_shards_made_before_the_stylization_fingerprint_was_named_so_are_read_beside_new_ones(tmp_path):
+    """Shards on disk carry `dataset_fingerprint`; new ones `stylization_fingerprint` (the same
+    value, renamed; docs/resume.md): read together when equal, refused when not, under either name."""
+    from adain.data import MixedShardsError
+
+    for name, attrs in (
+        ("train-00000.h5", {"dataset_fingerprint": "a" * 64}),  # an older shard
+        ("train-00001.h5", {"stylization_fingerprint": "a" * 64}),
+    ):
+        data, _ = make_shard(tmp_path / name, 3, 8)
+        data.attrs.update(attrs)
+        write_shard(tmp_path / name, data)
+    assert len(ShardDataset(tmp_path)) == 6 and len(ShardStream(tmp_path)) == 6
+    data, _ = make_shard(tmp_path / "train-00002.h5", 3, 8)
+    data.attrs["stylization_fingerprint"] = "b" * 64
+    write_shard(tmp_path / "train-00002.h5", data)
+    with pytest.raises(MixedShardsError, match="train-00002.h5"):
+        ShardDataset(tmp_path)
 
 
 def test_export_stays_in_its_folder_and_never_overwrites(tmp_path):

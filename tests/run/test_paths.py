@@ -38,6 +38,9 @@ def test_the_layout_keeps_the_names_existing_output_folders_have():
         "sample_grid.png",
         "README.md",
         "plots.png",
+        "overview.rst",
+        "card.html",
+        "rejects.html",
     ]
     # wildcards pass through, so the rules and the plan name the same files
     assert str(paths.shard("{split}", "{shard}")) == "/r/shards/{split}/{split}-{shard}.h5"

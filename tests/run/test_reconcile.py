@@ -7,6 +7,7 @@ folder of their own, older than the checkout); the tests below each check one as
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,8 +37,9 @@ def _mtimes(out: Path) -> dict[str, int]:
 
 
 def _jobs(result: subprocess.CompletedProcess) -> set[str]:
+    """The rules of the jobs a run started: each prints `Job <id>: <rule> ...` (its message)."""
     text = result.stdout + result.stderr
-    return {line.split()[1].rstrip(":") for line in text.splitlines() if line.startswith(("rule ", "localrule "))}
+    return {line.split()[2].rstrip(":") for line in text.splitlines() if re.match(r"Job \d+: ", line)}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,7 @@ def scenario(tmp_path_factory):
         _age(path)
     run("swapped")
     run("plan", shard_size=3)
+    run("seed", shard_size=3, seed=1)
     for path, (data, _) in original.items():  # the original weights back
         path.write_bytes(data)
         _age(path)
@@ -130,6 +133,7 @@ def test_packing_settings_repack_without_restylizing(scenario):
 
 def test_a_dry_run_says_what_it_would_move_and_moves_nothing(scenario):
     assert "would move" in scenario["dry"]["log"] and scenario["dry"]["shards"] == scenario["packing"]["shards"]
+    assert "(made with other settings or inputs: alpha 1.0 -> 0.5)" in scenario["dry"]["log"]  # named, old -> new
 
 
 def test_swapped_weights_with_an_old_time_are_noticed(scenario):
@@ -137,7 +141,15 @@ def test_swapped_weights_with_an_old_time_are_noticed(scenario):
     assert {"compute_painting_stats", "stylize_shard"} <= swapped["jobs"]
     assert swapped["shards"].keys() == scenario["clean"]["shards"].keys()
     assert all(swapped["shards"][n] != scenario["clean"]["shards"][n] for n in swapped["shards"])
-    assert "made with other inputs, weights or settings" in swapped["log"]
+    assert "made with other settings or inputs: " in swapped["log"] and "weights_sha256.vgg " in swapped["log"]
+
+
+def test_a_rebuild_names_the_setting_that_changed_old_and_new(scenario):
+    assert "the manifests are out of date: shard_size 4 -> 3 changed" in scenario["plan"]["log"]
+    seed = scenario["seed"]
+    assert "the manifests are out of date: seed 0 -> 1 changed" in seed["log"]
+    assert "out of the dataset (made with other settings or inputs: seed 0 -> 1)" in seed["log"]
+    assert "seed 0 -> 1" in (scenario["out"] / "stale" / "stale.tsv").read_text()
 
 
 def test_a_plan_change_moves_old_shards_out_and_readers_count_right(scenario):
@@ -154,7 +166,7 @@ def test_the_final_config_gives_a_clean_runs_bytes_and_user_files_are_untouched(
     from adain.data import ShardDataset, ShardStream
 
     assert scenario["back"]["shards"] == scenario["clean"]["shards"]
-    for label in ("clean", "speed", "packing", "swapped", "plan", "back"):
+    for label in ("clean", "speed", "packing", "swapped", "plan", "seed", "back"):
         assert scenario[label]["weights_after"] == scenario[label]["weights_before"], label
         assert scenario[label]["locks"] == [], label
     assert scenario["back"]["weights_after"] == scenario["weights"]
@@ -200,7 +212,7 @@ def test_shards_of_two_fingerprints_are_refused_by_readers_and_checks(scenario, 
 
     def dataset(path):
         with h5py.File(path) as handle:
-            return handle.attrs["dataset_fingerprint"]
+            return handle.attrs["stylization_fingerprint"]
 
     other = next(p for p in sorted((out / "stale").rglob("*.h5")) if dataset(p) != dataset(current))  # swapped weights
     shutil.copy(other, mixed / "val-00000.h5")
@@ -273,7 +285,13 @@ def test_status_of_a_finished_run_with_stale_shards(scenario, capsys):
 
     assert main(["status", str(scenario["out"])]) == 0
     text = capsys.readouterr().out
-    assert "2 of 2 shards done (7 of 7 images)" in text and "0 to do" in text and "stale:" in text
+    assert "2 of 2 shards done," in text and "0 to do" in text and "stale:" in text
+    # the file the index could not use (a name that is not UTF-8) is a content reject here as in the summary
+    from adain.stages.counts import RunCounts
+
+    summary = json.loads((scenario["out"] / "summary.json").read_text())
+    assert summary["counts"]["content_rejects"] >= 1 and summary["rejects_by_reason"]["content"]
+    assert f"  {RunCounts.from_summary(summary).phrase()} (7 of 7 content images done)" in text
     assert f"`adain clean --stale {scenario['out']}` removes them" in text
 
 
@@ -315,3 +333,16 @@ def test_a_killed_shards_checkpoints_are_not_reused_for_another_content_tree(tmp
     clean = tmp_path / "clean" / "00000.h5"
     stylize_shard(trees["b"], None, tmp_path / "b", None, None, clean, settings)
     np.testing.assert_array_equal(read_datasets(out)["images"], read_datasets(clean)["images"])
+
+
+def test_a_shards_identity_change_is_named_key_by_key():
+    from adain.run.reconcile import identity_changes
+
+    recorded = {"alpha": 1.0, "numerics": {"device": "cpu", "threads": 2}, "weights_sha256": {"vgg": "a" * 64}}
+    planned = {"alpha": 0.5, "numerics": {"device": "cpu", "threads": 4}, "weights_sha256": {"vgg": "b" * 64}}
+    assert identity_changes(recorded, planned) == [
+        "alpha 1.0 -> 0.5",
+        "numerics.threads 2 -> 4",
+        f"weights_sha256.vgg {'a' * 12}... -> {'b' * 12}...",
+    ]
+    assert identity_changes(planned, {**planned, "preserve_color": True}) == ["preserve_color null -> true"]

@@ -5,14 +5,14 @@ from dataclasses import replace
 
 import pytest
 
-from adain.stages.fingerprints import dataset_fingerprint, pack_fingerprint, shard_fingerprint
+from adain.stages.fingerprints import pack_fingerprint, shard_fingerprint, stylization_fingerprint
 from adain.stages.settings import PackSettings, StylizeSettings
 
 WEIGHTS = {"vgg": "a" * 64, "decoder": "b" * 64}
 
 
 def _fingerprint(settings: StylizeSettings, device: str = "cpu", stats: str = "s1") -> str:
-    return dataset_fingerprint(settings.identity(device, WEIGHTS, stats))
+    return stylization_fingerprint(settings.identity(device, WEIGHTS, stats))
 
 
 @pytest.mark.parametrize(
@@ -51,10 +51,10 @@ def test_on_cuda_the_batch_size_counts_and_the_threads_do_not():
 
 def test_weights_statistics_and_manifest_each_count():
     identity = StylizeSettings.defaults().identity("cpu", WEIGHTS, "s1")
-    assert dataset_fingerprint(identity) != _fingerprint(StylizeSettings.defaults(), stats="s2")
+    assert stylization_fingerprint(identity) != _fingerprint(StylizeSettings.defaults(), stats="s2")
     other = StylizeSettings.defaults().identity("cpu", {**WEIGHTS, "decoder": "c" * 64}, "s1")
-    assert dataset_fingerprint(other) != dataset_fingerprint(identity)
-    dataset = dataset_fingerprint(identity)
+    assert stylization_fingerprint(other) != stylization_fingerprint(identity)
+    dataset = stylization_fingerprint(identity)
     assert shard_fingerprint(dataset, "m1") != shard_fingerprint(dataset, "m2")
 
 
@@ -70,3 +70,16 @@ def test_a_filter_ignores_the_adain_settings_and_records_its_parameters():
 def test_packing_is_a_second_identity():
     assert PackSettings(None).fingerprint() == pack_fingerprint("", 1)
     assert PackSettings("gzip").fingerprint() != PackSettings(None).fingerprint()
+
+
+def test_the_stylization_fingerprint_is_the_value_shards_called_dataset_fingerprint():
+    """Renamed for what it covers (docs/resume.md): equal for two seeds; the shards' own fingerprints differ by
+    their manifests; the value is the one shards made before carry as `dataset_fingerprint`."""
+    from adain.stages.fingerprints import dataset_fingerprint, digest, recorded_stylization
+
+    identity = StylizeSettings.defaults().identity("cpu", WEIGHTS, "s1")
+    assert stylization_fingerprint(identity) == dataset_fingerprint(identity) == digest(identity)
+    value = stylization_fingerprint(identity)
+    assert recorded_stylization({"dataset_fingerprint": value}) == value
+    assert recorded_stylization({"stylization_fingerprint": value.encode()}) == value
+    assert recorded_stylization({}) == ""

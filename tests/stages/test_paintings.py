@@ -67,5 +67,6 @@ def test_few_paintings_are_warned_about_never_refused():
         "style_dir has one usable painting: every image is stylized with the same one"
     ]
     (warning,) = painting_warnings(5, 8)
-    assert "5 usable paintings for shards of 8 images" in warning and "about 2 images" in warning
+    assert "5 usable paintings for shards of 8 images" in warning and "about 1.6 images of every shard" in warning
+    assert "about 1.2 images" in painting_warnings(5, 6)[0] and "about 2 images" in painting_warnings(4, 8)[0]
     assert painting_warnings(79_433, 5000) == []

@@ -8,7 +8,7 @@ from adain.stages.summarize import FingerprintError, _Tally, check_fingerprints
 
 
 def _record(name: str, fingerprint: str, dataset: str = "d1") -> dict:
-    return {"file": f"shards/train/{name}.h5", "fingerprint": fingerprint, "dataset_fingerprint": dataset}
+    return {"file": f"shards/train/{name}.h5", "fingerprint": fingerprint, "stylization_fingerprint": dataset}
 
 
 def test_shards_of_one_dataset_with_their_planned_fingerprints_pass():
@@ -23,7 +23,7 @@ def test_a_shard_off_the_plan_or_of_another_dataset_is_named():
         check_fingerprints(records, {"shards/train/train-00000.h5": "f0", "shards/train/train-00001.h5": "f1"})
     message = str(error.value)
     assert "shards/train/train-00001.h5: fingerprint old, planned f1" in message
-    assert "dataset fingerprint d1" in message and "dataset fingerprint d2" in message
+    assert "stylization fingerprint d1" in message and "stylization fingerprint d2" in message
     assert "train-00000.h5: fingerprint" not in message
 
 
@@ -40,7 +40,7 @@ def _summary(**extra) -> dict:
     return {
         "splits": {"train": {"indexed": 3, "samples": 3, "packed": 2, "rejected": 1, "classes": {"n01": 2}}},
         "shards": 1,
-        "dataset_fingerprint": "d" * 64,
+        "stylization_fingerprint": "d" * 64,
         **extra,
     }
 

@@ -4,8 +4,10 @@ rejects; and the workflow lints clean."""
 import json
 import shutil
 import subprocess
+import sys
+import time
 
-from tests.workflow_utils import REPO, SNAKEMAKE, read_datasets, run_workflow
+from tests.workflow_utils import REPO, SNAKEMAKE, read_datasets, run_workflow, workflow_command
 
 
 def _short(result) -> str:
@@ -33,6 +35,28 @@ def test_an_output_folder_inside_an_input_folder_is_refused(demo, tmp_path):
     log = _short(run_workflow(tmp_path, **config, output_dir=root, check=False))  # the inputs below the output
     assert f"content_dir {root / 'imagenet'} is inside output_dir {root}" in log
     assert not inside.exists()
+
+
+def test_a_misspelt_key_or_a_nested_output_folder_is_refused_before_torch_is_imported(demo, tmp_path):
+    """Refusals come before the heavy imports (torch alone takes seconds): what Python imported
+    on the way to each refusal holds no torch."""
+    root, config = demo
+    for overrides, expected in (
+        ({"output_dir": tmp_path / "out", "shard_sise": 3}, "shard_sise: not a setting; did you mean shard_size?"),
+        ({"output_dir": root / "imagenet" / "out"}, "is inside content_dir"),
+    ):
+        command = workflow_command(tmp_path, {**config, **overrides})
+        assert command[0] == sys.executable
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", *command[1:]], capture_output=True, text=True, timeout=120
+        )
+        seconds = time.monotonic() - started
+        assert result.returncode != 0 and expected in result.stderr, result.stderr[-2000:]
+        imported = {
+            line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")
+        }
+        assert "snakemake" in imported and not {m for m in imported if m.split(".")[0] == "torch"}, seconds
 
 
 def test_missing_weights_without_network_say_what_to_do(demo, tmp_path):
@@ -77,7 +101,8 @@ def test_odd_and_broken_inputs_as_content_and_as_paintings(demo, tmp_path):
     )
     # the end of the run says what was rejected and noted, on the console
     console = result.stdout + result.stderr
-    assert f"adain: {tmp_path / 'out'}: val " in console and "file(s): " in console
+    assert f"adain: {tmp_path / 'out'}: " in console and " images stylized, " in console
+    assert "adain:   content rejects: " in console and "adain:   painting rejects: " in console
     assert "note(s) from indexing" in console and "class folder val/n08888888 holds no images" in console
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())["splits"]["val"]
     # sin resizes the shorter side to 256, so a 1x1 image and a 3000x7 sliver become usable
@@ -105,7 +130,8 @@ def test_clear_errors_before_any_work(demo, tmp_path, weights):
     empty = tmp_path / "empty"
     (empty / "train").mkdir(parents=True)
     (tmp_path / "a_file").write_text("x")
-    # every problem at once, all listed in one message before any job runs
+    # every problem of folders and settings at once, in one message before any job runs; the
+    # weights (reading them imports torch, seconds) once those are right
     settings = {
         **config,
         "vgg_weights": weights[1],
@@ -116,13 +142,17 @@ def test_clear_errors_before_any_work(demo, tmp_path, weights):
     result = run_workflow(tmp_path, **settings, check=False)
     assert result.returncode != 0
     for message in (
-        "vgg_weights: " + str(weights[1]),
         f"content_dir {empty} holds no images",
         f"style_dir {empty} holds no images",
         "cannot be written",
     ):
         assert message in result.stdout + result.stderr, message
+    assert "vgg_weights" not in result.stdout + result.stderr
     assert "index_images" not in result.stdout + result.stderr  # no job started
+    settings = {**config, "vgg_weights": weights[1], "output_dir": tmp_path / "out"}
+    result = run_workflow(tmp_path, **settings, check=False)
+    assert result.returncode != 0 and "vgg_weights: " + str(weights[1]) in result.stderr, result.stderr[-2000:]
+    assert "index_images" not in result.stdout + result.stderr
 
 
 def test_the_snakefile_run_from_another_folder_reads_the_checkouts_config(tmp_path):

@@ -4,6 +4,7 @@ run, the report, the card, inspect, evaluation and the IN-beside-SIN alignment."
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -71,9 +72,60 @@ def test_sin_counts_labels_rejects_and_format(sin_run):
             attrs = dict(handle.attrs)
         assert attrs["preset"] == "sin" and attrs["seed"] == 0 and attrs["alpha"] == 1.0
         assert len(attrs["vgg_sha256"]) == 64 and len(attrs["fingerprint"]) == 64 and attrs["validated"]
-        assert len(attrs["dataset_fingerprint"]) == 64 and attrs["random_standin_weights"]
+        assert len(attrs["stylization_fingerprint"]) == 64 and attrs["random_standin_weights"]
+        assert "dataset_fingerprint" not in attrs  # its older name, still read in older shards
     assert (out / "report" / "sample_grid.png").is_file()
     assert not list((out / "stylized").rglob("*.h5"))  # staging files are temporary
+
+
+def test_one_count_in_the_run_status_inspect_verify_summary_and_card(sin_run, capsys):
+    """The demo copy holds a broken content image and the demo's too-small painting: rejects of
+    both kinds. The run's last lines, `adain status`, `adain inspect`, `adain verify`,
+    summary.json and the card say the same three counts, in the same words, and that the weights
+    were stand-ins."""
+    from adain.cli.main import main
+    from adain.stages.counts import RANDOM_STANDIN_WARNING, RunCounts
+
+    out, _ = sin_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"images": 19, "content_rejects": 1, "painting_rejects": 1}
+    assert summary["rejects_by_reason"] == {"content": {"undecodable": 1}, "painting": {"too small": 1}}
+    phrase = RunCounts.from_summary(summary).phrase()
+    assert phrase == "19 images stylized, 1 content reject, 1 painting reject"
+    console = (out.parent / "console.txt").read_text()
+    said = {"run": console[console.rindex(f"adain: {out}: ") :]}
+    for command in ("status", "inspect", "verify"):
+        main([command, str(out)])
+        said[command] = capsys.readouterr().out
+    said["card"] = (out / "README.md").read_text()
+    for where, text in said.items():
+        assert phrase in text and RANDOM_STANDIN_WARNING in text, (where, text)
+    assert "content rejects: 1 undecodable" in said["run"] and "painting rejects: 1 too small" in said["run"]
+    assert "(as summary.json says)" in said["verify"] and "19 images read" in said["verify"]
+    assert "(20 of 20 content images done)" in said["status"]
+
+
+def test_the_console_is_one_line_per_job_and_ends_with_where_to_look(sin_run):
+    """No Snakemake step counter (it went backwards when a checkpoint added jobs), no scheduling
+    chatter; the run's own progress only grows; the end names the grid, plots, card and the
+    report command."""
+    out, _ = sin_run
+    lines = (out.parent / "console.txt").read_text().splitlines()
+    jobs = [line for line in lines if re.match(r"Job \d+: \w+", line)]
+    # index, prepare, one statistics chunk, merge, assign, 3 x (stylize, validate, pack), summarize, all
+    assert len(jobs) == 16 and sum(": stylize_shard " in line for line in jobs) == 3, jobs
+    assert not [line for line in lines if " steps (" in line or line.startswith(("Select jobs", "Execute "))]
+    shards = [int(re.search(r"\| (\d+) of 3 shards", line)[1]) for line in lines if line.startswith("adain: stylized")]
+    assert shards == [1, 2, 3]
+    # stand-in weights are said before any job and after each shard, as at the end
+    first_job = lines.index(jobs[0])
+    assert [line for line in lines[:first_job] if "random stand-in weights — not a real dataset" in line]
+    assert all(line.endswith("| random stand-in weights") for line in lines if line.startswith("adain: stylized"))
+    assert len(lines) <= 2 * len(jobs) + 25, len(lines)
+    end = "\n".join(lines[lines.index("adain: look at:") :])
+    for path in ("report/sample_grid.png", "report/plots.png", "README.md"):
+        assert f"{out / path}" in end
+    assert "snakemake -s " in end and " --report report.html" in end
 
 
 def test_sin_equals_the_engine_applied_by_hand(sin_run, weights):
@@ -165,14 +217,81 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_shards(sin_run, t
     assert not list((tmp_path / "out").rglob("*.lock"))
 
 
-def test_report_bundles_the_summary_and_the_sample_grid(sin_run):
+@pytest.fixture(scope="module")
+def sin_report(sin_run):
+    """`snakemake --report report.html` of the sin run, in its working folder."""
     out, config = sin_run
     report = out.parent / "report.html"
     run_workflow(
         out.parent, "--report", str(report), **config, output_dir=out, preset="sin", shard_size=8, **SIN_SETTINGS
     )
-    html = report.read_text(errors="replace")
-    assert "sample_grid.png" in html and "summary.json" in html
+    return report
+
+
+def test_report_bundles_the_pages_and_its_rule_graph_is_the_whole_chain(sin_report):
+    html = sin_report.read_text(errors="replace")
+    for bundled in ("sample_grid.png", "plots.png", "card.html", "rejects.html", "summary.json", "rejects.tsv"):
+        assert bundled in html, bundled
+    start = html.index("var rulegraph_spec = ") + len("var rulegraph_spec = ")
+    spec = json.loads(html[start : html.index("\n", start)].rstrip().rstrip(";"))
+    data = {d["name"]: d.get("values", []) for d in spec["data"]}
+    assert [n["rule"] for n in data["node-data"]] == [
+        "index_images",
+        "prepare_paintings",
+        "compute_painting_stats",
+        "merge_painting_stats",
+        "assign_styles",  # once missing: no input of a later rule named its output folder
+        "stylize_shard",
+        "validate_shard",
+        "pack_shard",
+        "summarize",
+        "all",
+    ]
+
+
+def test_the_report_shows_what_was_built_the_grid_and_the_card_in_a_browser(sin_run, sin_report):
+    """Rendered by headless Chromium: the landing page says what was built (counts, rejects, speed,
+    stand-in weights) and shows the sample grid; the dataset card opens rendered in the page."""
+    from adain.stages.counts import RANDOM_STANDIN_WARNING
+    from tests.browser import NO_CHROMIUM, HeadlessChromium, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip(NO_CHROMIUM)
+    out, _ = sin_run
+    phrase = "19 images stylized, 1 content reject, 1 painting reject"
+    with HeadlessChromium(chromium) as browser:
+        browser.open(sin_report.as_uri())
+        landing = browser.wait_for(
+            f"typeof app === 'object' && document.body.innerText.includes({json.dumps(phrase)}) "
+            "&& document.body.innerText"
+        )
+        assert landing, "the landing page never said what was built"
+        for said in ("Stylized-ImageNet, preset sin", RANDOM_STANDIN_WARNING, "content rejects: 1 undecodable"):
+            assert said in landing, said
+        assert "painting rejects: 1 too small" in landing and "images/s" in landing
+        grid = browser.wait_for(
+            "(() => { const i = [...document.images].find(i => (i.alt || '').startsWith('sample grid'));"
+            " return i && i.complete && [i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width]; })()"
+        )
+        assert grid and grid[0] > 500 and grid[1] > 200 and grid[2] > 200, grid  # decoded and drawn
+        browser.evaluate("app.showCategory('1. Dataset')")  # as a click on "1. Dataset" in the menu
+        assert browser.wait_for("[...document.querySelectorAll('tr')].some(r => r.innerText.includes('dataset card'))")
+        browser.evaluate(  # the row's view button, clicked
+            "[...document.querySelectorAll('tr')].find(r => r.innerText.includes('dataset card')).querySelector('a')"
+            ".click()"
+        )
+        assert browser.wait_for("document.querySelector('iframe') !== null")
+        frame = None
+        for _ in range(50):
+            frame = browser.frame_context("data:text/html")
+            if frame is not None:
+                break
+            time.sleep(0.1)
+        card = browser.wait_for("document.body && document.body.innerText", context=frame)
+    assert card and card.startswith("Stylized-ImageNet, preset sin"), card
+    assert f"{phrase}." in card and "How it was made" in card and "Licences" in card
+    assert "| split |" not in card  # a table, rendered, not Markdown source
 
 
 def test_a_report_without_snakemakes_records_says_so_in_one_line(sin_run, tmp_path):
@@ -366,7 +485,9 @@ def test_the_dataset_card_says_what_the_shards_hold(sin_run):
     console = (out.parent / "console.txt").read_text()
     assert console.count("adain: warning: style_dir has 5 usable paintings for shards of 8 images") == 1
     assert (
-        f"`{vgg}`" in card and f"`{summary['dataset_fingerprint']}`" in card and "| seed (painting draws) | 0 |" in card
+        f"`{vgg}`" in card
+        and f"`{summary['stylization_fingerprint']}`" in card
+        and "| seed (painting draws) | 0 |" in card
     )
     assert "ShardDataset" in card and "ImageNet terms of access" in card and "Painter-by-Numbers" in card
 

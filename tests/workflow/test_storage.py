@@ -110,7 +110,8 @@ def test_status_pull_and_readers_on_the_bucket(bucket_run, capsys, tmp_path):
     # (the fixture keeps the endpoint and keys in the environment for this module's tests)
     assert adain_main(["status", bucket_run["url"]]) == 0
     status = capsys.readouterr().out
-    assert status.startswith(f"{bucket_run['url']}: 1 of 1 shards done (6 of 6 images)") and "finished" in status
+    assert status.startswith(f"{bucket_run['url']}: 1 of 1 shards done,") and "finished" in status
+    assert "  6 images stylized, 0 content rejects, " in status and "(6 of 6 content images done)" in status
     assert adain_main(["pull", bucket_run["url"], str(tmp_path / "pulled")]) == 0
     assert adain_main(["verify", bucket_run["url"]]) == 0
     pulled, reference = ShardDataset(tmp_path / "pulled"), ShardDataset(bucket_run["reference"])

@@ -16,6 +16,8 @@ rule make_cue_conflict:
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
+    message:
+        "make_cue_conflict: cue-conflict images from shapes and textures (log: {log})"
     script:
         "../scripts/make_cue_conflict.py"
 
@@ -33,6 +35,8 @@ rule evaluate_shape_bias:
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
+    message:
+        "evaluate_shape_bias {wildcards.model} (log: {log})"
     script:
         "../scripts/evaluate_shape_bias.py"
 
@@ -49,6 +53,8 @@ rule plot_shape_bias:
         "../../envs/adain.yaml"
     resources:
         mem_mb=2000,
+    message:
+        "plot_shape_bias (log: {log})"
     script:
         "../scripts/plot_shape_bias.py"
 
@@ -67,6 +73,8 @@ rule evaluate_accuracy:
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
+    message:
+        "evaluate_accuracy {wildcards.model} on {wildcards.split} (log: {log})"
     script:
         "../scripts/evaluate_accuracy.py"
 
@@ -85,6 +93,8 @@ rule synthesize_topk:
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
+    message:
+        "synthesize_topk (log: {log})"
     script:
         "../scripts/synthesize_topk.py"
 
@@ -107,6 +117,8 @@ rule estimate_dimensions:
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
+    message:
+        "estimate_dimensions {wildcards.model} (log: {log})"
     script:
         "../scripts/estimate_dimensions.py"
 
@@ -122,6 +134,8 @@ rule plot_dimensions:
         "../../envs/adain.yaml"
     resources:
         mem_mb=2000,
+    message:
+        "plot_dimensions (log: {log})"
     script:
         "../scripts/plot_dimensions.py"
 
@@ -140,6 +154,8 @@ rule evaluate_decodability:
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
+    message:
+        "evaluate_decodability {wildcards.model} (log: {log})"
     script:
         "../scripts/evaluate_decodability.py"
 
@@ -155,6 +171,8 @@ rule plot_decodability:
         "../../envs/adain.yaml"
     resources:
         mem_mb=2000,
+    message:
+        "plot_decodability (log: {log})"
     script:
         "../scripts/plot_decodability.py"
 
@@ -173,5 +191,7 @@ rule evaluate_refined_bias:
     resources:
         gpu=STYLIZE_GPUS,
         mem_mb=8000,
+    message:
+        "evaluate_refined_bias {wildcards.model} (log: {log})"
     script:
         "../scripts/evaluate_refined_bias.py"

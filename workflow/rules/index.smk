@@ -10,5 +10,7 @@ rule index_images:
         "../../envs/adain.yaml"
     resources:
         mem_mb=4000,
+    message:
+        "index_images: listing the images of content_dir (log: {log})"
     script:
         "../scripts/index_images.py"

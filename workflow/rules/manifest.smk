@@ -13,5 +13,7 @@ checkpoint assign_styles:
         "../../envs/adain.yaml"
     resources:
         mem_mb=8000,
+    message:
+        "assign_styles: a painting for every image, the images cut into shards (log: {log})"
     script:
         "../scripts/assign_styles.py"

@@ -8,6 +8,8 @@ checkpoint prepare_paintings:
         "../../envs/adain.yaml"
     resources:
         mem_mb=2000,
+    message:
+        "prepare_paintings: listing the usable paintings of style_dir (log: {log})"
     script:
         "../scripts/prepare_paintings.py"
 
@@ -26,6 +28,8 @@ rule compute_painting_stats:
     resources:
         mem_mb=6000,
         gpu=STYLIZE_GPUS,
+    message:
+        "compute_painting_stats {wildcards.chunk}: the paintings' relu4_1 statistics (log: {log})"
     script:
         "../scripts/compute_painting_stats.py"
 
@@ -43,5 +47,7 @@ rule merge_painting_stats:
         "../../envs/adain.yaml"
     resources:
         mem_mb=4000,
+    message:
+        "merge_painting_stats: one file of painting statistics (log: {log})"
     script:
         "../scripts/merge_painting_stats.py"

@@ -1,6 +1,8 @@
 rule stylize_shard:
     input:
         unpack(get_weights),
+        # the folder assign_styles makes: the DAG (and the report's rule graph) then links the two
+        manifests=ancient(PATHS.manifest_dir),
         manifest=ancient(PATHS.manifest("{split}", "{shard}")),
         stats=get_painting_stats,
     output:
@@ -15,6 +17,8 @@ rule stylize_shard:
         gpu=STYLIZE_GPUS,
     params:
         identity=get_planned_identity,
+    message:
+        "stylize_shard {wildcards.split}/{wildcards.shard} (log: {log})"
     script:
         "../scripts/stylize_shard.py"
 
@@ -33,6 +37,8 @@ rule validate_shard:
         mem_mb=4000,
     params:
         fingerprint=get_planned_fingerprint,
+    message:
+        "validate_shard {wildcards.split}/{wildcards.shard} (log: {log})"
     script:
         "../scripts/validate_shard.py"
 
@@ -49,5 +55,7 @@ rule pack_shard:
         "../../envs/adain.yaml"
     resources:
         mem_mb=4000,
+    message:
+        "pack_shard {wildcards.split}/{wildcards.shard} (log: {log})"
     script:
         "../scripts/pack_shard.py"

@@ -15,6 +15,9 @@ with logged(snakemake.log[0]):
         grid_png=snakemake.output.grid,
         card_md=snakemake.output.card,
         plots_png=snakemake.output.plots,
+        overview_rst=snakemake.output.overview,
+        card_html=snakemake.output.card_page,
+        rejects_html=snakemake.output.rejects_page,
         expected=snakemake.params.expected,
         painting_stats=snakemake.input.stats,
     )
