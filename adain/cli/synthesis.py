@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.release import default_weights_path
 from ..evaluation.settings import MASKS, TASKS  # plain names: `adain --help` stays free of torch
 
 __all__ = ["add_commands"]
@@ -31,7 +30,11 @@ def add_commands(commands) -> None:
     parser.add_argument("--mask", nargs="+", choices=MASKS, default=list(MASKS), help="which responses the loss counts")
     parser.add_argument("--k", type=float, default=0.05, help="Top-K fraction of spatial positions per channel")
     parser.add_argument("--out", default="synthesis", help="output folder")
-    parser.add_argument("--vgg", default=default_weights_path("vgg"), help="pytorch-AdaIN vgg_normalised.pth")
+    parser.add_argument(
+        "--vgg",
+        default=None,
+        help="pytorch-AdaIN vgg_normalised.pth (default: weights/ here, else where the workflow's config.yaml says)",
+    )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--size", type=int, default=256, help="photos are squashed to size x size")
     parser.add_argument(
@@ -52,6 +55,7 @@ def add_commands(commands) -> None:
 def _run_synthesize(args: argparse.Namespace) -> int:
     from ..evaluation.settings import SynthesisSettings
     from ..evaluation.synthesis_run import run_synthesis
+    from .find_weights import find_weights
 
     settings = SynthesisSettings(
         tasks=tuple(dict.fromkeys(args.task)),
@@ -64,7 +68,7 @@ def _run_synthesize(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
     )
-    summary = run_synthesis(args.images, args.vgg, args.out, settings, progress=not args.no_progress)
+    summary = run_synthesis(args.images, find_weights("vgg", args.vgg), args.out, settings, progress=not args.no_progress)
     pictures = sum(len(masks) for record in summary["images"] for masks in record["results"].values())
     print(
         f"wrote {pictures} pictures of {len(summary['images'])} images, synthesis.json and synthesis.pdf/.png to {args.out}"

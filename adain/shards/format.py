@@ -14,7 +14,7 @@ Datasets (N = images in the shard):
 ``checksums``  uint32 ``(N,)`` CRC-32 of each stored image's bytes (final shards; ``adain verify``).
 
 Attributes: preset, method, seed, alpha, codec, split, shard, weight sha256s, package version,
-``fingerprint`` / ``dataset_fingerprint`` / ``identity`` (what decided the bytes, see
+``fingerprint`` / ``stylization_fingerprint`` (``dataset_fingerprint`` in older shards) / ``identity`` (what decided the bytes, see
 :mod:`adain.stages.fingerprints`), ``pack_fingerprint``, manifest count. No timestamps: the same inputs give
 the same bytes.
 """
