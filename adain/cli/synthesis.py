@@ -68,7 +68,9 @@ def _run_synthesize(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
     )
-    summary = run_synthesis(args.images, find_weights("vgg", args.vgg), args.out, settings, progress=not args.no_progress)
+    summary = run_synthesis(
+        args.images, find_weights("vgg", args.vgg), args.out, settings, progress=not args.no_progress
+    )
     pictures = sum(len(masks) for record in summary["images"] for masks in record["results"].values())
     print(
         f"wrote {pictures} pictures of {len(summary['images'])} images, synthesis.json and synthesis.pdf/.png to {args.out}"
