@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..files.tsv import display_name, read_meta, read_tsv, write_tsv
 from ..shards.checkpoint import PARTS_SUFFIX
+from ..stages.speed import RECORD_SUFFIX
 from .paths import RunPaths
 from .plan import Plan, shard_key
 
@@ -277,6 +278,9 @@ class Reconciler:
                     self._remove(path, "checkpoints of a shard no longer planned")
             elif name.endswith(".h5.lock"):
                 continue
+            elif name.endswith(".h5" + RECORD_SUFFIX):  # a job's record (timing): kept while its shard is
+                if not path.with_name(name[: -len(RECORD_SUFFIX)]).exists() and not self.dry_run:
+                    path.unlink(missing_ok=True)
             elif name.endswith(".h5") and (split, name[:-3]) in expected:
                 attrs = _final_attrs(path, final=False)
                 if attrs is None:

@@ -10,12 +10,53 @@ all give this figure, so a copied output folder (``cp -r``, a pulled bucket) giv
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from pathlib import Path
 
-__all__ = ["stylize_speed", "STARTED", "FINISHED", "DONE"]
+__all__ = [
+    "stylize_speed",
+    "STARTED",
+    "FINISHED",
+    "DONE",
+    "RECORD_KEYS",
+    "RECORD_SUFFIX",
+    "record_path",
+    "write_record",
+    "read_record",
+]
 
-#: Keys of a validation report (and attributes of a staging shard).
+#: Keys of a validation report (and of a stylize job's record).
 STARTED, FINISHED, DONE = "stylize_started_at", "stylize_finished_at", "stylized_this_run"
+#: What a stylize job records of itself (when, how many, how long, how much work): beside its
+#: staging shard, never inside, so that a shard's bytes are those of its contents alone.
+RECORD_KEYS = ("stylize_seconds", DONE, "stylize_gflop", STARTED, FINISHED)
+
+
+#: The record's name: the staging shard's, and this.
+RECORD_SUFFIX = ".run.json"
+
+
+def record_path(staging_h5: str | Path) -> Path:
+    """The stylize job's record of ``staging_h5``: ``<staging>.h5.run.json`` beside it."""
+    staging_h5 = Path(staging_h5)
+    return staging_h5.with_name(staging_h5.name + RECORD_SUFFIX)
+
+
+def write_record(staging_h5: str | Path, record: dict) -> None:
+    """Write the job's record (atomically) before its staging shard appears."""
+    from ..files.atomic import atomic_write_text
+
+    atomic_write_text(record_path(staging_h5), json.dumps({k: record.get(k) for k in RECORD_KEYS}, sort_keys=True))
+
+
+def read_record(staging_h5: str | Path, attrs: dict | None = None) -> dict:
+    """The job's record of ``staging_h5``; a staging shard made before records were kept beside
+    it holds them as attributes (``attrs``); neither: an empty record."""
+    try:
+        return json.loads(record_path(staging_h5).read_text())
+    except (OSError, ValueError):
+        return {k: attrs[k] for k in RECORD_KEYS if k in (attrs or {})}
 
 
 def stylize_speed(reports: Iterable[dict]) -> float:

@@ -35,7 +35,7 @@ from .assign_styles import read_manifest, sample_key
 from .fingerprints import shard_fingerprint, stylization_fingerprint
 from .paintings import PaintingStats
 from .settings import StylizeSettings
-from .speed import DONE, FINISHED, STARTED
+from .speed import DONE, FINISHED, STARTED, write_record
 
 __all__ = ["stylize_shard"]
 
@@ -410,11 +410,8 @@ def _stylize_shard(
         finally:
             saver.stop()
         seconds = time.perf_counter() - t0
-        provenance = {
-            **attrs,
-            **described,
-            "package_version": __version__,
-            "manifest_count": len(rows),
+        provenance = {**attrs, **described, "package_version": __version__, "manifest_count": len(rows)}
+        record = {  # beside the shard, not in it: the shard's bytes are its contents' alone
             "stylize_seconds": seconds,
             DONE: done,
             STARTED: started_at,  # wall-clock times: the run's speed (adain.stages.speed)
@@ -425,15 +422,17 @@ def _stylize_shard(
             data = _shard_data(rows, parts, settings.stored_codec, provenance)
         except RuntimeError as error:
             raise RuntimeError(f"{manifest_tsv}: {error}") from None
+        write_record(out_h5, record)
         staging.close(data)
     finally:
         staging.abort()  # after close: nothing; after a failure: the work file stays for a resume
     store.clear()
-    return _result(out_h5, data, done, seconds, gflop)
+    return _result(out_h5, data, record)
 
 
-def _result(out_h5: Path, data, done: int, seconds: float, gflop: float) -> dict:
+def _result(out_h5: Path, data, record: dict) -> dict:
     """The finished shard's figures, logged and returned."""
+    done, seconds, gflop = record[DONE], record["stylize_seconds"], record["stylize_gflop"]
     rate = done / seconds if seconds else 0.0
     log.info(
         "%s: %d images, %d rejected; %d stylized in this run in %.1f s (%.1f images/s, %.3f TFLOP/s)",
@@ -452,5 +451,5 @@ def _result(out_h5: Path, data, done: int, seconds: float, gflop: float) -> dict
         "images_per_second": rate,
         "gflop": gflop,
         "tflops": tflops(gflop, seconds),
-        **{key: data.attrs.get(key) for key in (STARTED, FINISHED, DONE)},  # for the run's speed
+        **{key: record[key] for key in (STARTED, FINISHED, DONE)},  # for the run's speed
     }

@@ -19,7 +19,7 @@ from PIL import Image
 from ..files.atomic import atomic_write_text
 from ..shards.format import ShardData, ShardError, StoredRows, decode_image, read_shard, row_checksums
 from .assign_styles import read_manifest, sample_key
-from .speed import DONE, FINISHED, STARTED
+from .speed import DONE, FINISHED, STARTED, read_record
 
 __all__ = ["ValidationError", "check_shard", "validate_shard", "report_from_final_shard"]
 
@@ -148,8 +148,9 @@ def validate_shard(
         )
     if problems:
         raise ValidationError(f"{shard_h5} failed validation against {manifest_tsv}:\n  - " + "\n  - ".join(problems))
-    seconds = float(data.attrs.get("stylize_seconds", 0.0))
-    done = int(data.attrs.get("stylized_this_run", 0))
+    record = read_record(shard_h5, data.attrs)
+    seconds = float(record.get("stylize_seconds") or 0.0)
+    done = int(record.get(DONE) or 0)
     report = {
         "shard": str(shard_h5),
         "fingerprint": fingerprint,
@@ -159,10 +160,10 @@ def validate_shard(
         "labels": dict(Counter(map(int, data.labels))),
         "stylize_seconds": seconds,
         "images_per_second": done / seconds if seconds else 0.0,  # this job's own
-        "stylize_gflop": float(data.attrs.get("stylize_gflop", 0.0)),
+        "stylize_gflop": float(record.get("stylize_gflop") or 0.0),
         DONE: done,
-        STARTED: _float_or_none(data.attrs.get(STARTED)),
-        FINISHED: _float_or_none(data.attrs.get(FINISHED)),
+        STARTED: _float_or_none(record.get(STARTED)),
+        FINISHED: _float_or_none(record.get(FINISHED)),
     }
     atomic_write_text(report_json, json.dumps(report, indent=1, sort_keys=True))
     return report

@@ -2,13 +2,15 @@
 rewritten otherwise; the same final shard either way; damage between stylizing and packing found."""
 
 import csv
+import json
 
 import h5py
 import numpy as np
 import pytest
 
 from adain.shards.format import ShardData, ShardWriter, read_shard, row_checksums
-from adain.stages.pack_shard import RUN_ONLY_ATTRS, pack_shard
+from adain.stages.pack_shard import RUN_ONLY_ATTRS, pack_shard, unpack_for_repacking
+from adain.stages.speed import record_path, write_record
 from adain.stages.validate_shard import ValidationError, validate_shard
 
 ROWS = [("train", f"train/n0{i % 2}/img{i}.JPEG", f"n0{i % 2}", i % 2, -1, f"{i}.jpg") for i in range(6)]
@@ -38,9 +40,11 @@ def _staging(folder, rejected: tuple[int, ...] = ()) -> tuple:
             rejected_content=[ROWS[i][1] for i in rejected],
             rejected_reason=["undecodable: empty file"] * len(rejected),
             checksums=checksums,
-            attrs={"fingerprint": "f" * 64, "preset": "sin", "stylize_seconds": 1.5, "stylized_this_run": 6},
+            attrs={"fingerprint": "f" * 64, "preset": "sin"},
         )
     )
+    record = {"stylize_seconds": 1.5, "stylized_this_run": len(keep), "stylize_started_at": 10.0}
+    write_record(staging, {**record, "stylize_finished_at": 11.5, "stylize_gflop": 9.0})  # as the job does
     return staging, images
 
 
@@ -101,4 +105,26 @@ def test_a_pack_killed_after_its_attributes_packs_again_the_same_way(tmp_path, m
     monkeypatch.undo()
     assert staging.exists() and not (tmp_path / "final.h5").exists()
     assert pack_shard(staging, tmp_path / "r.json", tmp_path / "final.h5") == "in place"
+    np.testing.assert_array_equal(read_shard(tmp_path / "final.h5").images, images)
+
+
+def test_the_final_shard_has_the_same_bytes_whichever_way_it_was_packed(tmp_path):
+    """In place after a stylize job, or rewritten after a compression change and back: the same
+    bytes (what a clean run and a run brought back to the same settings must agree on); the job's
+    record (timing) is never inside the shard, it moves to the validation report and back."""
+    staging, images = _staging(tmp_path)
+    validate_shard(staging, tmp_path / "m.tsv", tmp_path / "r.json", size=96)
+    assert json.loads((tmp_path / "r.json").read_text())["stylize_seconds"] == 1.5  # from the record
+    assert pack_shard(staging, tmp_path / "r.json", tmp_path / "final.h5") == "in place"
+    assert not record_path(staging).exists()
+    clean = (tmp_path / "final.h5").read_bytes()
+    for compression in ("gzip", None):  # repacked: compressed, then back
+        unpack_for_repacking(tmp_path / "final.h5", tmp_path / "r.json", staging)
+        assert json.loads(record_path(staging).read_text())["stylize_seconds"] == 1.5
+        validate_shard(staging, tmp_path / "m.tsv", tmp_path / "r.json", size=96)
+        assert json.loads((tmp_path / "r.json").read_text())["stylize_seconds"] == 1.5
+        how = pack_shard(staging, tmp_path / "r.json", tmp_path / "final.h5", compression=compression)
+        assert how == "rewritten"
+        staging.unlink()  # Snakemake's temp() does so after a rewrite
+    assert (tmp_path / "final.h5").read_bytes() == clean
     np.testing.assert_array_equal(read_shard(tmp_path / "final.h5").images, images)
